@@ -1,0 +1,85 @@
+/**
+ * One schema per input. Each is used for validation at the edge, for the TypeScript types the
+ * domain code works with, and (for HTTP bodies) for the OpenAPI document.
+ */
+import { z } from 'zod';
+
+export const userId = z.string().min(1).max(128);
+export const accountId = z
+  .string()
+  .regex(/^[0-9A-Za-z_-]{1,64}$/, 'an Instagram account id: letters, digits, _ or -');
+export const isoDateTime = z.iso.datetime({ offset: true });
+export const tokenStatus = z.enum(['active', 'expired', 'invalid']);
+export type TokenStatus = z.infer<typeof tokenStatus>;
+export const expiryReason = z.enum(['expired', 'invalid']);
+export type ExpiryReason = z.infer<typeof expiryReason>;
+
+export const userProfile = z.strictObject({
+  userId,
+  email: z.email(),
+  name: z.string().min(1).max(200),
+});
+export type UserProfile = z.infer<typeof userProfile>;
+
+export const notificationPreferences = z.strictObject({
+  ownerExpiredToken: z.boolean(),
+  developerExpiredToken: z.boolean(),
+});
+export type NotificationPreferences = z.infer<typeof notificationPreferences>;
+export type PreferenceName = keyof NotificationPreferences;
+export const preferenceName = z.enum(['ownerExpiredToken', 'developerExpiredToken']);
+
+export const storedNotificationPreferences = notificationPreferences.extend({
+  updatedAt: isoDateTime.nullable(),
+});
+export type StoredNotificationPreferences = z.infer<typeof storedNotificationPreferences>;
+
+export const defaultNotificationPreferences: NotificationPreferences = {
+  ownerExpiredToken: true,
+  developerExpiredToken: false,
+};
+
+/** An Instagram account as it is connected: the only shape that carries the access token. */
+export const instagramAccount = z.strictObject({
+  accountId,
+  ownerUserId: userId,
+  username: z.string().regex(/^[A-Za-z0-9._]{1,30}$/, 'an Instagram username'),
+  accessToken: z.string().min(1).max(2048),
+  expiresAt: isoDateTime,
+  tokenStatus: tokenStatus.default('active'),
+  generation: z.number().int().nonnegative().default(1),
+});
+export type InstagramAccountInput = z.input<typeof instagramAccount>;
+export type InstagramAccount = z.infer<typeof instagramAccount>;
+
+/** What the rest of the code sees of an account: everything but the secret. */
+export type AccountSummary = Omit<InstagramAccount, 'accessToken'>;
+
+export const developerRole = z.strictObject({
+  accountId,
+  userId,
+  grantedAt: isoDateTime.optional(),
+});
+export type DeveloperRole = z.infer<typeof developerRole>;
+
+export const tokenExpiredDetail = z.strictObject({
+  accountId,
+  generation: z.number().int().positive(),
+  expiresAt: isoDateTime,
+  reason: expiryReason,
+});
+export type TokenExpiredDetail = z.infer<typeof tokenExpiredDetail>;
+
+export const tokenRefreshedDetail = z.strictObject({
+  accountId,
+  generation: z.number().int().positive(),
+  expiresAt: isoDateTime,
+  by: z.union([userId, z.literal('auto')]),
+});
+export type TokenRefreshedDetail = z.infer<typeof tokenRefreshedDetail>;
+
+export const eventSource = 'tokenwatch';
+export const detailTypes = {
+  tokenExpired: 'Instagram Token Expired',
+  tokenRefreshed: 'Instagram Token Refreshed',
+} as const;

@@ -1,0 +1,59 @@
+/**
+ * The single table's shape, as plain data. The CDK storage construct, the tests and the local
+ * stack all build the table from this, so the three can never disagree about a key or an index.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export const tableKeys = { partitionKey: 'pk', sortKey: 'sk' } as const;
+
+/**
+ * Sparse: only tokens that still need watching carry `dueBucket`/`dueAt`. A bucket is one day
+ * (the day the token becomes due, never earlier than the day it was written) split into
+ * `dueShards` partitions so that a busy day does not become a hot partition.
+ */
+export const dueIndex = {
+  name: 'due-tokens',
+  partitionKey: 'dueBucket',
+  sortKey: 'dueAt',
+  // Everything the check needs to publish an event; never the access token.
+  projected: ['accountId', 'generation', 'expiresAt', 'dueReason'],
+} as const;
+
+export const dueShards = 4;
+
+/** Lists the accounts a user owns (from the account item) or develops for (from the role item). */
+export const memberIndex = {
+  name: 'accounts-by-member',
+  partitionKey: 'memberUserId',
+  sortKey: 'memberRelation',
+  projected: ['accountId'],
+} as const;
+
+export const timeToLiveAttribute = 'ttl';
+
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: tableKeys.partitionKey, AttributeType: 'S' },
+      { AttributeName: tableKeys.sortKey, AttributeType: 'S' },
+      { AttributeName: dueIndex.partitionKey, AttributeType: 'S' },
+      { AttributeName: dueIndex.sortKey, AttributeType: 'S' },
+      { AttributeName: memberIndex.partitionKey, AttributeType: 'S' },
+      { AttributeName: memberIndex.sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: tableKeys.partitionKey, KeyType: 'HASH' },
+      { AttributeName: tableKeys.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [dueIndex, memberIndex].map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.projected] },
+    })),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Everything every tokenwatch Lambda shares, in one place: Node.js 24 on arm64, ESM bundles
+ * with the AWS SDK inside (minified, with source maps), an explicit log group, tracing, and
+ * helpers that grant access and set the matching environment variable in one call.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const functionsDirectory = fileURLToPath(new URL('../functions/', import.meta.url));
+
+export interface TokenwatchFunctionProps {
+  /** The file in `functions/` without its extension, e.g. `check-expired-tokens`. */
+  readonly entry: string;
+  readonly description: string;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** Added to the variables every function gets; never overwritten by them. */
+  readonly environment?: Record<string, string>;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default RemovalPolicy.DESTROY — logs go with the stack; data does not. */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  readonly reservedConcurrentExecutions?: number;
+}
+
+export class TokenwatchFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: TokenwatchFunctionProps) {
+    const entry = `${functionsDirectory}${props.entry}.ts`;
+    if (!existsSync(entry)) throw new Error(`No function entry at ${entry}`);
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      entry,
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        platform: 'node',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // Bundle the AWS SDK too: a pinned, tree-shaken client instead of the runtime's copy.
+        externalModules: [],
+        // Some dependencies are CommonJS and call require(); ESM has no require of its own.
+        banner:
+          "import { createRequire as __tokenwatchRequire } from 'node:module'; const require = __tokenwatchRequire(import.meta.url);",
+        loader: { '.hbs': 'text' },
+      },
+    });
+  }
+
+  /** Grants the table and sets TABLE_NAME together, so the two cannot drift apart. */
+  bindTable(table: ITableV2, access: 'read' | 'readWrite'): this {
+    if (access === 'read') table.grantReadData(this);
+    else table.grantReadWriteData(this);
+    this.addEnvironment('TABLE_NAME', table.tableName);
+    return this;
+  }
+}

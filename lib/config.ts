@@ -9,6 +9,7 @@ const contextBoolean = z.union([
   z.boolean(),
   z.enum(['true', 'false']).transform((v) => v === 'true'),
 ]);
+const positiveInteger = z.coerce.number().int().positive();
 
 export const stackConfigSchema = z.object({
   /** @default 'dev' — part of the stack name, so two stages can live in one account. */
@@ -19,22 +20,62 @@ export const stackConfigSchema = z.object({
   /** @default true — keep the table (and its tokens) when the stack is deleted. */
   retainData: contextBoolean.default(true),
   /** @default 30 — days of Lambda and API access logs. */
-  logRetentionDays: z.coerce.number().int().positive().default(30),
+  logRetentionDays: positiveInteger.default(30),
+
+  /** The frontend's base URL: links in emails point there, and CORS allows only its origin. */
+  appUrl: z.url().default('https://app.example.com'),
+  /** @default 'notifications@example.com' — a verified SES identity in the target account. */
+  senderAddress: z.email().default('notifications@example.com'),
+  /** @default an SES configuration set created by the stack */
+  sesConfigurationSetName: z.string().min(1).optional(),
+  /** @default 10 — emails per second the notifier may send, at most (your SES quota or less). */
+  sesMaxSendRate: positiveInteger.default(10),
+  /** @default 'rate(15 minutes)' — an EventBridge Scheduler expression. */
+  checkSchedule: z.string().min(1).default('rate(15 minutes)'),
+  /** @default 7 — days the check looks back, to catch tokens due while it could not run. */
+  checkLookbackDays: positiveInteger.max(60).default(7),
+  /** Where alarms are sent. @default none: alarms only change state. */
+  alarmEmail: z.email().optional(),
+
+  /** JWT issuer and audience of the frontend's identity provider. @default a Cognito pool */
+  jwtIssuer: z.url().optional(),
+  jwtAudience: z.string().min(1).optional(),
+  /** @default 50 requests per second, steady, for the whole API */
+  apiThrottleRate: positiveInteger.default(50),
+  /** @default 100 */
+  apiThrottleBurst: positiveInteger.default(100),
+
+  /**
+   * Name of a Secrets Manager secret holding `{"appId": "...", "appSecret": "..."}` of the
+   * Instagram app. @default a secret created by the stack, to be filled in after deploy
+   */
+  instagramAppSecretName: z.string().min(1).optional(),
+  instagramGraphUrl: z.url().default('https://graph.instagram.com'),
+  instagramApiUrl: z.url().default('https://api.instagram.com'),
+  instagramAuthorizeUrl: z.url().default('https://www.instagram.com/oauth/authorize'),
+  /** Where Instagram sends the user back after re-authorizing. @default `${appUrl}/instagram-accounts/reconnect` */
+  instagramRedirectUri: z.url().optional(),
 });
 
-export type StackConfig = z.infer<typeof stackConfigSchema>;
+export type StackConfig = z.infer<typeof stackConfigSchema> & { instagramRedirectUri: string };
 
 export function readStackConfig(node: Node): StackConfig {
-  const raw = Object.fromEntries(
-    Object.keys(stackConfigSchema.shape).map((key) => [key, node.tryGetContext(key) as unknown]),
-  );
-  const result = stackConfigSchema.safeParse(
-    Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)),
-  );
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(stackConfigSchema.shape)) {
+    const value: unknown = node.tryGetContext(key);
+    if (value !== undefined) raw[key] = value;
+  }
+  const result = stackConfigSchema.safeParse(raw);
   if (!result.success) {
     throw new Error(
       `Invalid CDK context: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   }
-  return result.data;
+  const appUrl = result.data.appUrl.replace(/\/+$/, '');
+  return {
+    ...result.data,
+    appUrl,
+    instagramRedirectUri:
+      result.data.instagramRedirectUri ?? `${appUrl}/instagram-accounts/reconnect`,
+  };
 }

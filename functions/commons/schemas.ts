@@ -83,3 +83,20 @@ export const detailTypes = {
   tokenExpired: 'Instagram Token Expired',
   tokenRefreshed: 'Instagram Token Refreshed',
 } as const;
+
+/**
+ * A queue record's body: the event as EventBridge delivers it to an SQS target. Fields
+ * EventBridge may add later are ignored; the detail itself is strict.
+ */
+export const tokenExpiredEnvelope = z.object({
+  version: z.string(),
+  id: z.string().min(1),
+  'detail-type': z.literal(detailTypes.tokenExpired),
+  source: z.literal(eventSource),
+  account: z.string(),
+  time: isoDateTime,
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: tokenExpiredDetail,
+});
+export type TokenExpiredEnvelope = z.infer<typeof tokenExpiredEnvelope>;

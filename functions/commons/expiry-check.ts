@@ -1,0 +1,106 @@
+/**
+ * The expiry check: every token that became due since the look-back is published as one
+ * `Instagram Token Expired` event and then marked expired, in that order. Marking only after
+ * the bus accepted the event means a crash in between never loses an expiry: the token is still
+ * due on the next run and is published again, which the notifier absorbs (it is idempotent).
+ */
+import type { DueToken, TokenwatchStore } from './store';
+import type { TokenExpiredPublisher } from './clients/eventbridge';
+import type { TokenExpiredDetail } from './schemas';
+
+export interface ExpiryCheckSummary {
+  /** tokens found due in the index */
+  due: number;
+  /** events the bus accepted */
+  published: number;
+  /** tokens marked expired after their event was accepted */
+  marked: number;
+  /** published, but the token had changed meanwhile (refreshed, or marked by another run) */
+  changedMeanwhile: number;
+  /** events the bus did not accept: the tokens stay due and are tried again on the next run */
+  failed: number;
+  /** published, but marking failed: the next run publishes them again */
+  markFailed: number;
+  /** account ids whose event was not accepted or whose mark failed, for the log */
+  failedAccountIds: string[];
+}
+
+export interface LogSink {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export interface ExpiryCheckDependencies {
+  store: Pick<TokenwatchStore, 'dueTokens' | 'markTokenExpired'>;
+  publisher: TokenExpiredPublisher;
+  clock: () => Date;
+  lookbackDays: number;
+  log: LogSink;
+}
+
+const maxListedFailures = 50;
+
+export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<ExpiryCheckSummary> {
+  const summary: ExpiryCheckSummary = {
+    due: 0,
+    published: 0,
+    marked: 0,
+    changedMeanwhile: 0,
+    failed: 0,
+    markFailed: 0,
+    failedAccountIds: [],
+  };
+  const noteFailure = (accountId: string) => {
+    if (summary.failedAccountIds.length < maxListedFailures) {
+      summary.failedAccountIds.push(accountId);
+    }
+  };
+
+  for await (const page of deps.store.dueTokens(deps.clock(), deps.lookbackDays)) {
+    summary.due += page.length;
+    const outcome = await deps.publisher.publishTokenExpired(page.map(detailOf));
+    summary.published += outcome.accepted.length;
+    summary.failed += outcome.rejected.length;
+    for (const rejected of outcome.rejected) {
+      noteFailure(rejected.detail.accountId);
+      deps.log.warn('The bus did not accept a token-expired event; it stays due', {
+        accountId: rejected.detail.accountId,
+        generation: rejected.detail.generation,
+        errorCode: rejected.errorCode,
+      });
+    }
+
+    const marks = await Promise.allSettled(
+      outcome.accepted.map((detail) => deps.store.markTokenExpired(detail)),
+    );
+    marks.forEach((mark, index) => {
+      const detail = outcome.accepted[index] as TokenExpiredDetail;
+      if (mark.status === 'fulfilled') {
+        if (mark.value) summary.marked += 1;
+        else summary.changedMeanwhile += 1;
+        return;
+      }
+      summary.markFailed += 1;
+      noteFailure(detail.accountId);
+      deps.log.error('Published, but could not mark the token expired; the next run republishes', {
+        accountId: detail.accountId,
+        generation: detail.generation,
+        error: errorName(mark.reason),
+      });
+    });
+  }
+
+  deps.log.info('Expiry check finished', { summary });
+  return summary;
+}
+
+const detailOf = (token: DueToken): TokenExpiredDetail => ({
+  accountId: token.accountId,
+  generation: token.generation,
+  expiresAt: token.expiresAt,
+  reason: token.reason,
+});
+
+const errorName = (error: unknown) =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);

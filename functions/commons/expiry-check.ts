@@ -5,7 +5,7 @@
  * due on the next run and is published again, which the notifier absorbs (it is idempotent).
  */
 import type { DueToken, TokenwatchStore } from './store';
-import type { TokenExpiredPublisher } from './clients/eventbridge';
+import { maxEntriesPerCall, type TokenExpiredPublisher } from './clients/eventbridge';
 import type { TokenExpiredDetail } from './schemas';
 
 export interface ExpiryCheckSummary {
@@ -57,9 +57,8 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
     }
   };
 
-  for await (const page of deps.store.dueTokens(deps.clock(), deps.lookbackDays)) {
-    summary.due += page.length;
-    const outcome = await deps.publisher.publishTokenExpired(page.map(detailOf));
+  async function publishAndMark(details: TokenExpiredDetail[]) {
+    const outcome = await deps.publisher.publishTokenExpired(details);
     summary.published += outcome.accepted.length;
     summary.failed += outcome.rejected.length;
     for (const rejected of outcome.rejected) {
@@ -90,6 +89,18 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
       });
     });
   }
+
+  // Tokens come a bucket page at a time; they are published in full calls of ten regardless,
+  // and marked ten at a time, so a large page never means hundreds of writes at once.
+  const buffer: TokenExpiredDetail[] = [];
+  for await (const page of deps.store.dueTokens(deps.clock(), deps.lookbackDays)) {
+    summary.due += page.length;
+    buffer.push(...page.map(detailOf));
+    while (buffer.length >= maxEntriesPerCall) {
+      await publishAndMark(buffer.splice(0, maxEntriesPerCall));
+    }
+  }
+  if (buffer.length > 0) await publishAndMark(buffer);
 
   deps.log.info('Expiry check finished', { summary });
   return summary;

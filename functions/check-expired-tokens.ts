@@ -1,0 +1,41 @@
+/**
+ * check-expired-tokens: run by the EventBridge Scheduler schedule. Publishes one event per
+ * token that became due and marks it expired (see commons/expiry-check.ts); returns the summary,
+ * which the local stack's /_local/run-check answers with.
+ */
+import { z } from 'zod';
+import { createEventPublisher } from '#commons/clients/eventbridge';
+import { documentClient } from '#commons/clients/dynamodb';
+import { envInteger, readConfig } from '#commons/config';
+import { runExpiryCheck, type ExpiryCheckSummary } from '#commons/expiry-check';
+import { logger, metrics, MetricUnit } from '#commons/observability';
+import { createStore } from '#commons/store';
+
+const config = readConfig({
+  TABLE_NAME: z.string().min(1),
+  EVENT_BUS_NAME: z.string().min(1),
+  CHECK_LOOKBACK_DAYS: envInteger(7).pipe(z.number().int().min(0).max(60)),
+});
+
+const store = createStore(documentClient(), config.TABLE_NAME);
+const publisher = createEventPublisher({ busName: config.EVENT_BUS_NAME });
+
+export const handler = async (): Promise<ExpiryCheckSummary> => {
+  try {
+    const summary = await runExpiryCheck({
+      store,
+      publisher,
+      clock: () => new Date(),
+      lookbackDays: config.CHECK_LOOKBACK_DAYS,
+      log: logger,
+    });
+    metrics.addMetric('DueTokens', MetricUnit.Count, summary.due);
+    metrics.addMetric('ExpiredEventsPublished', MetricUnit.Count, summary.published);
+    metrics.addMetric('ExpiredEventsFailed', MetricUnit.Count, summary.failed);
+    metrics.addMetric('TokensMarkedExpired', MetricUnit.Count, summary.marked);
+    metrics.addMetric('TokenMarksFailed', MetricUnit.Count, summary.markFailed);
+    return summary;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

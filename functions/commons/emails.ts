@@ -85,6 +85,16 @@ export const sampleEmailData: ExpiredTokenEmailData = {
   unsubscribeUrl: 'https://api.example.com/unsubscribe?token=sample',
 };
 
+const requiredFields = [
+  'name',
+  'username',
+  'reason',
+  'expiresAt',
+  'actionUrl',
+  'preferencesUrl',
+  'unsubscribeUrl',
+] as const satisfies readonly (keyof ExpiredTokenEmailData)[];
+
 export function createEmailRenderer(
   sources: TemplateSources = readTemplateSources(),
 ): EmailRenderer {
@@ -101,6 +111,11 @@ export function createEmailRenderer(
 
   const renderer: EmailRenderer = {
     render(kind, data) {
+      for (const field of requiredFields) {
+        if (typeof data[field] !== 'string' || data[field] === '') {
+          throw new Error(`Cannot render the ${kind} email: ${field} is missing`);
+        }
+      }
       const view = {
         name: data.name,
         username: data.username,

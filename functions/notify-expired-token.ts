@@ -1,0 +1,68 @@
+/**
+ * notify-expired-token: reads `Instagram Token Expired` events from the queue and emails the
+ * owner and the opted-in developers (see commons/notification.ts). Answers with partial batch
+ * responses, so only the records that need another try come back.
+ */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { documentClient } from '#commons/clients/dynamodb';
+import { readSecret } from '#commons/clients/secrets';
+import { createPacer, createSesMailer } from '#commons/clients/ses';
+import { envInteger, envUrl, readConfig } from '#commons/config';
+import { createEmailRenderer } from '#commons/emails';
+import { notifyFromQueue } from '#commons/notification';
+import { logger, metrics, MetricUnit } from '#commons/observability';
+import { createStore } from '#commons/store';
+
+const config = readConfig({
+  TABLE_NAME: z.string().min(1),
+  SENDER_ADDRESS: z.email(),
+  APP_URL: envUrl().transform((url) => url.replace(/\/+$/, '')),
+  UNSUBSCRIBE_URL: envUrl(),
+  UNSUBSCRIBE_KEY_SECRET_ID: z.string().min(1),
+  SES_CONFIGURATION_SET: z.string().min(1).optional(),
+  /** emails per second for the whole fleet of notifiers */
+  SES_MAX_SEND_RATE: z.coerce.number().positive().default(10),
+  /** how many notifiers run at once at most (the event source mapping's maximum concurrency) */
+  NOTIFY_MAX_CONCURRENCY: envInteger(2).pipe(z.number().int().min(1)),
+  NOTIFICATION_LEASE_SECONDS: envInteger(120).pipe(z.number().int().min(1)),
+});
+
+const store = createStore(documentClient(), config.TABLE_NAME);
+const renderer = createEmailRenderer();
+// Each process takes its share of the account's rate, so the fleet never exceeds it.
+const pacer = createPacer(config.SES_MAX_SEND_RATE / config.NOTIFY_MAX_CONCURRENCY);
+const mailer = createSesMailer({
+  from: config.SENDER_ADDRESS,
+  configurationSetName: config.SES_CONFIGURATION_SET,
+  pacer,
+});
+
+export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+  try {
+    const result = await notifyFromQueue(event.Records, {
+      store,
+      mailer,
+      renderer,
+      appUrl: config.APP_URL,
+      unsubscribeUrl: config.UNSUBSCRIBE_URL,
+      unsubscribeKey: () => readSecret(config.UNSUBSCRIBE_KEY_SECRET_ID),
+      clock: () => new Date(),
+      leaseSeconds: config.NOTIFICATION_LEASE_SECONDS,
+      log: logger,
+      remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined,
+    });
+    const { totals } = result;
+    metrics.addMetric('ExpiredTokenEmailsSent', MetricUnit.Count, totals.sent);
+    metrics.addMetric('ExpiredTokenEmailsFailed', MetricUnit.Count, totals.failed);
+    metrics.addMetric('ExpiredTokenEmailsAlreadySent', MetricUnit.Count, totals.alreadySent);
+    metrics.addMetric('PoisonMessages', MetricUnit.Count, totals.poison);
+    logger.info('Notification batch finished', {
+      totals,
+      retried: result.batchItemFailures.length,
+    });
+    return { batchItemFailures: result.batchItemFailures };
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

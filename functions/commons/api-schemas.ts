@@ -1,0 +1,197 @@
+/**
+ * The HTTP API's inputs and outputs: one schema per body, path and query. The handlers validate
+ * with these, and `scripts/openapi.ts` turns the very same objects into docs/openapi.json, so
+ * the document cannot describe a body the API would reject (or the other way round).
+ */
+import { z } from 'zod';
+import {
+  accountId,
+  isoDateTime,
+  notificationPreferences,
+  preferenceName,
+  tokenStatus,
+} from './schemas';
+
+// ---- inputs ----------------------------------------------------------------------------------
+
+/** PUT /me/notification-preferences: both switches, always; anything else is refused. */
+export const preferencesBody = notificationPreferences.meta({
+  id: 'NotificationPreferencesInput',
+  description: 'Both preferences are required; unknown fields are rejected.',
+});
+
+/** POST /instagram-accounts/{accountId}/token: what Instagram's redirect handed the frontend. */
+export const reconnectBody = z
+  .strictObject({
+    code: z
+      .string()
+      .min(1)
+      .max(2048)
+      .describe("The `code` from Instagram's redirect (a trailing `#_` is ignored)."),
+    redirectUri: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .describe('The redirect URI the authorization used; must be the configured one.'),
+  })
+  .meta({ id: 'ReconnectInput' });
+
+export const accountPath = z.strictObject({ accountId }).meta({ id: 'AccountPath' });
+
+/** Other query parameters (a mail client's tracking, say) are ignored, not refused. */
+export const unsubscribeQuery = z
+  .object({ token: z.string().min(1).max(2048).describe('The signed token from the email.') })
+  .meta({ id: 'UnsubscribeQuery' });
+
+// ---- outputs ---------------------------------------------------------------------------------
+
+export const preferencesResponse = z
+  .strictObject({
+    ownerExpiredToken: z.boolean(),
+    developerExpiredToken: z.boolean(),
+    updatedAt: isoDateTime.nullable().describe('null while the defaults apply'),
+  })
+  .meta({ id: 'NotificationPreferences' });
+
+export const accountListResponse = z
+  .strictObject({
+    accounts: z.array(
+      z.strictObject({
+        accountId,
+        username: z.string(),
+        relation: z.enum(['owner', 'developer']),
+        tokenStatus,
+        expiresAt: isoDateTime,
+      }),
+    ),
+  })
+  .meta({ id: 'InstagramAccounts' });
+
+export const tokenStateResponse = z
+  .strictObject({ accountId, tokenStatus, expiresAt: isoDateTime })
+  .meta({ id: 'TokenState' });
+
+export const unsubscribedResponse = z
+  .strictObject({ preference: preferenceName, enabled: z.literal(false) })
+  .meta({ id: 'Unsubscribed' });
+
+/** RFC 9457 problem details, with the two extensions this API uses. */
+export const problemResponse = z
+  .object({
+    type: z.string().describe('A URI naming the kind of problem; `about:blank` for plain HTTP'),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    errors: z
+      .array(
+        z.object({
+          detail: z.string(),
+          pointer: z.string().optional().describe('JSON Pointer into the body, as `#/field`'),
+          parameter: z.string().optional().describe('A path or query parameter'),
+        }),
+      )
+      .optional()
+      .describe('Every validation failure, for 400s'),
+    reauthorizeUrl: z
+      .url()
+      .optional()
+      .describe("Instagram's authorization page for this account, for 409s"),
+  })
+  .meta({ id: 'Problem' });
+
+// ---- per route -------------------------------------------------------------------------------
+
+export interface ResponseContract {
+  description: string;
+  /** Omitted for errors, which are always `application/problem+json` with `Problem`. */
+  schema?: z.ZodType;
+  contentType?: 'application/json' | 'text/html';
+}
+
+export interface RouteContract {
+  body?: z.ZodType;
+  path?: z.ZodType;
+  query?: z.ZodType;
+  responses: Record<number, ResponseContract>;
+}
+
+const badRequest = { description: 'The request is malformed; nothing was written' };
+const notFound = {
+  description: 'No such account, or the caller is neither its owner nor one of its developers',
+};
+const instagramDown = { description: 'Instagram failed or did not answer; nothing was written' };
+const instagramBusy = { description: 'Instagram is rate limiting this app; retry later' };
+
+/** Keyed by the route's `entry` in lib/routes.ts. */
+export const apiContracts = {
+  'get-notification-preferences': {
+    responses: {
+      200: { description: 'Stored values, or the defaults', schema: preferencesResponse },
+    },
+  },
+  'put-notification-preferences': {
+    body: preferencesBody,
+    responses: {
+      200: { description: 'The preferences as stored', schema: preferencesResponse },
+      400: badRequest,
+    },
+  },
+  'list-instagram-accounts': {
+    responses: {
+      200: { description: 'Owned accounts first by name', schema: accountListResponse },
+    },
+  },
+  'refresh-instagram-token': {
+    path: accountPath,
+    responses: {
+      200: {
+        description: 'The token was extended (or is under 24 hours old and needs no refresh yet)',
+        schema: tokenStateResponse,
+      },
+      400: badRequest,
+      404: notFound,
+      409: {
+        description:
+          'The token is expired or invalid: the user must authorize again at `reauthorizeUrl`',
+      },
+      502: instagramDown,
+      503: instagramBusy,
+    },
+  },
+  'reconnect-instagram-token': {
+    path: accountPath,
+    body: reconnectBody,
+    responses: {
+      200: { description: 'A new long-lived token is stored', schema: tokenStateResponse },
+      400: badRequest,
+      404: notFound,
+      409: {
+        description:
+          'Instagram refused the code, or it belongs to another Instagram user; nothing was stored',
+      },
+      502: instagramDown,
+      503: instagramBusy,
+    },
+  },
+  unsubscribe: {
+    query: unsubscribeQuery,
+    responses: {
+      200: {
+        description: 'The preference is off (HTML for browsers that ask for it)',
+        schema: unsubscribedResponse,
+      },
+      400: { description: 'The link is forged, altered, malformed or expired; nothing changed' },
+    },
+  },
+  'unsubscribe-page': {
+    query: unsubscribeQuery,
+    responses: {
+      200: {
+        description: 'A confirmation page whose button POSTs the link',
+        contentType: 'text/html',
+      },
+      400: { description: 'The link is forged, altered, malformed or expired' },
+    },
+  },
+} satisfies Record<string, RouteContract>;
+
+export type ApiEntry = keyof typeof apiContracts;

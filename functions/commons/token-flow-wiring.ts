@@ -1,0 +1,28 @@
+/**
+ * The real dependencies of the refresh and reconnect flows, from the environment, built once
+ * per cold start: the table, Instagram (app credentials from Secrets Manager), the bus.
+ */
+import { z } from 'zod';
+import { documentClient } from './clients/dynamodb';
+import {
+  createInstagramClient,
+  instagramConfigFrom,
+  instagramEnvironment,
+} from './clients/instagram';
+import { readConfig } from './config';
+import { createStore } from './store';
+import { eventBridgeRefreshedPublisher, type TokenFlowDependencies } from './token-refresh';
+
+export function tokenFlowDependencies(): TokenFlowDependencies {
+  const config = readConfig({
+    TABLE_NAME: z.string().min(1),
+    EVENT_BUS_NAME: z.string().min(1),
+    ...instagramEnvironment,
+  });
+  return {
+    store: createStore(documentClient(), config.TABLE_NAME),
+    instagram: createInstagramClient(instagramConfigFrom(config)),
+    publishRefreshed: eventBridgeRefreshedPublisher(config.EVENT_BUS_NAME),
+    now: () => new Date(),
+  };
+}

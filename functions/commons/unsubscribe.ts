@@ -1,0 +1,14 @@
+/**
+ * What the unsubscribe pages say, and the key they verify links with. The signing key is read
+ * from Secrets Manager once per cold start (#commons/clients/secrets caches it).
+ */
+import { readSecret } from './clients/secrets';
+import type { PreferenceName } from './schemas';
+
+/** The settings' own words, as the frontend's Settings page shows them. */
+export const preferenceLabels: Record<PreferenceName, string> = {
+  ownerExpiredToken: 'Expired token notifications for your Instagram accounts',
+  developerExpiredToken: 'Expired token notifications for the developer',
+};
+
+export const unsubscribeKey = (secretId: string) => readSecret(secretId);

@@ -1,0 +1,47 @@
+/**
+ * GET /unsubscribe?token=…: the page an unsubscribe link opens. It changes nothing (mail
+ * scanners fetch links), says what the button will turn off, and its button POSTs the same
+ * link. A forged, altered or expired link gets an explanation instead of a button.
+ */
+import { z } from 'zod';
+import { unsubscribeQuery } from '#commons/api-schemas';
+import { documentClient } from '#commons/clients/dynamodb';
+import { readConfig } from '#commons/config';
+import { httpHandler } from '#commons/http/handler';
+import { escapeHtml, html, page } from '#commons/http/responses';
+import { createStore } from '#commons/store';
+import { preferenceLabels, unsubscribeKey } from '#commons/unsubscribe';
+import { verifyUnsubscribeToken } from '#commons/unsubscribe-link';
+
+const config = readConfig({
+  TABLE_NAME: z.string().min(1),
+  UNSUBSCRIBE_KEY_SECRET_ID: z.string().min(1),
+});
+const store = createStore(documentClient(), config.TABLE_NAME);
+
+export const handler = httpHandler(
+  // Always a browser here: errors are pages too.
+  { auth: 'none', query: unsubscribeQuery, htmlForBrowsers: true },
+  async ({ query }) => {
+    const request = verifyUnsubscribeToken(
+      query.token,
+      await unsubscribeKey(config.UNSUBSCRIBE_KEY_SECRET_ID),
+      new Date(),
+    );
+    const label = escapeHtml(preferenceLabels[request.preference]);
+    const current = await store.getPreferences(request.userId);
+    if (!current[request.preference]) {
+      return html(200, page('Already unsubscribed', `<p>“${label}” is already off.</p>`));
+    }
+    // Relative, so the form posts back to this very path whatever stage prefix it sits under.
+    const action = `?token=${encodeURIComponent(query.token)}`;
+    return html(
+      200,
+      page(
+        'Unsubscribe?',
+        `<p>Turn off “${label}”?</p>
+<form method="post" action="${escapeHtml(action)}"><button type="submit">Unsubscribe</button></form>`,
+      ),
+    );
+  },
+);

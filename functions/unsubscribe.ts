@@ -1,0 +1,53 @@
+/**
+ * POST /unsubscribe?token=…: one-click unsubscribe (RFC 8058). The signed token names the user
+ * and the preference; a valid one turns that preference off, anything else changes nothing.
+ * Mail clients POST `List-Unsubscribe=One-Click` as a form, which is ignored; browsers (the
+ * confirmation page's button) get a page back, everyone else JSON.
+ */
+import { z } from 'zod';
+import { unsubscribeQuery } from '#commons/api-schemas';
+import { documentClient } from '#commons/clients/dynamodb';
+import { readConfig } from '#commons/config';
+import { httpHandler } from '#commons/http/handler';
+import { escapeHtml, html, json, page, prefersHtml } from '#commons/http/responses';
+import { logger } from '#commons/observability';
+import { createStore } from '#commons/store';
+import { preferenceLabels, unsubscribeKey } from '#commons/unsubscribe';
+import { verifyUnsubscribeToken } from '#commons/unsubscribe-link';
+
+const config = readConfig({
+  TABLE_NAME: z.string().min(1),
+  UNSUBSCRIBE_KEY_SECRET_ID: z.string().min(1),
+  APP_URL: z.url().optional(),
+});
+const store = createStore(documentClient(), config.TABLE_NAME);
+
+export const handler = httpHandler(
+  { auth: 'none', query: unsubscribeQuery, htmlForBrowsers: true },
+  async ({ query, headers }) => {
+    const now = new Date();
+    const request = verifyUnsubscribeToken(
+      query.token,
+      await unsubscribeKey(config.UNSUBSCRIBE_KEY_SECRET_ID),
+      now,
+    );
+    await store.turnOffPreference(request.userId, request.preference, now);
+    logger.info('Unsubscribed through a signed link', {
+      userId: request.userId,
+      preference: request.preference,
+    });
+    if (!prefersHtml(headers.accept)) {
+      return json(200, { preference: request.preference, enabled: false });
+    }
+    const settings = config.APP_URL
+      ? `<p><a href="${escapeHtml(`${config.APP_URL.replace(/\/+$/, '')}/settings`)}">Notification settings</a></p>`
+      : '';
+    return html(
+      200,
+      page(
+        'You are unsubscribed',
+        `<p>“${escapeHtml(preferenceLabels[request.preference])}” is now off. You can turn it on again in your settings.</p>${settings}`,
+      ),
+    );
+  },
+);

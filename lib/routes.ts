@@ -1,0 +1,100 @@
+/**
+ * The HTTP API's routes as plain data: the CDK API construct deploys exactly these, the local
+ * stack serves exactly these, and the OpenAPI document describes exactly these. No aws-cdk-lib
+ * import here, so the local stack can read it without loading the CDK.
+ */
+
+export interface RouteDefinition {
+  method: 'GET' | 'PUT' | 'POST';
+  /** API Gateway v2 form, e.g. `/instagram-accounts/{accountId}/token/refresh`. */
+  path: string;
+  /** The file in `functions/` without `.ts`; it exports `handler`. */
+  entry: string;
+  /** `jwt`: API Gateway's JWT authorizer runs first and the caller is the token's `sub`. */
+  auth: 'jwt' | 'none';
+  /** The least table access the handler needs. */
+  table: 'read' | 'readWrite';
+  /** Puts `Instagram Token Refreshed` on the bus (EVENT_BUS_NAME). */
+  publishesEvents?: boolean;
+  /** Reads the Instagram app id and secret from Secrets Manager (INSTAGRAM_APP_SECRET_ID). */
+  readsInstagramApp?: boolean;
+  /** Reads the unsubscribe signing key from Secrets Manager (UNSUBSCRIBE_KEY_SECRET_ID). */
+  readsUnsubscribeKey?: boolean;
+  /** Calls Instagram (INSTAGRAM_GRAPH_URL, INSTAGRAM_API_URL, INSTAGRAM_AUTHORIZE_URL, INSTAGRAM_REDIRECT_URI). */
+  callsInstagram?: boolean;
+  summary: string;
+}
+
+export const routes: readonly RouteDefinition[] = [
+  {
+    method: 'GET',
+    path: '/me/notification-preferences',
+    entry: 'get-notification-preferences',
+    auth: 'jwt',
+    table: 'read',
+    summary: "The caller's notification preferences, or the defaults when none were saved",
+  },
+  {
+    method: 'PUT',
+    path: '/me/notification-preferences',
+    entry: 'put-notification-preferences',
+    auth: 'jwt',
+    table: 'readWrite',
+    summary: "Replaces the caller's notification preferences",
+  },
+  {
+    method: 'GET',
+    path: '/me/instagram-accounts',
+    entry: 'list-instagram-accounts',
+    auth: 'jwt',
+    table: 'read',
+    summary: 'The Instagram accounts the caller owns or is a developer of, with token status',
+  },
+  {
+    method: 'POST',
+    path: '/instagram-accounts/{accountId}/token/refresh',
+    entry: 'refresh-instagram-token',
+    auth: 'jwt',
+    table: 'readWrite',
+    publishesEvents: true,
+    readsInstagramApp: true,
+    callsInstagram: true,
+    summary: "Extends an active token's life with Instagram, as its owner or a developer",
+  },
+  {
+    method: 'POST',
+    path: '/instagram-accounts/{accountId}/token',
+    entry: 'reconnect-instagram-token',
+    auth: 'jwt',
+    table: 'readWrite',
+    publishesEvents: true,
+    readsInstagramApp: true,
+    callsInstagram: true,
+    summary: "Stores a new token from Instagram's authorization code for the same Instagram user",
+  },
+  {
+    method: 'POST',
+    path: '/unsubscribe',
+    entry: 'unsubscribe',
+    auth: 'none',
+    table: 'readWrite',
+    readsUnsubscribeKey: true,
+    summary: 'One-click unsubscribe (RFC 8058): turns off the preference a signed link names',
+  },
+  {
+    method: 'GET',
+    path: '/unsubscribe',
+    entry: 'unsubscribe-page',
+    auth: 'none',
+    table: 'read',
+    readsUnsubscribeKey: true,
+    summary: 'A confirmation page for an unsubscribe link, with a button that POSTs it',
+  },
+];
+
+/** CORS for the browser frontend; the allowed origin is the configured app URL's, only. */
+export const cors = {
+  allowMethods: ['GET', 'PUT', 'POST'] as const,
+  allowHeaders: ['authorization', 'content-type'] as const,
+  maxAgeSeconds: 600,
+};

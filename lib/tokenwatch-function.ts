@@ -29,6 +29,11 @@ export interface TokenwatchFunctionProps {
   /** @default RemovalPolicy.DESTROY — logs go with the stack; data does not. */
   readonly logRemovalPolicy?: RemovalPolicy;
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Directories of the repository (e.g. `templates`) copied next to the bundle, for files the
+   * function reads at run time. @default none
+   */
+  readonly bundledDirectories?: readonly string[];
 }
 
 export class TokenwatchFunction extends NodejsFunction {
@@ -65,6 +70,14 @@ export class TokenwatchFunction extends NodejsFunction {
         banner:
           "import { createRequire as __tokenwatchRequire } from 'node:module'; const require = __tokenwatchRequire(import.meta.url);",
         loader: { '.hbs': 'text' },
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            (props.bundledDirectories ?? []).map(
+              (directory) => `cp -R "${inputDir}/${directory}" "${outputDir}/${directory}"`,
+            ),
+        },
       },
     });
   }

@@ -1,0 +1,68 @@
+/**
+ * Least-privilege access for the pipeline's functions: table grants of exactly the actions a
+ * function calls, on the table and the indexes it reads, with TABLE_NAME set in the same call so
+ * the two cannot drift apart (`bindTable` grants all reads or all writes; these need much less).
+ */
+import { Validations } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { TokenwatchFunction } from './tokenwatch-function';
+
+export interface TableActions {
+  /** actions on the table itself, e.g. `dynamodb:UpdateItem` */
+  readonly table?: readonly string[];
+  /** actions per index name, e.g. `{ 'due-tokens': ['dynamodb:Query'] }` */
+  readonly indexes?: Readonly<Record<string, readonly string[]>>;
+}
+
+export function grantTableActions(
+  fn: TokenwatchFunction,
+  table: ITableV2,
+  actions: TableActions,
+): void {
+  if (actions.table?.length) {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: [...actions.table], resources: [table.tableArn] }),
+    );
+  }
+  for (const [indexName, indexActions] of Object.entries(actions.indexes ?? {})) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: [...indexActions],
+        resources: [`${table.tableArn}/index/${indexName}`],
+      }),
+    );
+  }
+  fn.addEnvironment('TABLE_NAME', table.tableName);
+}
+
+/**
+ * The two findings every tokenwatch function's role carries, acknowledged for exactly those
+ * findings on that role, never for the rule as a whole.
+ */
+export function acknowledgeFunctionBaseline(fn: TokenwatchFunction): void {
+  if (!fn.role) return;
+  Validations.of(fn.role).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason:
+      'AWSLambdaBasicExecutionRole allows only creating log streams and putting log events; the function writes to its own explicit log group.',
+  });
+  Validations.of(fn.role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Only X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which supports no resource-level permissions; every data permission names its resource.',
+  });
+}
+
+/** The configured log retention as CloudWatch accepts it; a number it does not offer fails synth. */
+export function logRetention(days: number): RetentionDays {
+  const offered = Object.values(RetentionDays).filter(
+    (value): value is RetentionDays => typeof value === 'number',
+  );
+  const match = offered.find((value) => (value as number) === days);
+  if (match === undefined) {
+    throw new Error(`logRetentionDays: ${days} is not a CloudWatch Logs retention period`);
+  }
+  return match;
+}

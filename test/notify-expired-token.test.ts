@@ -17,6 +17,7 @@ import { createEmailRenderer } from '#commons/emails';
 import {
   chooseRecipients,
   notifyFromQueue,
+  staleReason,
   type NotifierDependencies,
   type QueueRecord,
 } from '#commons/notification';
@@ -173,6 +174,50 @@ describe('the recipients rule', () => {
         preferencesOf: prefs({ o: { ownerExpiredToken: false, developerExpiredToken: true } }),
       }),
     ).toEqual([]);
+  });
+});
+
+describe('whether an expired-token event still needs emails', () => {
+  const account = {
+    accountId: 'acc',
+    ownerUserId: 'o',
+    username: 'shop',
+    expiresAt: expiredAt,
+    tokenStatus: 'expired' as const,
+    generation: 3,
+  };
+  const detail = {
+    accountId: 'acc',
+    generation: 3,
+    expiresAt: expiredAt,
+    reason: 'expired' as const,
+  };
+
+  it('does while the account is at the event generation and its token is lost', () => {
+    expect(staleReason(detail, account, now)).toBeUndefined();
+    // Published but not marked yet: still `active`, but past its expiry.
+    expect(staleReason(detail, { ...account, tokenStatus: 'active' }, now)).toBeUndefined();
+    // Instagram rejected it before its expiry: due as invalid while still `active`.
+    const later = '2027-01-01T00:00:00.000Z';
+    expect(
+      staleReason(
+        { ...detail, reason: 'invalid' },
+        { ...account, tokenStatus: 'active', expiresAt: later },
+        now,
+      ),
+    ).toBeUndefined();
+  });
+
+  it('does not once the token was replaced, is active again, or the account is gone', () => {
+    expect(staleReason(detail, { ...account, generation: 4 }, now)).toBe('token-replaced');
+    expect(
+      staleReason(
+        detail,
+        { ...account, tokenStatus: 'active', expiresAt: '2027-01-01T00:00:00.000Z' },
+        now,
+      ),
+    ).toBe('token-active-again');
+    expect(staleReason(detail, undefined, now)).toBe('account-gone');
   });
 });
 

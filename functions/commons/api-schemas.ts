@@ -137,7 +137,7 @@ export const apiContracts = {
   },
   'list-instagram-accounts': {
     responses: {
-      200: { description: 'Owned accounts first by name', schema: accountListResponse },
+      200: { description: 'Sorted by username', schema: accountListResponse },
     },
   },
   'refresh-instagram-token': {

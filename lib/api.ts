@@ -37,7 +37,7 @@ export interface ApiProps {
   readonly secrets: Secrets;
 }
 
-/** `GetItem`-style name for a construct id: `refresh-instagram-token` → `RefreshInstagramToken`. */
+/** A construct id from a route entry: `refresh-instagram-token` → `RefreshInstagramToken`. */
 const pascal = (entry: string) =>
   entry.replace(/(^|-)(\w)/g, (_match, _dash, letter: string) => letter.toUpperCase());
 

@@ -431,6 +431,22 @@ describe('reconnecting with a new authorization', () => {
   });
 });
 
+describe('an account id that cannot exist', () => {
+  it('is a 400 naming the parameter, and reaches neither the table nor Instagram', async () => {
+    const callsBefore = env.instagram.calls.length;
+    const response = await env.api.call(
+      'POST',
+      '/instagram-accounts/has.dots%20and%20spaces/token/refresh',
+      {
+        token: await env.identity.token('u-owner'),
+      },
+    );
+    expect(response.status).toBe(400);
+    expect(response.json()).toMatchObject({ errors: [{ parameter: 'accountId' }] });
+    expect(env.instagram.calls.length).toBe(callsBefore);
+  });
+});
+
 describe('random reconnect bodies', () => {
   it('never get a 5xx and never change the token', async () => {
     const { accountId, accessToken } = await account({ tokenStatus: 'expired', expiresInDays: -1 });

@@ -6,6 +6,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createHash, randomUUID } from 'node:crypto';
+import { lambdaContext } from './lambda-context';
 
 export type QueueConsumer = (
   event: SQSEvent,
@@ -232,21 +233,4 @@ export class LocalQueue {
       awsRegion: 'local',
     };
   }
-}
-
-/** A Lambda context good enough for handlers and middy: the clock runs from the call. */
-export function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const started = Date.now();
-  // The deprecated callback-style members of the type are left out: nothing calls them.
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (Date.now() - started)),
-  } as Context;
 }

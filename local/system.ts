@@ -17,21 +17,19 @@ import { createLocalJWKSet } from 'jose';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import {
-  authorizeJwt,
-  claimsAsApiGatewayPassesThem,
-} from '../functions/commons/http/jwt-authorizer';
 import { createDocumentClient } from '../functions/commons/clients/dynamodb';
 import { detailTypes, eventSource } from '../functions/commons/schemas';
 import { createStore, type TokenwatchStore } from '../functions/commons/store';
 import { createTableInput } from '../functions/commons/table';
 import { routes } from '../lib/routes';
 import { localCredentials, startDynamoDbLocal, startSes } from './services';
-import { startLocalApi, type LocalRoute, type RouteHandler } from './api-server';
+import type { LocalApiGatewayOptions } from './api-gateway';
+import { startLocalApi } from './api-server';
 import { demoData } from './demo-data';
 import { startEventBridgeStandIn } from './eventbridge';
 import { createLocalIdentityProvider } from './jwt';
-import { LocalQueue, lambdaContext } from './queue';
+import { lambdaContext } from './lambda-context';
+import { LocalQueue } from './queue';
 import { loadSeed } from './seed';
 import { startSecretsManagerStandIn } from './standins/secrets-manager';
 import { startInstagramStandIn } from './standins/instagram';
@@ -83,6 +81,8 @@ export interface LocalSystem {
   tokenFor(sub: string): Promise<string>;
   stop(): Promise<void>;
 }
+
+type RouteModule = Awaited<ReturnType<LocalApiGatewayOptions['loadHandler']>>;
 
 export class PortInUseError extends Error {
   override name = 'PortInUseError';
@@ -269,13 +269,14 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
     const identity = await createLocalIdentityProvider(`${apiUrl}/_local`);
     const keys = createLocalJWKSet(identity.jwks);
-    const localRoutes: LocalRoute[] = await Promise.all(
-      routes.map(async (definition) => {
-        const module = (await import(`../functions/${definition.entry}.ts`)) as {
-          handler: RouteHandler;
-        };
-        return { definition, handler: module.handler };
-      }),
+    // Every route's module is loaded now, so a broken handler fails the start, not a request.
+    const handlers = new Map(
+      await Promise.all(
+        routes.map(
+          async (route) =>
+            [route.entry, (await import(`../functions/${route.entry}.ts`)) as RouteModule] as const,
+        ),
+      ),
     );
     const page = settingsPage.replace(
       '__LOCAL_CONFIG__',
@@ -292,19 +293,17 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
     const api = await startLocalApi({
       port: apiPort,
-      routes: localRoutes,
+      gateway: {
+        routes,
+        loadHandler: (entry) => {
+          const module = handlers.get(entry);
+          return module ? Promise.resolve(module) : Promise.reject(new Error(`No route ${entry}`));
+        },
+        jwt: { issuer: identity.issuer, audience: identity.audience, keys },
+        domainName: `localhost:${apiPort}`,
+      },
       onError: (error) => {
         log(`API error: ${String(error)}`);
-      },
-      authorize: async (header) => {
-        const decision = await authorizeJwt(header, {
-          issuer: identity.issuer,
-          audience: identity.audience,
-          keys,
-        });
-        return decision.authorized
-          ? { authorized: true, claims: claimsAsApiGatewayPassesThem(decision.claims) }
-          : { authorized: false };
       },
       extra: async (request, response, url, body) => {
         const reply = ({

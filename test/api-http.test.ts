@@ -6,12 +6,8 @@ import { z } from 'zod';
 import { httpHandler } from '#commons/http/handler';
 import { json } from '#commons/http/responses';
 import { authorizeJwt } from '#commons/http/jwt-authorizer';
-import {
-  createLocalApiGateway,
-  lambdaContext,
-  matchRoute,
-  toApiGatewayEvent,
-} from '#commons/http/local-api-gateway';
+import { createLocalApiGateway, matchRoute, toApiGatewayEvent } from '../local/api-gateway';
+import { lambdaContext } from '../local/lambda-context';
 import { createInstagramClient, InstagramError } from '#commons/clients/instagram';
 import { routes } from '../lib/routes';
 import { startInstagramStandIn, type InstagramStandIn } from '../local/standins/instagram';

@@ -14,10 +14,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import { routes } from '../../lib/routes';
-import {
-  createLocalApiGateway,
-  type GatewayResponse,
-} from '../../functions/commons/http/local-api-gateway';
+import { createLocalApiGateway, type GatewayResponse } from '../../local/api-gateway';
 
 export const testIssuer = 'https://id.tokenwatch.test/';
 export const testAudience = 'tokenwatch-frontend';

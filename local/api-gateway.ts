@@ -4,18 +4,19 @@
  * builds the event a Lambda would receive, invokes the handler and turns its result into an
  * HTTP response. Never bundled into a Lambda: no handler imports it.
  *
- * Where API Gateway's own answers are plain JSON (`{"message":"Not Found"}`), this answers the
- * same; a refused JWT is answered as problem+json here (API Gateway says `{"message":
- * "Unauthorized"}`), with the same 401 status and WWW-Authenticate header.
+ * Where API Gateway answers by itself (no route, a refused JWT, a failed function), it answers
+ * with its own plain JSON (`{"message":"Unauthorized"}`): HTTP APIs cannot customise those, so
+ * the frontend meets the same bodies here as in AWS.
  */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import type { RouteDefinition } from '../../../lib/routes';
+import type { RouteDefinition } from '../lib/routes';
 import {
   authorizeJwt,
   claimsAsApiGatewayPassesThem,
   type JwtAuthorizerOptions,
-} from './jwt-authorizer';
+} from '../functions/commons/http/jwt-authorizer';
+import { lambdaContext } from './lambda-context';
 
 export interface GatewayRequest {
   method: string;
@@ -174,22 +175,6 @@ export function toApiGatewayEvent(
   };
 }
 
-/** A Lambda context good enough for middy: it has the time left, so its timeout works. */
-export function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  } as Context;
-}
-
 /** A handler's payload 2.0 result, as API Gateway turns it into a response. */
 function toResponse(result: unknown): GatewayResponse {
   if (typeof result === 'object' && result !== null && 'statusCode' in result) {
@@ -237,11 +222,8 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions) {
         const authorization = headerMap(request.headers).authorization;
         const result = await authorizeJwt(authorization, { ...options.jwt, now });
         if (!result.authorized) {
-          return {
-            statusCode: 401,
-            headers: { 'content-type': 'application/problem+json', ...result.headers },
-            body: JSON.stringify(result.problem),
-          };
+          const refused = gatewayAnswer(401, 'Unauthorized');
+          return { ...refused, headers: { ...refused.headers, ...result.headers } };
         }
         claims = claimsAsApiGatewayPassesThem(result.claims);
       }

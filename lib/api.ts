@@ -28,6 +28,7 @@ import { Construct } from 'constructs';
 import type { StackConfig } from './config';
 import { cors, routes, type RouteDefinition } from './routes';
 import type { Secrets } from './secrets';
+import { logRetention } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface ApiProps {
@@ -40,17 +41,6 @@ export interface ApiProps {
 /** A construct id from a route entry: `refresh-instagram-token` → `RefreshInstagramToken`. */
 const pascal = (entry: string) =>
   entry.replace(/(^|-)(\w)/g, (_match, _dash, letter: string) => letter.toUpperCase());
-
-function retention(days: number): RetentionDays {
-  const offered = Object.values(RetentionDays).filter(
-    (value): value is RetentionDays => typeof value === 'number',
-  );
-  const match = offered.find((value) => (value as number) === days);
-  if (match === undefined) {
-    throw new Error(`logRetentionDays: ${days} is not a CloudWatch Logs retention period`);
-  }
-  return match;
-}
 
 export class Api extends Construct {
   /** The API's base URL, ending in `/`. */
@@ -70,7 +60,7 @@ export class Api extends Construct {
     if ((config.jwtIssuer === undefined) !== (config.jwtAudience === undefined)) {
       throw new Error('jwtIssuer and jwtAudience must be given together, or neither');
     }
-    const logRetention = retention(config.logRetentionDays);
+    const retention = logRetention(config.logRetentionDays);
 
     let issuer = config.jwtIssuer;
     let audience = config.jwtAudience;
@@ -97,7 +87,7 @@ export class Api extends Construct {
     });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
-      retention: logRetention,
+      retention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const stage = new HttpStage(this, 'DefaultStage', {
@@ -132,7 +122,7 @@ export class Api extends Construct {
 
     const functions = new Map<string, TokenwatchFunction>();
     for (const route of routes) {
-      const fn = this.routeFunction(route, props, logRetention);
+      const fn = this.routeFunction(route, props, retention);
       functions.set(route.entry, fn);
       const [httpRoute] = this.httpApi.addRoutes({
         path: route.path,
@@ -188,7 +178,7 @@ export class Api extends Construct {
     return fn;
   }
 
-  /** Findings of a function's role that follow from AWS's own policies, each with its reason. */
+  /** The index wildcard of bindTable's grant, acknowledged on each route function's role. */
   private acknowledgeRoleFindings(fn: TokenwatchFunction, table: ITableV2) {
     if (!fn.role) return;
     const tableResource = table.node.defaultChild;
@@ -199,16 +189,6 @@ export class Api extends Construct {
           "bindTable's grant covers the table's indexes; each index only projects attributes of items the same role may already read from the table (never the access token), so the wildcard opens no data the role could not read anyway.",
       });
     }
-    Validations.of(fn.role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason:
-        'AWSLambdaBasicExecutionRole allows only creating log streams and putting log events; the function writes to its own explicit log group.',
-    });
-    Validations.of(fn.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which supports no resource-level permissions; every data permission names its resource.',
-    });
   }
 
   /** The default identity provider: a Cognito user pool and a public (SPA) client. */

@@ -13,7 +13,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { dueIndex } from '../functions/commons/table';
 import type { StackConfig } from './config';
-import { acknowledgeFunctionBaseline, grantTableActions, logRetention } from './function-access';
+import { grantTableActions, logRetention } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface ExpiryCheckProps {
@@ -42,7 +42,6 @@ export class ExpiryCheck extends Construct {
         CHECK_LOOKBACK_DAYS: String(config.checkLookbackDays),
       },
     });
-    acknowledgeFunctionBaseline(this.checker);
     grantTableActions(this.checker, props.table, {
       table: ['dynamodb:UpdateItem'],
       indexes: { [dueIndex.name]: ['dynamodb:Query'] },

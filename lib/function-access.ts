@@ -3,7 +3,6 @@
  * function calls, on the table and the indexes it reads, with TABLE_NAME set in the same call so
  * the two cannot drift apart (`bindTable` grants all reads or all writes; these need much less).
  */
-import { Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -35,24 +34,6 @@ export function grantTableActions(
     );
   }
   fn.addEnvironment('TABLE_NAME', table.tableName);
-}
-
-/**
- * The two findings every tokenwatch function's role carries, acknowledged for exactly those
- * findings on that role, never for the rule as a whole.
- */
-export function acknowledgeFunctionBaseline(fn: TokenwatchFunction): void {
-  if (!fn.role) return;
-  Validations.of(fn.role).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason:
-      'AWSLambdaBasicExecutionRole allows only creating log streams and putting log events; the function writes to its own explicit log group.',
-  });
-  Validations.of(fn.role).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason:
-      'Only X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which supports no resource-level permissions; every data permission names its resource.',
-  });
 }
 
 /** The configured log retention as CloudWatch accepts it; a number it does not offer fails synth. */

@@ -20,7 +20,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { detailTypes, eventSource } from '../functions/commons/schemas';
 import type { StackConfig } from './config';
-import { acknowledgeFunctionBaseline, grantTableActions, logRetention } from './function-access';
+import { grantTableActions, logRetention } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface NotificationsProps {
@@ -130,7 +130,6 @@ export class Notifications extends Construct {
         NOTIFICATION_LEASE_SECONDS: String(leaseSeconds),
       },
     });
-    acknowledgeFunctionBaseline(this.notifier);
     grantTableActions(this.notifier, props.table, {
       table: [
         'dynamodb:GetItem',

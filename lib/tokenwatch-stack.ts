@@ -3,6 +3,7 @@
  * hard-coded name, so several stages can be deployed side by side in one account.
  */
 import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
 import { Api } from './api';
 import type { StackConfig } from './config';
@@ -47,6 +48,10 @@ export class TokenwatchStack extends Stack {
       unsubscribeUrl: this.api.unsubscribeUrl,
       unsubscribeSigningKey: this.secrets.unsubscribeSigningKey,
     });
+
+    // Every alarm of the stack goes to the one alarm topic, when an alarm email was configured.
+    const alarmTopic = this.notifications.alarmTopic;
+    if (alarmTopic) this.expiryCheck.failingAlarm.addAlarmAction(new SnsAction(alarmTopic));
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
     new CfnOutput(this, 'TableName', { value: table.tableName });

@@ -68,6 +68,19 @@ describe('the tokenwatch stack', () => {
     template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Delete' });
   });
 
+  it('sends every alarm, the failing check included, to the alarm email when one is configured', () => {
+    const { template } = synthesize({ alarmEmail: 'ops@example.com' });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
+      Properties: { AlarmActions?: unknown[] };
+    }[];
+    expect(alarms.length).toBeGreaterThanOrEqual(3);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+
   it('rejects a malformed context value with its name', () => {
     const app = new App({ context: { stage: 'Not A Stage!' } });
     expect(() => readStackConfig(app.node)).toThrow(/stage/);

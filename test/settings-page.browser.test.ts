@@ -108,6 +108,23 @@ describeInBrowser('the settings page, in a browser', () => {
     expect(await message.textContent()).toMatch(/expired|reconnect/i);
   });
 
+  it('reconnects an expired client token through Instagram and shows it active again', async () => {
+    await signInAs('user-agency-dev');
+    const row = page.locator('tr', { hasText: '@sunrise.bakery' });
+    await row.getByRole('button', { name: 'Refresh token' }).click();
+    await page.getByRole('link', { name: 'Reconnect with Instagram' }).click();
+    // Instagram's consent page (the local stand-in), then back to the settings page.
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByText('Reconnected: the token now expires').waitFor();
+    expect(new URL(page.url()).search).toBe('');
+    await expect
+      .poll(() =>
+        page.locator('tr', { hasText: '@sunrise.bakery' }).locator('.status').textContent(),
+      )
+      .toBe('active');
+    expect((await system.store.getAccount('17841400000000001'))?.generation).toBe(2);
+  });
+
   it('renders the developer email the first check sent', async () => {
     const emails = (
       (await (await fetch(`${system.urls.inbox}/store`)).json()) as {

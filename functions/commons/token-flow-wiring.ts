@@ -11,7 +11,8 @@ import {
 } from './clients/instagram';
 import { readConfig } from './config';
 import { createStore } from './store';
-import { eventBridgeRefreshedPublisher, type TokenFlowDependencies } from './token-refresh';
+import { createEventPublisher } from './clients/eventbridge';
+import type { TokenFlowDependencies } from './token-refresh';
 
 export function tokenFlowDependencies(): TokenFlowDependencies {
   const config = readConfig({
@@ -19,10 +20,11 @@ export function tokenFlowDependencies(): TokenFlowDependencies {
     EVENT_BUS_NAME: z.string().min(1),
     ...instagramEnvironment,
   });
+  const events = createEventPublisher({ busName: config.EVENT_BUS_NAME });
   return {
     store: createStore(documentClient(), config.TABLE_NAME),
     instagram: createInstagramClient(instagramConfigFrom(config)),
-    publishRefreshed: eventBridgeRefreshedPublisher(config.EVENT_BUS_NAME),
+    publishRefreshed: (detail) => events.publishTokenRefreshed(detail),
     now: () => new Date(),
   };
 }

@@ -18,12 +18,9 @@
  * returned, logged or published.
  */
 import { createHmac } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InstagramError, type InstagramClient } from './clients/instagram';
 import { logger } from './observability';
 import {
-  detailTypes,
-  eventSource,
   type AccountSummary,
   type TokenRefreshedDetail,
   type TokenStatus,
@@ -256,38 +253,6 @@ export async function reconnectToken(
     relation,
     action: 'reconnect',
   });
-}
-
-/** Publishes `Instagram Token Refreshed` on the bus; throws when EventBridge refuses it. */
-export function eventBridgeRefreshedPublisher(
-  busName: string,
-  client = new EventBridgeClient({}),
-): TokenRefreshedPublisher {
-  return async (detail) => {
-    const result = await client.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: busName,
-            Source: eventSource,
-            DetailType: detailTypes.tokenRefreshed,
-            Detail: JSON.stringify({
-              accountId: detail.accountId,
-              generation: detail.generation,
-              expiresAt: detail.expiresAt,
-              by: detail.by,
-            }),
-          },
-        ],
-      }),
-    );
-    const entry = result.Entries?.[0];
-    if ((result.FailedEntryCount ?? 0) > 0 || !entry?.EventId) {
-      const error = new Error(`EventBridge refused the event: ${entry?.ErrorCode ?? 'unknown'}`);
-      error.name = 'EventNotPublishedError';
-      throw error;
-    }
-  };
 }
 
 /**

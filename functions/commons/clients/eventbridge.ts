@@ -1,5 +1,6 @@
 /**
- * The event publisher: PutEvents to the tokenwatch bus, ten entries per call (the API's limit),
+ * The event publisher, the one adapter over EventBridge: PutEvents to the tokenwatch bus, ten
+ * entries per call (the API's limit),
  * re-sending only the entries EventBridge failed with a transient error, with backoff. An entry
  * it refuses for good (or that is still failing after the last attempt) is reported, not thrown,
  * so one bad entry never stops the others. The endpoint comes from AWS_ENDPOINT_URL_EVENTBRIDGE
@@ -10,24 +11,38 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { detailTypes, eventSource, type TokenExpiredDetail } from '../schemas';
+import {
+  detailTypes,
+  eventSource,
+  type TokenExpiredDetail,
+  type TokenRefreshedDetail,
+} from '../schemas';
 import { backoffDelay, isTransientAwsError, sleep as realSleep } from './retry';
 
 export const maxEntriesPerCall = 10;
 
-export interface RejectedEvent {
-  detail: TokenExpiredDetail;
+export interface RejectedEvent<Detail = TokenExpiredDetail> {
+  detail: Detail;
   errorCode: string;
   errorMessage?: string;
 }
 
-export interface PublishOutcome {
-  accepted: TokenExpiredDetail[];
-  rejected: RejectedEvent[];
+export interface PublishOutcome<Detail = TokenExpiredDetail> {
+  accepted: Detail[];
+  rejected: RejectedEvent<Detail>[];
 }
 
 export interface TokenExpiredPublisher {
   publishTokenExpired(details: readonly TokenExpiredDetail[]): Promise<PublishOutcome>;
+}
+
+export interface TokenRefreshedPublisher {
+  /** Throws EventNotPublishedError when the bus did not accept it after the retries. */
+  publishTokenRefreshed(detail: TokenRefreshedDetail): Promise<void>;
+}
+
+export class EventNotPublishedError extends Error {
+  override name = 'EventNotPublishedError';
 }
 
 export interface EventPublisherOptions {
@@ -43,17 +58,19 @@ export interface EventPublisherOptions {
 /** Entry error codes that may succeed when sent again; anything else is final. */
 const transientEntryError = /throttl|internal|unavailable|timeout/i;
 
-export function createEventPublisher(options: EventPublisherOptions): TokenExpiredPublisher {
+export function createEventPublisher(
+  options: EventPublisherOptions,
+): TokenExpiredPublisher & TokenRefreshedPublisher {
   const client = options.client ?? new EventBridgeClient({});
   const maxAttempts = options.maxAttempts ?? 4;
   const baseDelayMs = options.baseDelayMs ?? 100;
   const sleep = options.sleep ?? realSleep;
 
-  const entryOf = (detail: TokenExpiredDetail): PutEventsRequestEntry => ({
+  // Only the schema's fields: nothing else the caller's object might carry reaches the bus.
+  const expiredEntry = (detail: TokenExpiredDetail): PutEventsRequestEntry => ({
     EventBusName: options.busName,
     Source: eventSource,
     DetailType: detailTypes.tokenExpired,
-    // Only the schema's fields: nothing else the caller's object might carry reaches the bus.
     Detail: JSON.stringify({
       accountId: detail.accountId,
       generation: detail.generation,
@@ -61,10 +78,25 @@ export function createEventPublisher(options: EventPublisherOptions): TokenExpir
       reason: detail.reason,
     }),
   });
+  const refreshedEntry = (detail: TokenRefreshedDetail): PutEventsRequestEntry => ({
+    EventBusName: options.busName,
+    Source: eventSource,
+    DetailType: detailTypes.tokenRefreshed,
+    Detail: JSON.stringify({
+      accountId: detail.accountId,
+      generation: detail.generation,
+      expiresAt: detail.expiresAt,
+      by: detail.by,
+    }),
+  });
 
-  async function publishChunk(chunk: TokenExpiredDetail[], outcome: PublishOutcome) {
+  async function publishChunk<Detail>(
+    chunk: Detail[],
+    entryOf: (detail: Detail) => PutEventsRequestEntry,
+    outcome: PublishOutcome<Detail>,
+  ) {
     let pending = chunk;
-    let lastErrors = new Map<TokenExpiredDetail, { code: string; message?: string }>();
+    let lastErrors = new Map<Detail, { code: string; message?: string }>();
     for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt += 1) {
       if (attempt > 0) await sleep(backoffDelay(attempt, baseDelayMs));
       let entries;
@@ -77,7 +109,7 @@ export function createEventPublisher(options: EventPublisherOptions): TokenExpir
         if (isTransientAwsError(error)) continue;
         break;
       }
-      const retry: TokenExpiredDetail[] = [];
+      const retry: Detail[] = [];
       lastErrors = new Map();
       pending.forEach((detail, index) => {
         const entry = entries[index];
@@ -106,9 +138,17 @@ export function createEventPublisher(options: EventPublisherOptions): TokenExpir
     async publishTokenExpired(details) {
       const outcome: PublishOutcome = { accepted: [], rejected: [] };
       for (let start = 0; start < details.length; start += maxEntriesPerCall) {
-        await publishChunk(details.slice(start, start + maxEntriesPerCall), outcome);
+        await publishChunk(details.slice(start, start + maxEntriesPerCall), expiredEntry, outcome);
       }
       return outcome;
+    },
+    async publishTokenRefreshed(detail) {
+      const outcome: PublishOutcome<TokenRefreshedDetail> = { accepted: [], rejected: [] };
+      await publishChunk([detail], refreshedEntry, outcome);
+      const [rejected] = outcome.rejected;
+      if (rejected) {
+        throw new EventNotPublishedError(`EventBridge refused the event: ${rejected.errorCode}`);
+      }
     },
   };
 }

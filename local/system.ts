@@ -383,7 +383,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     );
     log(`HTTP API is up at ${apiUrl}`);
 
-    if ((options.loadDemoData ?? true) && tableIsNew) {
+    if (!tableIsNew) log('Kept the data of the last run (--persist): demo data not reloaded');
+    else if (options.loadDemoData ?? true) {
       const loaded = await loadSeed(store, demoData(new Date()), new Date());
       log(
         `Demo data loaded: ${loaded.users} users, ${loaded.instagramAccounts} Instagram accounts, ${loaded.developerRoles} developer roles`,

@@ -1,0 +1,48 @@
+/**
+ * What a benchmark hands back: figures, each a ratio (or a count) with the goal it is held to.
+ * Benchmarks measure and report; a missed goal is a finding for the README, never a failure.
+ */
+
+export type Goal = { atMost: number } | { atLeast: number } | { between: [number, number] };
+
+export interface Figure {
+  benchmark: string;
+  /** what the number is, in the issue's words */
+  figure: string;
+  goal: Goal;
+  measured: number;
+  /** how many decimals the measured figure is shown with */
+  decimals?: number;
+  /** the raw measurements the ratio came from, for results.json and the footnotes */
+  details: Record<string, unknown>;
+}
+
+export interface BenchContext {
+  /** a tenth of the data, fewer rounds: for iterating, never for the README */
+  quick: boolean;
+  seed: number;
+  log: (line: string) => void;
+}
+
+export type Benchmark = (context: BenchContext) => Promise<Figure[]>;
+
+export function goalMet(goal: Goal, measured: number): boolean {
+  if ('atMost' in goal) return measured <= goal.atMost;
+  if ('atLeast' in goal) return measured >= goal.atLeast;
+  return measured >= goal.between[0] && measured <= goal.between[1];
+}
+
+export function describeGoal(goal: Goal): string {
+  if ('atMost' in goal) return `≤ ${goal.atMost}`;
+  if ('atLeast' in goal) return `≥ ${goal.atLeast}`;
+  return `${goal.between[0]}–${goal.between[1]}`;
+}
+
+export const round = (value: number, decimals = 2) => Number(value.toFixed(decimals));
+
+/** The endpoints the orchestrator started, handed to each benchmark's process. */
+export function requiredEnv(variable: string): string {
+  const value = process.env[variable];
+  if (!value) throw new Error(`${variable} is not set: run the benchmarks with npm run bench`);
+  return value;
+}

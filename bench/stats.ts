@@ -1,0 +1,104 @@
+/**
+ * The arithmetic every benchmark shares: a seeded random source (so a data set is the same on
+ * every run), medians and percentiles of timings, and the busiest one-second window of a
+ * series of send times.
+ */
+
+/** mulberry32: tiny, fast and good enough to pick ids and instants; the same seed, the same data. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
+/** Nearest-rank percentile: a value that was actually measured, never an interpolation. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new Error('No values to take a percentile of');
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
+}
+
+/** The most events in any window [t, t + windowMs) over the given instants (ms). */
+export function busiestWindow(instants: readonly number[], windowMs = 1000): number {
+  const sorted = [...instants].sort((a, b) => a - b);
+  let most = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end += 1) {
+    while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start += 1;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
+
+/** Runs `task` for every item with at most `concurrency` in flight, in order of the list. */
+export async function withConcurrency<T>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+export async function timed(task: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await task();
+  return performance.now() - started;
+}
+
+/**
+ * Where the time of a run went: for each kind of call, how long at least one was in flight
+ * (the union of their intervals). Calls overlap, so the kinds may add up to more than the run.
+ */
+export class BusyTime {
+  private readonly intervals = new Map<string, [number, number][]>();
+
+  begin(kind: string): () => void {
+    const started = performance.now();
+    return () => {
+      const list = this.intervals.get(kind) ?? [];
+      list.push([started, performance.now()]);
+      this.intervals.set(kind, list);
+    };
+  }
+
+  reset(): void {
+    this.intervals.clear();
+  }
+
+  /** Milliseconds per kind, rounded. */
+  summary(): Record<string, number> {
+    const result: Record<string, number> = {};
+    for (const [kind, list] of this.intervals) {
+      const sorted = [...list].sort((a, b) => a[0] - b[0]);
+      let total = 0;
+      let [start, end] = sorted[0] ?? [0, 0];
+      for (const [from, to] of sorted.slice(1)) {
+        if (from > end) {
+          total += end - start;
+          start = from;
+        }
+        end = Math.max(end, to);
+      }
+      result[kind] = Math.round(total + end - start);
+    }
+    return result;
+  }
+}

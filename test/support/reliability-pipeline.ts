@@ -1,0 +1,347 @@
+/**
+ * check → bus → queue → notifier, as in AWS but in one process, with a fault schedule per run:
+ * the real expiry check and notifier (commons), the real store on DynamoDB Local, the real SES
+ * mailer on the SES emulator, the real event publisher on the local EventBridge (whose rule
+ * puts each accepted event on the run's LocalQueue, one to three times: delivery is at least
+ * once), and LocalQueue's redelivery, partial batch responses and dead-letter queue.
+ *
+ * Time: each run has its own day (so the check's look-back of 0 reads only that run's due
+ * tokens) and a virtual clock for the notifier that moves on by more than the claim lease at
+ * every invocation, as it does in AWS, where a redelivery comes after the visibility timeout,
+ * which is longer than the lease. The queue runs one batch at a time per run, so every fault
+ * fires at the same call in every run of the same seed.
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createDocumentClient } from '#commons/clients/dynamodb';
+import { createEventPublisher } from '#commons/clients/eventbridge';
+import { createSesMailer } from '#commons/clients/ses';
+import { createEmailRenderer } from '#commons/emails';
+import { runExpiryCheck, type ExpiryCheckSummary, type LogSink } from '#commons/expiry-check';
+import { notifyFromQueue, type NotifierDependencies } from '#commons/notification';
+import { detailTypes, eventSource } from '#commons/schemas';
+import { createStore, type TokenwatchStore } from '#commons/store';
+import { startEventBridgeStandIn, type EventBridgeStandIn } from '../../local/eventbridge';
+import { LocalQueue } from '../../local/queue';
+import { createTestTable, type TestTable } from './table';
+import {
+  CrashError,
+  FaultSchedule,
+  invoke,
+  withFaults,
+  type Invocation,
+  type Step,
+} from './reliability-faults';
+
+/** Every access token the reliability suite stores holds this, so a scan finds any leak. */
+export const canaryPrefix = 'IGAA-RELIABILITY-CANARY-';
+export const canaryToken = () => `${canaryPrefix}${randomUUID()}`;
+
+const DAY_MS = 86_400_000;
+/** Longer than the lease: each notifier invocation starts after the previous claims ran out. */
+export const invocationStepMs = 300_000;
+export const leaseSeconds = 120;
+export const unsubscribeKey = `reliability-unsubscribe-key-${randomUUID()}`;
+
+export interface Person {
+  userId: string;
+  email: string;
+  name: string;
+}
+
+export interface LoggedLine {
+  level: string;
+  message: string;
+  text: string;
+}
+
+export interface PipelineRun {
+  id: number;
+  /** the run's now, for the check: noon on its own day */
+  base: Date;
+  schedule: FaultSchedule;
+  queue: LocalQueue;
+  deadLetters: LocalQueue;
+  /** how many copies of an accepted event the bus delivers */
+  copies: () => number;
+  epoch: number;
+  checks: number;
+  notifierInvocations: number;
+  /** crash points hit, as `step:before|after` */
+  crashes: string[];
+  /**
+   * Per address, how many times SES accepted its email and the record was not completed (the
+   * crash window): each such time may cause one more email.
+   */
+  windowAddresses: Map<string, number>;
+  /** userId → address, for faults that only see a user id */
+  addressOf: Map<string, string>;
+  /** accepted-event count per account, at the moment a check marked it */
+  marksWithoutEvent: number;
+}
+
+export interface FaultyPipeline {
+  table: TestTable;
+  /** the store the check and the notifier use: its client carries the faults */
+  store: TokenwatchStore;
+  bus: EventBridgeStandIn;
+  busName: string;
+  log: LogSink & { lines: LoggedLine[] };
+  /** Every SendEmail input that reached SES (for the secrets scan). */
+  sent: unknown[];
+  newRun(id: number, options: { schedule: FaultSchedule; copies: () => number }): PipelineRun;
+  track(run: PipelineRun, accountId: string): void;
+  check(run: PipelineRun): Promise<{ summary?: ExpiryCheckSummary; crashed: boolean }>;
+  /** Checks (and drains the queue after each) until a check that did not crash finds nothing due. */
+  settle(run: PipelineRun, maxChecks?: number): Promise<number>;
+  /** A person with a profile, and preferences when given, written without faults. */
+  person(run: PipelineRun, label: string, preferences?: Preferences): Promise<Person>;
+  stop(): Promise<void>;
+}
+
+export interface Preferences {
+  ownerExpiredToken: boolean;
+  developerExpiredToken: boolean;
+}
+
+const noWait = () => Promise.resolve();
+
+function recordingLog(): LogSink & { lines: LoggedLine[] } {
+  const lines: LoggedLine[] = [];
+  const at =
+    (level: string) =>
+    (message: string, ...extra: Record<string, unknown>[]) => {
+      lines.push({ level, message, text: JSON.stringify([message, ...extra]) });
+    };
+  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export async function startFaultyPipeline(name: string): Promise<FaultyPipeline> {
+  const table = await createTestTable(name);
+  const dynamo = withFaults(new DynamoDBClient({}));
+  const store = createStore(createDocumentClient(dynamo), table.tableName);
+  const runsByAccount = new Map<string, PipelineRun>();
+  const busName = `${name}-bus`;
+  const bus = await startEventBridgeStandIn({
+    eventBusNames: [busName],
+    rules: [
+      {
+        name: 'token-expired-to-notifications',
+        eventBusName: busName,
+        pattern: { source: [eventSource], 'detail-type': [detailTypes.tokenExpired] },
+        target: (body) => {
+          const { detail } = JSON.parse(body) as { detail: { accountId: string } };
+          const run = runsByAccount.get(detail.accountId);
+          if (!run) return;
+          const copies = run.copies();
+          for (let copy = 0; copy < copies; copy += 1) run.queue.send(body);
+        },
+      },
+    ],
+  });
+  const events = withFaults(new EventBridgeClient({ endpoint: bus.endpoint }));
+  const ses = withFaults(new SESv2Client({ maxAttempts: 1 }));
+  const sent: unknown[] = [];
+  ses.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      sent.push(args.input);
+      return result;
+    },
+    { step: 'initialize', name: 'recordSent', priority: 'high' },
+  );
+  const publisher = createEventPublisher({
+    client: events,
+    busName,
+    sleep: noWait,
+    maxAttempts: 3,
+  });
+  const mailer = createSesMailer({
+    client: ses,
+    from: 'notifications@tokenwatch.test',
+    sleep: noWait,
+    maxAttempts: 3,
+  });
+  const renderer = createEmailRenderer();
+  const log = recordingLog();
+  const runs: PipelineRun[] = [];
+
+  const invocationOf = (run: PipelineRun): Invocation => ({
+    faultFor: (step, input) => run.schedule.faultFor(step, input),
+    onCrash: (step, when, input) => {
+      run.crashes.push(`${step}:${when}`);
+      noteWindow(run, step, when, input);
+    },
+  });
+
+  const deps = (run: PipelineRun): NotifierDependencies => ({
+    store,
+    mailer,
+    renderer,
+    appUrl: 'https://app.tokenwatch.test',
+    unsubscribeUrl: 'https://api.tokenwatch.test/unsubscribe',
+    unsubscribeKey: () => Promise.resolve(unsubscribeKey),
+    clock: () => new Date(run.base.getTime() + run.epoch * invocationStepMs),
+    leaseSeconds,
+    log,
+  });
+
+  function consumer(run: PipelineRun) {
+    return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      run.epoch += 1;
+      run.notifierInvocations += 1;
+      const invocation = invocationOf(run);
+      const outcome = await invoke(invocation, async () => {
+        const result = await notifyFromQueue(event.Records, deps(run));
+        // The work is done; the process dies before Lambda gets the answer, so SQS sees none.
+        if (run.schedule.faultFor('ack')?.kind === 'crash-before') {
+          invocation.crashedAt = { step: 'ack', when: 'before' };
+          run.crashes.push('ack:before');
+          throw new CrashError('ack');
+        }
+        return result;
+      });
+      if (outcome.crashed || !outcome.result) {
+        throw outcome.error instanceof Error ? outcome.error : new CrashError('ack');
+      }
+      return { batchItemFailures: outcome.result.batchItemFailures };
+    };
+  }
+
+  const pipeline: FaultyPipeline = {
+    table,
+    store,
+    bus,
+    busName,
+    log,
+    sent,
+
+    newRun(id, options) {
+      const deadLetters = new LocalQueue({ name: `${name}-dlq-${id}` });
+      const queue = new LocalQueue({
+        name: `${name}-queue-${id}`,
+        visibilityTimeoutMs: 1,
+        pollIntervalMs: 1,
+        maxReceiveCount: 5,
+        maxConcurrency: 1,
+        deadLetterQueue: deadLetters,
+        onBatchError: () => undefined,
+      });
+      const run: PipelineRun = {
+        id,
+        base: new Date(Date.UTC(2031, 0, 1, 12) + id * DAY_MS),
+        schedule: options.schedule,
+        queue,
+        deadLetters,
+        copies: options.copies,
+        epoch: 0,
+        checks: 0,
+        notifierInvocations: 0,
+        crashes: [],
+        windowAddresses: new Map(),
+        addressOf: new Map(),
+        marksWithoutEvent: 0,
+      };
+      queue.start(consumer(run));
+      runs.push(run);
+      return run;
+    },
+
+    track(run, accountId) {
+      runsByAccount.set(accountId, run);
+    },
+
+    async check(run) {
+      run.checks += 1;
+      const outcome = await invoke(invocationOf(run), () =>
+        runExpiryCheck({
+          store: {
+            dueTokens: (now, lookback) => store.dueTokens(now, lookback),
+            markTokenExpired: async (token) => {
+              const marked = await store.markTokenExpired(token);
+              const published = bus.accepted.some((event) => {
+                const detail = event.detail as { accountId?: string; generation?: number };
+                return (
+                  detail.accountId === token.accountId && detail.generation === token.generation
+                );
+              });
+              if (marked && !published) run.marksWithoutEvent += 1;
+              return marked;
+            },
+          },
+          publisher,
+          clock: () => run.base,
+          lookbackDays: 0,
+          log,
+        }),
+      );
+      return { summary: outcome.result, crashed: outcome.crashed };
+    },
+
+    async settle(run, maxChecks = 12) {
+      for (let round = 1; round <= maxChecks; round += 1) {
+        const { summary, crashed } = await pipeline.check(run);
+        await run.queue.drained();
+        // A check that ran to the end with nothing refused and nothing unmarked left nothing due.
+        if (!crashed && summary?.failed === 0 && summary.markFailed === 0) {
+          run.queue.stop();
+          return round;
+        }
+      }
+      run.queue.stop();
+      throw new Error(`run ${run.id} still had due tokens after ${maxChecks} checks`);
+    },
+
+    async person(run, label, preferences) {
+      const unique = randomUUID().slice(0, 8);
+      const person = {
+        userId: `u-${label}-${run.id}-${unique}`,
+        email: `${label}-${run.id}-${unique}@reliability.test`,
+        name: label.charAt(0).toUpperCase() + label.slice(1),
+      };
+      await table.store.putProfile(person);
+      if (preferences) await table.store.putPreferences(person.userId, preferences, run.base);
+      run.addressOf.set(person.userId, person.email);
+      return person;
+    },
+
+    async stop() {
+      for (const run of runs) run.queue.stop();
+      dynamo.destroy();
+      events.destroy();
+      ses.destroy();
+      await bus.stop();
+      await table.drop();
+    },
+  };
+  return pipeline;
+}
+
+/**
+ * The crash window: SES accepted an email whose record was not completed. A crash right after
+ * the send, or right before the record, or a lost answer, or a failed record write.
+ */
+function noteWindow(
+  run: PipelineRun,
+  step: Step,
+  when: 'before' | 'after',
+  input: Record<string, unknown>,
+) {
+  if (step === 'send' && when === 'after') noteSendWindow(run, input);
+  if (step === 'record' && when === 'before') noteRecordWindow(run, input);
+}
+
+export function noteSendWindow(run: PipelineRun, input: Record<string, unknown>): void {
+  const to = (input.Destination as { ToAddresses?: string[] } | undefined)?.ToAddresses?.[0];
+  if (to) run.windowAddresses.set(to, (run.windowAddresses.get(to) ?? 0) + 1);
+}
+
+export function noteRecordWindow(run: PipelineRun, input: Record<string, unknown>): void {
+  const sk = JSON.stringify(input.Key ?? {});
+  const userId = /NOTIFIED#\d+#([^"]+)"/.exec(sk)?.[1];
+  const address = userId === undefined ? undefined : run.addressOf.get(userId);
+  if (address) run.windowAddresses.set(address, (run.windowAddresses.get(address) ?? 0) + 1);
+}

@@ -57,6 +57,9 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
     metrics.addMetric('ExpiredTokenEmailsFailed', MetricUnit.Count, totals.failed);
     metrics.addMetric('ExpiredTokenEmailsAlreadySent', MetricUnit.Count, totals.alreadySent);
     metrics.addMetric('PoisonMessages', MetricUnit.Count, totals.poison);
+    // Events a retry cannot help (account deleted, token replaced or active again): acknowledged
+    // and dropped, and counted here so that a surge of them is seen.
+    metrics.addMetric('StaleExpiredTokenEvents', MetricUnit.Count, totals.stale);
     logger.info('Notification batch finished', {
       totals,
       retried: result.batchItemFailures.length,

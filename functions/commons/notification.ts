@@ -352,12 +352,21 @@ function parseEnvelope(
   }
   const parsed = tokenExpiredEnvelope.safeParse(json);
   if (parsed.success) return { success: true, detail: parsed.data.detail };
-  // Paths and messages only: never the values themselves.
-  return {
-    success: false,
-    problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
-  };
+  // Paths and messages only: never the values themselves, nor the names of unknown fields (a
+  // record may carry thousands, or anything at all), and a few problems at most, so a log line
+  // never grows with the record.
+  const problems = parsed.error.issues.slice(0, maxListedProblems).map((issue) => {
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `${issue.keys.length} unknown field(s)`
+        : issue.message.slice(0, 120);
+    return `${issue.path.slice(0, 5).join('.').slice(0, 120)}: ${message}`;
+  });
+  const more = parsed.error.issues.length - problems.length;
+  return { success: false, problems: more > 0 ? [...problems, `and ${more} more`] : problems };
 }
+
+const maxListedProblems = 5;
 
 const errorName = (error: unknown) =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -4,6 +4,18 @@
  * import here, so the local stack can read it without loading the CDK.
  */
 
+export type TableAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:BatchGetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:Query';
+
+export interface TableAccess {
+  table: readonly TableAction[];
+  indexes?: Readonly<Record<string, readonly TableAction[]>>;
+}
+
 export interface RouteDefinition {
   method: 'GET' | 'PUT' | 'POST';
   /** API Gateway v2 form, e.g. `/instagram-accounts/{accountId}/token/refresh`. */
@@ -12,8 +24,11 @@ export interface RouteDefinition {
   entry: string;
   /** `jwt`: API Gateway's JWT authorizer runs first and the caller is the token's `sub`. */
   auth: 'jwt' | 'none';
-  /** The least table access the handler needs. */
-  table: 'read' | 'readWrite';
+  /**
+   * Exactly the DynamoDB actions the handler calls, on the table and per index: the stack grants
+   * these and nothing else (no Scan, no whole-table read or write).
+   */
+  table: TableAccess;
   /** Puts `Instagram Token Refreshed` on the bus (EVENT_BUS_NAME). */
   publishesEvents?: boolean;
   /** Reads the Instagram app id and secret from Secrets Manager (INSTAGRAM_APP_SECRET_ID). */
@@ -31,7 +46,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/me/notification-preferences',
     entry: 'get-notification-preferences',
     auth: 'jwt',
-    table: 'read',
+    table: { table: ['dynamodb:GetItem'] },
     summary: "The caller's notification preferences, or the defaults when none were saved",
   },
   {
@@ -39,7 +54,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/me/notification-preferences',
     entry: 'put-notification-preferences',
     auth: 'jwt',
-    table: 'readWrite',
+    table: { table: ['dynamodb:PutItem'] },
     summary: "Replaces the caller's notification preferences",
   },
   {
@@ -47,7 +62,10 @@ export const routes: readonly RouteDefinition[] = [
     path: '/me/instagram-accounts',
     entry: 'list-instagram-accounts',
     auth: 'jwt',
-    table: 'read',
+    table: {
+      table: ['dynamodb:BatchGetItem'],
+      indexes: { 'accounts-by-member': ['dynamodb:Query'] },
+    },
     summary: 'The Instagram accounts the caller owns or is a developer of, with token status',
   },
   {
@@ -55,7 +73,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/instagram-accounts/{accountId}/token/refresh',
     entry: 'refresh-instagram-token',
     auth: 'jwt',
-    table: 'readWrite',
+    table: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     publishesEvents: true,
     readsInstagramApp: true,
     callsInstagram: true,
@@ -66,7 +84,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/instagram-accounts/{accountId}/token',
     entry: 'reconnect-instagram-token',
     auth: 'jwt',
-    table: 'readWrite',
+    table: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     publishesEvents: true,
     readsInstagramApp: true,
     callsInstagram: true,
@@ -77,7 +95,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/unsubscribe',
     entry: 'unsubscribe',
     auth: 'none',
-    table: 'readWrite',
+    table: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     readsUnsubscribeKey: true,
     summary: 'One-click unsubscribe (RFC 8058): turns off the preference a signed link names',
   },
@@ -86,7 +104,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/unsubscribe',
     entry: 'unsubscribe-page',
     auth: 'none',
-    table: 'read',
+    table: { table: ['dynamodb:GetItem'] },
     readsUnsubscribeKey: true,
     summary: 'A confirmation page for an unsubscribe link, with a button that POSTs it',
   },

@@ -156,12 +156,42 @@ describe('each route function', () => {
     expect(JSON.stringify(secretId)).toMatch(/Ref|arn:/);
   });
 
-  it('may write to the table only when its route writes', () => {
+  it('may call exactly the DynamoDB actions its route declares, on the table and the indexes it names', () => {
     for (const r of routes) {
-      const writes = statementsOf(r).some((s) =>
-        /dynamodb:(PutItem|UpdateItem|DeleteItem)/.test(s),
-      );
-      expect(writes, r.entry).toBe(r.table === 'readWrite');
+      const granted = statementsOf(r)
+        .map((text) => JSON.parse(text) as { Action: string | string[]; Resource: unknown })
+        .flatMap((statement) =>
+          [statement.Action]
+            .flat()
+            .filter((action) => action.startsWith('dynamodb:'))
+            .map((action) => {
+              const index = /\/index\/([\w-]+)/.exec(JSON.stringify(statement.Resource))?.[1];
+              return index ? `${index} ${action}` : action;
+            }),
+        )
+        .sort();
+      const declared = [
+        ...r.table.table,
+        ...Object.entries(r.table.indexes ?? {}).flatMap(([index, actions]) =>
+          actions.map((action) => `${index} ${action}`),
+        ),
+      ].sort();
+      expect(granted, r.entry).toEqual(declared);
+    }
+  });
+
+  it('lets no route scan the table, nor write to it unless it must', () => {
+    const readOnly = [
+      'get-notification-preferences',
+      'list-instagram-accounts',
+      'unsubscribe-page',
+    ];
+    for (const r of routes) {
+      const statements = statementsOf(r).join('\n');
+      expect(statements, r.entry).not.toMatch(/dynamodb:(Scan|BatchWriteItem|DeleteItem|\*)/);
+      if (readOnly.includes(r.entry)) {
+        expect(statements, r.entry).not.toMatch(/dynamodb:(PutItem|UpdateItem)/);
+      }
     }
   });
 

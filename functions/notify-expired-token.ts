@@ -30,8 +30,13 @@ const config = readConfig({
 
 const store = createStore(documentClient(), config.TABLE_NAME);
 const renderer = createEmailRenderer();
-// Each process takes its share of the account's rate, so the fleet never exceeds it.
-const pacer = createPacer(config.SES_MAX_SEND_RATE / config.NOTIFY_MAX_CONCURRENCY);
+// Each process takes its share of the account's rate, less a margin, so the fleet never exceeds
+// it where SES counts: on arrival. The time from the pacer to SES varies, and without the margin
+// npm run bench counted 107 arrivals in one second against a rate of 100.
+const pacingMargin = 0.95;
+const pacer = createPacer(
+  (pacingMargin * config.SES_MAX_SEND_RATE) / config.NOTIFY_MAX_CONCURRENCY,
+);
 const mailer = createSesMailer({
   from: config.SENDER_ADDRESS,
   configurationSetName: config.SES_CONFIGURATION_SET,

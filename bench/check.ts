@@ -22,7 +22,7 @@ import {
   type BenchTable,
   type TokenSet,
 } from './data';
-import { round, requiredEnv, type Benchmark, type Figure } from './harness';
+import { round, requiredEnv, timeCalls, type Benchmark, type Figure } from './harness';
 import { BusyTime, median, timed, withConcurrency } from './stats';
 
 /** A fixed instant, so the data set and the buckets the check reads are the same on every run. */
@@ -63,21 +63,6 @@ function meteredClient(): { client: DynamoDBClient; meter: ReadMeter } {
     { step: 'initialize', name: 'benchReadMeter' },
   );
   return { client, meter };
-}
-
-/** Records, per command, the time at least one call of it was in flight: the check's profile. */
-function timeCalls(client: DynamoDBClient | EventBridgeClient, busy: BusyTime) {
-  (client.middlewareStack as DynamoDBClient['middlewareStack']).add(
-    (next, context) => async (args) => {
-      const done = busy.begin(context.commandName ?? 'unknown');
-      try {
-        return await next(args);
-      } finally {
-        done();
-      }
-    },
-    { step: 'initialize', name: 'benchCallTimer' },
-  );
 }
 
 function checkOn(

@@ -1,3 +1,6 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { BusyTime } from './stats';
+
 /**
  * What a benchmark hands back: figures, each a ratio (or a count) with the goal it is held to.
  * Benchmarks measure and report; a missed goal is a finding for the README, never a failure.
@@ -45,4 +48,29 @@ export function requiredEnv(variable: string): string {
   const value = process.env[variable];
   if (!value) throw new Error(`${variable} is not set: run the benchmarks with npm run bench`);
   return value;
+}
+
+/**
+ * The instants (ms) at which SendEmail calls reached the SES emulator between `from` and `to`,
+ * as the orchestrator recorded them at the emulator itself.
+ */
+export async function sesArrivals(from: number, to: number): Promise<number[]> {
+  const response = await fetch(`${requiredEnv('BENCH_CONTROL_URL')}/ses-arrivals`);
+  const arrivals = (await response.json()) as number[];
+  return arrivals.filter((instant) => instant >= from && instant <= to);
+}
+
+/** Records, per command, the time at least one call of it was in flight: a run's profile. */
+export function timeCalls(client: { middlewareStack: unknown }, busy: BusyTime): void {
+  (client.middlewareStack as DynamoDBClient['middlewareStack']).add(
+    (next, context) => async (args) => {
+      const done = busy.begin(context.commandName ?? 'unknown');
+      try {
+        return await next(args);
+      } finally {
+        done();
+      }
+    },
+    { step: 'initialize', name: 'benchCallTimer' },
+  );
 }

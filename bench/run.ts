@@ -6,8 +6,11 @@
  *   npm run bench                     every benchmark, full scale (about 6 minutes on 2 cores)
  *   npm run bench -- --only check     one benchmark (check, notifier, send-rate, api, bundles)
  *   npm run bench -- --quick          a tenth of the data, for iterating; never written to the README
+ *   npm run bench -- --profile        also a V8 CPU profile of each benchmark's process
  */
 import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,14 +28,18 @@ const selfContained = new Set<BenchmarkName>(['api', 'bundles']);
 const root = fileURLToPath(new URL('../', import.meta.url));
 const resultsFile = join(root, 'bench', 'results.json');
 const readmeFile = join(root, 'README.md');
+/** `--profile`: each benchmark process writes a V8 CPU profile here (open it in Chrome DevTools). */
+const profileDirectory = join(tmpdir(), 'tokenwatch-bench-profiles');
 
 function parseArguments(argv: readonly string[]) {
   const only: BenchmarkName[] = [];
   let quick = false;
+  let profile = false;
   let seed = 20261125;
   for (let index = 0; index < argv.length; index += 1) {
     const argument = argv[index];
     if (argument === '--quick') quick = true;
+    else if (argument === '--profile') profile = true;
     else if (argument === '--only' || argument === '--seed') {
       const value = argv[(index += 1)];
       if (value === undefined) throw new Error(`${argument} needs a value`);
@@ -47,13 +54,13 @@ function parseArguments(argv: readonly string[]) {
       }
     } else throw new Error(`Unknown argument ${argument ?? ''}`);
   }
-  return { selected: only.length > 0 ? only : [...benchmarks], quick, seed };
+  return { selected: only.length > 0 ? only : [...benchmarks], quick, profile, seed };
 }
 
 function runWorker(
   name: BenchmarkName,
   env: NodeJS.ProcessEnv,
-  options: { quick: boolean; seed: number },
+  options: { quick: boolean; seed: number; profile: boolean },
 ): Promise<Figure[]> {
   const directory = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-'));
   const resultFile = join(directory, `${name}.json`);
@@ -63,6 +70,7 @@ function runWorker(
     const child = spawn(
       process.execPath,
       [
+        ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`] : []),
         '--import',
         'tsx',
         worker,
@@ -153,7 +161,7 @@ async function updateReadme(figures: readonly Figure[], date: string): Promise<v
 }
 
 async function main() {
-  const { selected, quick, seed } = parseArguments(process.argv.slice(2));
+  const { selected, quick, profile, seed } = parseArguments(process.argv.slice(2));
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -185,17 +193,44 @@ async function main() {
         () => ses.stop(),
         () => bus.stop(),
       );
+      // When each SendEmail reached the emulator, recorded at the emulator itself: the send-rate
+      // benchmark's windows are counted where SES would count them, not where the notifier thinks.
+      const arrivals: number[] = [];
+      (ses.server as unknown as HttpServer).prependListener(
+        'request',
+        (request: IncomingMessage) => {
+          if (request.method === 'POST' && request.url?.endsWith('/outbound-emails')) {
+            arrivals.push(Date.now());
+          }
+        },
+      );
+      const control = createServer((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(arrivals));
+      });
+      await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
+      stops.push(
+        () =>
+          new Promise<void>((resolve) => {
+            control.closeAllConnections();
+            control.close(() => {
+              resolve();
+            });
+          }),
+      );
       Object.assign(env, {
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         AWS_ENDPOINT_URL_SESV2: ses.endpoint,
         AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
+        BENCH_CONTROL_URL: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
       });
       log(`DynamoDB Local at ${dynamo.endpoint}, SES emulator at ${ses.endpoint}`);
     }
     for (const name of selected) {
       log(`▶ ${name}${quick ? ' (quick)' : ''}`);
       const started = Date.now();
-      figures.push(...(await runWorker(name, env, { quick, seed })));
+      figures.push(...(await runWorker(name, env, { quick, seed, profile })));
+      if (profile) log(`  CPU profile in ${profileDirectory}`);
       log(`  ${name} done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     }
   } finally {

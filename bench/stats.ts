@@ -28,16 +28,21 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
 }
 
-/** The most events in any window [t, t + windowMs) over the given instants (ms). */
-export function busiestWindow(instants: readonly number[], windowMs = 1000): number {
+/** The most events in any window [t, t + windowMs) over the given instants (ms), and its start. */
+export function busiestWindow(
+  instants: readonly number[],
+  windowMs = 1000,
+): { count: number; start: number } {
   const sorted = [...instants].sort((a, b) => a - b);
-  let most = 0;
+  let busiest = { count: 0, start: sorted[0] ?? 0 };
   let start = 0;
   for (let end = 0; end < sorted.length; end += 1) {
     while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start += 1;
-    most = Math.max(most, end - start + 1);
+    if (end - start + 1 > busiest.count) {
+      busiest = { count: end - start + 1, start: sorted[start] as number };
+    }
   }
-  return most;
+  return busiest;
 }
 
 /** Runs `task` for every item with at most `concurrency` in flight, in order of the list. */

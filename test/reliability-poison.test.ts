@@ -22,6 +22,7 @@ import {
   type Person,
 } from './support/pipeline-services';
 import { reportFigure } from './support/reliability-faults';
+import { captureQuietly } from './support/reliability-output';
 import { canaryPrefix, canaryToken } from './support/reliability-pipeline';
 
 let table: TestTable;
@@ -97,16 +98,6 @@ function metricTotals(printed: string): Record<string, number> {
     }
   }
   return totals;
-}
-
-/** What the handler prints (Powertools logs and metrics), kept off the test output. */
-function captureQuietly(into: string[]) {
-  const keep = (chunk: unknown) => {
-    into.push(String(chunk));
-    return true;
-  };
-  vi.spyOn(process.stdout, 'write').mockImplementation(keep);
-  vi.spyOn(process.stderr, 'write').mockImplementation(keep);
 }
 
 describe('poison and oversize records', () => {
@@ -253,6 +244,5 @@ describe('poison and oversize records', () => {
     // A record's size does not reach the log: its problems are listed, not its fields.
     expect(longestPoisonLine).toBeLessThan(4096);
     expect(printed).not.toContain(canaryPrefix);
-    vi.restoreAllMocks();
   });
 });

@@ -3,7 +3,7 @@
  * here, shared by the notifier that signs and the API that verifies), and the Instagram app's
  * credentials (imported by name, or created empty for the operator to fill in after deploy).
  */
-import { Validations } from 'aws-cdk-lib';
+import { SecretValue, Validations } from 'aws-cdk-lib';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
@@ -35,9 +35,15 @@ export class Secrets extends Construct {
         props.instagramAppSecretName,
       );
     } else {
+      // Created with empty fields, not a generated password: until an operator fills them in,
+      // the API says the app is not configured instead of calling Instagram with nonsense.
       const created = new Secret(this, 'InstagramApp', {
         description:
           'tokenwatch: Instagram app credentials, {"appId": "...", "appSecret": "..."}; fill in after deploy',
+        secretObjectValue: {
+          appId: SecretValue.unsafePlainText(''),
+          appSecret: SecretValue.unsafePlainText(''),
+        },
       });
       Validations.of(created).acknowledge({
         id: 'AwsSolutions-SMG4',

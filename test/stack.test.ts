@@ -81,6 +81,14 @@ describe('the tokenwatch stack', () => {
     });
   });
 
+  it('creates the Instagram app secret with empty fields for the operator to fill, never a made-up value', () => {
+    const { template } = synthesize();
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('Instagram app credentials'),
+      SecretString: '{"appId":"","appSecret":""}',
+    });
+  });
+
   it('rejects a malformed context value with its name', () => {
     const app = new App({ context: { stage: 'Not A Stage!' } });
     expect(() => readStackConfig(app.node)).toThrow(/stage/);

@@ -171,12 +171,19 @@ export function createInstagramClient(
   const credentials =
     options.credentials ??
     (async () => {
-      const parsed = appCredentialsSchema.safeParse(
-        JSON.parse(await readSecret(config.appSecretId)) as unknown,
+      const invalid = new Error(
+        'The Instagram app secret must hold {"appId": "...", "appSecret": "..."}, both filled in',
       );
-      if (!parsed.success) {
-        throw new Error('The Instagram app secret must hold {"appId": "...", "appSecret": "..."}');
+      let stored: unknown;
+      try {
+        stored = JSON.parse(await readSecret(config.appSecretId));
+      } catch (error) {
+        // JSON.parse quotes the start of its input in its message: never let that be logged.
+        if (error instanceof SyntaxError) throw invalid;
+        throw error;
       }
+      const parsed = appCredentialsSchema.safeParse(stored);
+      if (!parsed.success) throw invalid;
       return parsed.data;
     });
   const endpoint = (base: string, path: string) =>

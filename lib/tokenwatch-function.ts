@@ -6,9 +6,10 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { bundlingOptions } from './bundling';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -57,19 +58,8 @@ export class TokenwatchFunction extends NodejsFunction {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        platform: 'node',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // Bundle the AWS SDK too: a pinned, tree-shaken client instead of the runtime's copy.
-        externalModules: [],
-        // Some dependencies are CommonJS and call require(); ESM has no require of its own.
-        banner:
-          "import { createRequire as __tokenwatchRequire } from 'node:module'; const require = __tokenwatchRequire(import.meta.url);",
-        loader: { '.hbs': 'text' },
+        // ESM, node24, minified with source maps, the AWS SDK inside: see lib/bundling.ts.
+        ...bundlingOptions,
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

@@ -3,7 +3,13 @@
  * check-expired-tokens, which reads the due-token index and publishes to the bus.
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -27,6 +33,11 @@ export class ExpiryCheck extends Construct {
   readonly schedule: Schedule;
   /** In alarm when the check failed in two periods of one hour in a row. */
   readonly failingAlarm: Alarm;
+  /**
+   * In alarm when, in two periods of one hour in a row, the bus refused expired-token events or
+   * marks failed: the check itself ran, so the errors alarm stays quiet, yet nobody is emailed.
+   */
+  readonly publishingAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: ExpiryCheckProps) {
     super(scope, id);
@@ -77,6 +88,32 @@ export class ExpiryCheck extends Construct {
       alarmDescription:
         'tokenwatch: the expired-token check failed in two hours in a row; expired tokens may go unnoticed',
       metric: this.checker.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    // The metrics check-expired-tokens emits (Powertools: namespace Tokenwatch, dimension service).
+    const checkMetric = (metricName: string) =>
+      new Metric({
+        namespace: 'Tokenwatch',
+        metricName,
+        dimensionsMap: { service: 'tokenwatch' },
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      });
+    this.publishingAlarm = new Alarm(this, 'CheckCannotPublish', {
+      alarmDescription:
+        'tokenwatch: for two hours the bus refused expired-token events, or marking them failed; owners and developers are not being told',
+      metric: new MathExpression({
+        expression: 'FILL(refused, 0) + FILL(markFailed, 0)',
+        usingMetrics: {
+          refused: checkMetric('ExpiredEventsFailed'),
+          markFailed: checkMetric('TokenMarksFailed'),
+        },
+        period: Duration.hours(1),
+      }),
       threshold: 1,
       evaluationPeriods: 2,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -51,7 +51,11 @@ export class TokenwatchStack extends Stack {
 
     // Every alarm of the stack goes to the one alarm topic, when an alarm email was configured.
     const alarmTopic = this.notifications.alarmTopic;
-    if (alarmTopic) this.expiryCheck.failingAlarm.addAlarmAction(new SnsAction(alarmTopic));
+    if (alarmTopic) {
+      for (const alarm of [this.expiryCheck.failingAlarm, this.expiryCheck.publishingAlarm]) {
+        alarm.addAlarmAction(new SnsAction(alarmTopic));
+      }
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
     new CfnOutput(this, 'TableName', { value: table.tableName });

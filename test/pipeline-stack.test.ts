@@ -137,6 +137,30 @@ describe('the expiry check', () => {
   });
 });
 
+describe('the check that runs but cannot publish', () => {
+  it('raises its own alarm on the events the bus refused and the marks that failed', () => {
+    const { template } = synthesize();
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
+      Properties: {
+        Metrics?: { MetricStat?: { Metric: { MetricName: string; Namespace: string } } }[];
+      };
+    }[];
+    const publishing = alarms.find((alarm) =>
+      alarm.Properties.Metrics?.some(
+        (m) => m.MetricStat?.Metric.MetricName === 'ExpiredEventsFailed',
+      ),
+    );
+    expect(publishing).toBeDefined();
+    const names = publishing?.Properties.Metrics?.flatMap((m) =>
+      m.MetricStat ? [`${m.MetricStat.Metric.Namespace}/${m.MetricStat.Metric.MetricName}`] : [],
+    );
+    expect(names?.sort()).toEqual([
+      'Tokenwatch/ExpiredEventsFailed',
+      'Tokenwatch/TokenMarksFailed',
+    ]);
+  });
+});
+
 describe('the notification queue', () => {
   it('gets every Instagram Token Expired event from the bus through a rule with its own retries and DLQ', () => {
     const { template } = synthesize();

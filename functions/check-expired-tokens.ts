@@ -14,7 +14,8 @@ import { createStore } from '#commons/store';
 const config = readConfig({
   TABLE_NAME: z.string().min(1),
   EVENT_BUS_NAME: z.string().min(1),
-  CHECK_LOOKBACK_DAYS: envInteger(7).pipe(z.number().int().min(0).max(60)),
+  // At least yesterday: a token due at 23:55 must still be read by the 00:05 run.
+  CHECK_LOOKBACK_DAYS: envInteger(7).pipe(z.number().int().min(1).max(60)),
 });
 
 const store = createStore(documentClient(), config.TABLE_NAME);

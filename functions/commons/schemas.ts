@@ -47,7 +47,8 @@ export const instagramAccount = z.strictObject({
   accessToken: z.string().min(1).max(2048),
   expiresAt: isoDateTime,
   tokenStatus: tokenStatus.default('active'),
-  generation: z.number().int().nonnegative().default(1),
+  // Positive, as in the events: a generation-0 token would be published, then refused as poison.
+  generation: z.number().int().positive().default(1),
 });
 export type InstagramAccountInput = z.input<typeof instagramAccount>;
 export type InstagramAccount = z.infer<typeof instagramAccount>;

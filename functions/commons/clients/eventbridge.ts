@@ -61,7 +61,8 @@ const transientEntryError = /throttl|internal|unavailable|timeout/i;
 export function createEventPublisher(
   options: EventPublisherOptions,
 ): TokenExpiredPublisher & TokenRefreshedPublisher {
-  const client = options.client ?? new EventBridgeClient({});
+  // The SDK's own retries are off: this adapter's policy is the one policy, not multiplied by it.
+  const client = options.client ?? new EventBridgeClient({ maxAttempts: 1 });
   const maxAttempts = options.maxAttempts ?? 4;
   const baseDelayMs = options.baseDelayMs ?? 100;
   const sleep = options.sleep ?? realSleep;

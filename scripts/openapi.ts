@@ -92,7 +92,19 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       responses['415'] = { description: 'The body is not application/json', content: problem };
     }
     if (route.auth === 'jwt') {
-      responses['401'] = { description: 'No valid bearer token', content: problem };
+      // API Gateway's JWT authorizer answers by itself, in its fixed shape, not as a problem.
+      responses['401'] = {
+        description: 'No valid bearer token (answered by API Gateway itself)',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['message'],
+              properties: { message: { type: 'string', const: 'Unauthorized' } },
+            },
+          },
+        },
+      };
     }
     responses['500'] = {
       description: 'An unexpected failure; nothing is disclosed',

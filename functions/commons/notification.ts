@@ -218,6 +218,22 @@ export async function notifyExpiredToken(
       continue;
     }
 
+    // The token may have been replaced since the account was read (a reconnect, a refresh):
+    // look again now that this send is ours, so no email goes out for a token that is already
+    // fixed. The claim is given back; the event needs nothing more from anyone.
+    const stillStale = staleReason(detail, await deps.store.getAccount(detail.accountId), now);
+    if (stillStale) {
+      await deps.store
+        .releaseNotification(detail.accountId, detail.generation, recipient.userId)
+        .catch(() => undefined);
+      deps.log.info('Token replaced while notifying; nothing more to send', {
+        ...recipientContext,
+        staleReason: stillStale,
+      });
+      outcome.staleReason = stillStale;
+      break;
+    }
+
     let messageId: string;
     try {
       ({ messageId } = await deps.mailer.send({

@@ -3,7 +3,7 @@
  * token that became due and marks it expired (see commons/expiry-check.ts); returns the summary,
  * which the local stack's /_local/run-check answers with.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createEventPublisher } from '#commons/clients/eventbridge';
 import { documentClient } from '#commons/clients/dynamodb';
 import { envInteger, readConfig } from '#commons/config';

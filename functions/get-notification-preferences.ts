@@ -1,5 +1,5 @@
 /** GET /me/notification-preferences: the caller's stored preferences, or the defaults. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient } from '#commons/clients/dynamodb';
 import { readConfig } from '#commons/config';
 import { httpHandler } from '#commons/http/handler';

@@ -2,7 +2,7 @@
  * GET /me/instagram-accounts: the accounts the caller owns or develops for, read through the
  * member index (never a scan), with each token's status and expiry but never the token.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient } from '#commons/clients/dynamodb';
 import { readConfig } from '#commons/config';
 import { httpHandler } from '#commons/http/handler';

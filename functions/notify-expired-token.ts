@@ -4,7 +4,7 @@
  * responses, so only the records that need another try come back.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient } from '#commons/clients/dynamodb';
 import { readSecret } from '#commons/clients/secrets';
 import { createPacer, createSesMailer } from '#commons/clients/ses';

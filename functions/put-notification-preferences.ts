@@ -1,5 +1,5 @@
 /** PUT /me/notification-preferences: replaces both preferences and answers them as stored. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { preferencesBody } from '#commons/api-schemas';
 import { documentClient } from '#commons/clients/dynamodb';
 import { readConfig } from '#commons/config';

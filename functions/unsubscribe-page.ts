@@ -3,7 +3,7 @@
  * scanners fetch links), says what the button will turn off, and its button POSTs the same
  * link. A forged, altered or expired link gets an explanation instead of a button.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { unsubscribeQuery } from '#commons/api-schemas';
 import { documentClient } from '#commons/clients/dynamodb';
 import { readConfig } from '#commons/config';

@@ -4,7 +4,7 @@
  * Mail clients POST `List-Unsubscribe=One-Click` as a form, which is ignored; browsers (the
  * confirmation page's button) get a page back, everyone else JSON.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { unsubscribeQuery } from '#commons/api-schemas';
 import { documentClient } from '#commons/clients/dynamodb';
 import { readConfig } from '#commons/config';

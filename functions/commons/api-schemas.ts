@@ -3,7 +3,7 @@
  * with these, and `scripts/openapi.ts` turns the very same objects into docs/openapi.json, so
  * the document cannot describe a body the API would reject (or the other way round).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   accountId,
   isoDateTime,

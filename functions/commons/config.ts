@@ -2,7 +2,7 @@
  * Configuration is read once, at cold start, and a missing or malformed variable fails the
  * function's start with its name, not a confusing error on the first request.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';

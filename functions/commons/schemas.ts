@@ -2,7 +2,7 @@
  * One schema per input. Each is used for validation at the edge, for the TypeScript types the
  * domain code works with, and (for HTTP bodies) for the OpenAPI document.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const userId = z.string().min(1).max(128);
 export const accountId = z

@@ -2,7 +2,7 @@
  * The real dependencies of the refresh and reconnect flows, from the environment, built once
  * per cold start: the table, Instagram (app credentials from Secrets Manager), the bus.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient } from './clients/dynamodb';
 import {
   createInstagramClient,

@@ -4,7 +4,7 @@
  * Format: base64url(JSON payload) "." base64url(signature over the first part).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { preferenceName, userId, type PreferenceName } from './schemas';
 
 const payloadSchema = z.strictObject({

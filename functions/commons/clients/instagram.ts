@@ -7,7 +7,7 @@
  * Tokens travel in URLs and bodies here, so nothing in this module logs a URL, a body or
  * Instagram's own message text, and no error it throws carries any of them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { readSecret } from './secrets';
 import { envUrl } from '../config';
 

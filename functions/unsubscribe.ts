@@ -23,7 +23,7 @@ const config = readConfig({
 const store = createStore(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler(
-  { auth: 'none', query: unsubscribeQuery, htmlForBrowsers: true },
+  { auth: 'none', query: unsubscribeQuery, htmlForBrowsers: true, ignoresBody: true },
   async ({ query, headers }) => {
     const now = new Date();
     const request = verifyUnsubscribeToken(

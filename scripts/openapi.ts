@@ -90,6 +90,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     }
     if (contract.body) {
       responses['415'] = { description: 'The body is not application/json', content: problem };
+    } else if (route.entry !== 'unsubscribe') {
+      // Routes without a body refuse one (anything but nothing or {}), rather than ignore it.
+      responses['400'] ??= { description: 'This request takes no body', content: problem };
     }
     if (route.auth === 'jwt') {
       // API Gateway's JWT authorizer answers by itself, in its fixed shape, not as a problem.

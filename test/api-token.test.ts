@@ -258,6 +258,29 @@ describe('refreshing a token', () => {
   });
 });
 
+describe('a refresh request with a body', () => {
+  it('is refused with 400 when the body says anything, and nothing is written', async () => {
+    const { accountId } = await account();
+    const response = await env.api.call('POST', `/instagram-accounts/${accountId}/token/refresh`, {
+      token: await env.identity.token('u-owner'),
+      body: { force: true },
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    expect((await stored(accountId))?.generation).toBe(1);
+    expect(publishedDetails()).toEqual([]);
+  });
+
+  it('is accepted when the body is an empty object, as some clients always send', async () => {
+    const { accountId } = await account();
+    const response = await env.api.call('POST', `/instagram-accounts/${accountId}/token/refresh`, {
+      token: await env.identity.token('u-owner'),
+      body: {},
+    });
+    expect(response.status).toBe(200);
+  });
+});
+
 describe('reconnecting with a new authorization', () => {
   it('exchanges the code for a long-lived token of the same Instagram user and stores it as the next generation', async () => {
     const { accountId, accessToken } = await account({ tokenStatus: 'expired', expiresInDays: -3 });

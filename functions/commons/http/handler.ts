@@ -13,6 +13,7 @@ import {
   bodySizeLimit,
   jsonBody,
   maxBodyBytes,
+  noBody,
   problemErrorHandler,
   validateRequest,
   type ValidatedEvent,
@@ -35,6 +36,11 @@ export interface HandlerSpec<
   query?: Query;
   /** Answer errors as a small HTML page when a browser asks for HTML (the unsubscribe pages). */
   htmlForBrowsers?: boolean;
+  /**
+   * Accept and ignore a body on a route without a body schema: only for RFC 8058 one-click
+   * unsubscribe, whose mail clients POST `List-Unsubscribe=One-Click` as a form.
+   */
+  ignoresBody?: boolean;
 }
 
 type Parsed<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -80,6 +86,7 @@ export function httpHandler<
   if (spec.auth === 'jwt') chain.before((request) => void callerOf(request.event));
   chain.use(bodySizeLimit(maxBodyBytes));
   if (spec.body) chain.use(jsonBody());
+  else if (!spec.ignoresBody) chain.use(noBody());
   chain.use(validateRequest({ body: spec.body, path: spec.path, query: spec.query }));
   const handler = chain.handler(async (event) => {
     const { validated } = event as ValidatedEvent<ApiEvent, unknown, unknown, unknown>;

@@ -102,6 +102,23 @@ export function bodySizeLimit(maxBytes: number): MiddlewareObj<Event> {
   };
 }
 
+/**
+ * For routes that take no body: anything but nothing (or an empty JSON object, which some
+ * clients always send) is a 400, so a field the route would ignore is never silently accepted.
+ */
+export function noBody(): MiddlewareObj<Event> {
+  return {
+    before: (request) => {
+      const body = request.event.body?.trim() ?? '';
+      if (body === '' || /^\{\s*\}$/.test(body)) return;
+      throw validationProblem(
+        [{ detail: 'This request takes no body.', pointer: '' }],
+        'This request takes no body.',
+      );
+    },
+  };
+}
+
 const jsonMediaType = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
 /**

@@ -379,3 +379,53 @@ describe('a connected token without a known issue time', () => {
     );
   });
 });
+
+describe('an account stored again', () => {
+  it('gets the next generation, so its new token is watched and notified afresh', async () => {
+    const account = {
+      accountId: 'acc-again',
+      ownerUserId: 'u-owner',
+      username: 'again',
+      accessToken: 'IGQ-first-token',
+      expiresAt: hoursFromNow(-1),
+    };
+    expect((await table.store.putAccount(account, now)).generation).toBe(1);
+    const [due] = (await collect(table.store.dueTokens(now, 1))).filter(
+      (t) => t.accountId === 'acc-again',
+    );
+    if (!due) throw new Error('expected the first token to be due');
+    await table.store.markTokenExpired(due);
+    await table.store.claimNotification('acc-again', 1, 'u-owner', now, 60);
+
+    const again = await table.store.putAccount(
+      { ...account, accessToken: 'IGQ-second-token' },
+      now,
+    );
+    expect(again).toMatchObject({ generation: 2, tokenStatus: 'active' });
+    const dueAgain = (await collect(table.store.dueTokens(now, 1))).filter(
+      (t) => t.accountId === 'acc-again',
+    );
+    expect(dueAgain.map((t) => t.generation)).toEqual([2]);
+    expect(await table.store.claimNotification('acc-again', 2, 'u-owner', now, 60)).toBe('claimed');
+  });
+
+  it('keeps an explicit generation, and takes a token that is not active off the due index', async () => {
+    const account = {
+      accountId: 'acc-explicit',
+      ownerUserId: 'u-owner',
+      username: 'explicit',
+      accessToken: 'IGQ-explicit',
+      expiresAt: hoursFromNow(-1),
+    };
+    await table.store.putAccount(account, now);
+    await table.store.putAccount({ ...account, tokenStatus: 'invalid' }, now);
+    expect(await table.store.getAccount('acc-explicit')).toMatchObject({
+      generation: 2,
+      tokenStatus: 'invalid',
+    });
+    expect(
+      (await collect(table.store.dueTokens(now, 1))).some((t) => t.accountId === 'acc-explicit'),
+    ).toBe(false);
+    expect((await table.store.putAccount({ ...account, generation: 7 }, now)).generation).toBe(7);
+  });
+});

@@ -48,13 +48,17 @@ export const instagramAccount = z.strictObject({
   expiresAt: isoDateTime,
   tokenStatus: tokenStatus.default('active'),
   // Positive, as in the events: a generation-0 token would be published, then refused as poison.
-  generation: z.number().int().positive().default(1),
+  // Left out, a new account starts at 1 and a token stored over another is the next generation.
+  generation: z.number().int().positive().optional(),
 });
 export type InstagramAccountInput = z.input<typeof instagramAccount>;
 export type InstagramAccount = z.infer<typeof instagramAccount>;
 
 /** What the rest of the code sees of an account: everything but the secret. */
-export type AccountSummary = Omit<InstagramAccount, 'accessToken'>;
+export type AccountSummary = Omit<InstagramAccount, 'accessToken' | 'generation'> & {
+  /** A stored account always has one. */
+  generation: number;
+};
 
 export const developerRole = z.strictObject({
   accountId,

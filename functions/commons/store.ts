@@ -308,23 +308,60 @@ export function createStore(
 
     // ---- Instagram accounts and their tokens ---------------------------------------------
 
-    /** Stores a connected account (connect, seed). Overwrites what was there. */
+    /**
+     * Stores a connected account (connect, seed), over whatever was there. Without an explicit
+     * generation, a token stored over an existing one is its next generation, so the records
+     * of the old token's emails cannot silence the new token's expiry.
+     */
     async putAccount(input: InstagramAccountInput, now: Date): Promise<AccountSummary> {
       const account: InstagramAccount = instagramAccountSchema.parse(input);
       const expiresAt = toInstant(account.expiresAt);
-      const item: Record<string, unknown> = {
-        ...keys.account(account.accountId),
-        ...account,
+      const watched = account.tokenStatus === 'active';
+      const attributes: Record<string, unknown> = {
+        accountId: account.accountId,
+        ownerUserId: account.ownerUserId,
+        username: account.username,
+        accessToken: account.accessToken,
         expiresAt,
+        tokenStatus: account.tokenStatus,
         tokenIssuedAt: issuedAt(expiresAt, now),
         memberUserId: account.ownerUserId,
         memberRelation: `OWNER#${account.accountId}`,
+        ...(watched ? dueKeys(account.accountId, expiresAt, now) : {}),
       };
-      if (account.tokenStatus === 'active') {
-        Object.assign(item, dueKeys(account.accountId, expiresAt, now));
+      if (account.generation !== undefined) {
+        const item = {
+          ...keys.account(account.accountId),
+          ...attributes,
+          generation: account.generation,
+        };
+        await db.send(new PutCommand({ TableName: tableName, Item: item }));
+        return accountSummary(item);
       }
-      await db.send(new PutCommand({ TableName: tableName, Item: item }));
-      return accountSummary(item);
+      const names = Object.keys(attributes);
+      const removed = watched ? ['dueReason'] : ['dueBucket', 'dueAt', 'dueReason'];
+      const result = await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keys.account(account.accountId),
+          UpdateExpression:
+            `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(', ')}, ` +
+            '#generation = if_not_exists(#generation, :zero) + :one ' +
+            `REMOVE ${removed.map((_, i) => `#r${i}`).join(', ')}`,
+          ExpressionAttributeNames: {
+            ...Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
+            ...Object.fromEntries(removed.map((name, i) => [`#r${i}`, name])),
+            '#generation': 'generation',
+          },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(names.map((name, i) => [`:a${i}`, attributes[name]])),
+            ':zero': 0,
+            ':one': 1,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return accountSummary(result.Attributes ?? {});
     },
 
     async getAccount(accountId: string): Promise<AccountSummary | undefined> {

@@ -14,6 +14,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same fault schedule. */
 export interface Random {
@@ -144,10 +145,13 @@ export function awsError(name: string, status: number, message = name): Error {
 /** How many calls each step made inside invocations, in this worker. */
 export const stepCalls = new Map<Step, number>();
 
-/** Puts the fault middleware on a client; returns the client. */
-export function withFaults<C extends DynamoDBClient | SESv2Client | EventBridgeClient>(
-  client: C,
-): C {
+/**
+ * Puts the fault middleware on a client (DynamoDB, or the document client over it, SESv2,
+ * EventBridge); returns the client.
+ */
+export function withFaults<
+  C extends DynamoDBClient | SESv2Client | EventBridgeClient | DynamoDBDocumentClient,
+>(client: C): C {
   (client.middlewareStack as { add: (mw: unknown, options: unknown) => void }).add(
     (next: Next, context: { commandName?: string }) =>
       async (args: { input: Record<string, unknown> }) => {

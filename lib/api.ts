@@ -160,6 +160,10 @@ export class Api extends Construct {
       description: `tokenwatch API: ${route.method} ${route.path}: ${route.summary}`.slice(0, 256),
       environment,
       logRetention,
+      // Two Instagram calls (4 s each at most), a cold secret read and a publish: 10 s is too
+      // tight, and a timeout after the code exchange would burn the one-time code. API Gateway
+      // waits up to 30 s.
+      timeout: route.callsInstagram ? Duration.seconds(20) : undefined,
     });
     grantTableActions(fn, table, route.table);
     if (route.publishesEvents) {

@@ -180,6 +180,13 @@ describe('each route function', () => {
     }
   });
 
+  it("gives the routes that call Instagram 20 s, and the others 10 s, within API Gateway's 30 s", () => {
+    for (const r of routes) {
+      const [, fn] = functionOf(r);
+      expect(fn.Properties.Timeout, r.entry).toBe(r.callsInstagram ? 20 : 10);
+    }
+  });
+
   it('lets no route scan the table, nor write to it unless it must', () => {
     const readOnly = [
       'get-notification-preferences',

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
@@ -114,7 +114,13 @@ function table(figures: readonly Figure[]): string {
 
 function machine() {
   const cpu = cpus();
-  return { cores: cpu.length, cpu: cpu[0]?.model.trim() ?? 'unknown', node: process.version };
+  return {
+    cores: cpu.length,
+    cpu: cpu[0]?.model.trim() ?? 'unknown',
+    node: process.version,
+    // Others' work on the same machine: the ratios absorb it, the absolute times do not.
+    loadAverage: loadavg().map((load) => Number(load.toFixed(1))),
+  };
 }
 
 async function updateReadme(figures: readonly Figure[], date: string): Promise<void> {
@@ -124,7 +130,7 @@ async function updateReadme(figures: readonly Figure[], date: string): Promise<v
   if (!readme.includes(start) || !readme.includes(end)) {
     readme = `${readme.trimEnd()}\n\n${start}\n${end}\n`;
   }
-  const { cores, cpu, node } = machine();
+  const { cores, cpu, node, loadAverage } = machine();
   const scan = figures.find((figure) => figure.benchmark === 'check read amplification')?.details
     .tableScan as { ratio?: number } | undefined;
   const sendRate = figures.find((figure) => figure.benchmark.startsWith('send-rate'))?.details as
@@ -137,7 +143,7 @@ async function updateReadme(figures: readonly Figure[], date: string): Promise<v
     'npm run bench   # starts DynamoDB Local and the SES emulator itself; ~6 min on 2 cores',
     '```',
     '',
-    `Measured on ${date.slice(0, 10)}, ${cores} cores (${cpu}), Node.js ${node}. Every figure`,
+    `Measured on ${date.slice(0, 10)}, ${cores} cores (${cpu}), Node.js ${node}, load average ${loadAverage[0]} at the end. Every figure`,
     'is a ratio of two things measured side by side in the same run, against the best the same',
     'machine can do, so it holds on a noisy machine. The raw measurements are in',
     '`bench/results.json`; how each is taken, and what a missed goal comes from, is in',

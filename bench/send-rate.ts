@@ -2,8 +2,12 @@
  * Send-rate discipline: with an SES rate R and a backlog of emails, the real notifier fleet (the
  * concurrency the stack derives for R, each instance pacing itself to R ÷ concurrency with the
  * mailer's pacer) drains the backlog; the arrivals are counted at the SES emulator itself.
- * Figures: the achieved rate ÷ R, and the most emails that reached SES in any one second.
+ * Figures: the achieved rate ÷ R, and the most emails in any one second, counted twice: where the
+ * notifiers put the SendEmail requests on the wire (what the code controls) and where the emulator
+ * took them in (what SES would count, plus the scheduling delays of a loaded machine).
  */
+import { subscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { notifierConcurrency } from '../lib/notifications';
 import { createBenchTable, writeItems } from './data';
 import { round, sesArrivals, type Benchmark } from './harness';
@@ -30,6 +34,14 @@ export const run: Benchmark = async ({ quick, log }) => {
     instances: concurrency,
     sesMaxSendRate: rate,
   });
+  // When each SendEmail left a notifier, from Node's own HTTP client instrumentation.
+  const departures: number[] = [];
+  subscribe('http.client.request.start', (message) => {
+    const { request } = message as { request: ClientRequest };
+    if (request.method === 'POST' && request.path.endsWith('/outbound-emails')) {
+      departures.push(Date.now());
+    }
+  });
   try {
     await fleet.deliver(warmUp.details);
     const started = Date.now();
@@ -44,14 +56,17 @@ export const run: Benchmark = async ({ quick, log }) => {
     // n sends spaced exactly 1/R apart span (n - 1)/R seconds.
     const achieved = ((arrivals.length - 1) / (last - first)) * 1000;
     const { count: busiest, start: busiestStart } = busiestWindow(arrivals);
+    const sent = departures.filter((instant) => instant >= started && instant <= finished);
+    const busiestSent = busiestWindow(sent).count;
     log(
-      `  ${emails} emails in ${((finished - started) / 1000).toFixed(1)} s: ${achieved.toFixed(1)}/s, at most ${busiest} in one second`,
+      `  ${emails} emails in ${((finished - started) / 1000).toFixed(1)} s: ${achieved.toFixed(1)}/s, at most ${busiestSent} sent and ${busiest} received in one second`,
     );
     const details = {
       rate,
       emails,
       concurrency,
       achievedPerSecond: round(achieved, 1),
+      busiestSecondSent: busiestSent,
       busiestSecond: busiest,
       busiestSecondStartsAfterMs: busiestStart - first,
       perSecond: Array.from(
@@ -71,7 +86,15 @@ export const run: Benchmark = async ({ quick, log }) => {
       },
       {
         benchmark: 'send-rate discipline',
-        figure: 'most emails reaching SES in any one second',
+        figure: 'most SendEmail requests the notifiers sent in any one second',
+        goal: { atMost: rate },
+        measured: busiestSent,
+        decimals: 0,
+        details,
+      },
+      {
+        benchmark: 'send-rate discipline',
+        figure: 'most SendEmail requests the SES emulator received in any one second',
         goal: { atMost: rate },
         measured: busiest,
         decimals: 0,

@@ -1,0 +1,35 @@
+/** The arithmetic behind `npm run bench`: a wrong percentile or window would misreport a goal. */
+import { describe, expect, it } from 'vitest';
+import { goalMet } from '../bench/harness';
+import { busiestWindow, median, percentile, seededRandom } from '../bench/stats';
+
+describe('benchmark arithmetic', () => {
+  it('generates the same data from the same seed, and other data from another', () => {
+    const draw = (seed: number) => Array.from({ length: 5 }, seededRandom(seed));
+    expect(draw(42)).toEqual(draw(42));
+    expect(draw(42)).not.toEqual(draw(43));
+    for (const value of draw(7)) expect(value).toBeGreaterThanOrEqual(0);
+    for (const value of draw(7)) expect(value).toBeLessThan(1);
+  });
+
+  it('takes percentiles by nearest rank, so a p99 is a latency that was measured', () => {
+    const latencies = Array.from({ length: 100 }, (_, index) => index + 1);
+    expect(percentile(latencies, 99)).toBe(99);
+    expect(percentile(latencies, 100)).toBe(100);
+    expect(median([5, 1, 3])).toBe(3);
+  });
+
+  it('counts the busiest one-second window, its end excluded', () => {
+    // Sends exactly 200 ms apart: five in any second, never six.
+    const paced = Array.from({ length: 20 }, (_, index) => 1_000 + index * 200);
+    expect(busiestWindow(paced).count).toBe(5);
+    expect(busiestWindow([0, 10, 999, 1_000, 1_500]).count).toBe(3);
+  });
+
+  it('holds a figure to its goal, bounds included', () => {
+    expect(goalMet({ atMost: 1.05 }, 1.05)).toBe(true);
+    expect(goalMet({ atLeast: 0.7 }, 0.69)).toBe(false);
+    expect(goalMet({ between: [0.9, 1.0] }, 1.01)).toBe(false);
+    expect(goalMet({ between: [0.9, 1.0] }, 0.95)).toBe(true);
+  });
+});

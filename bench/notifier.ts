@@ -11,7 +11,7 @@ import { createBenchTable, writeItems } from './data';
 import { round, sesArrivals, timeCalls, type Benchmark } from './harness';
 import { documentClient } from '../functions/commons/clients/dynamodb';
 import { expiredAccounts, startNotifierFleet } from './notifier-fleet';
-import { BusyTime, median, timed, withConcurrency } from './stats';
+import { BusyTime, pairedRatio, timed, withConcurrency } from './stats';
 
 export const run: Benchmark = async ({ quick, log }) => {
   const perRound = quick ? 100 : 300;
@@ -100,7 +100,7 @@ export const run: Benchmark = async ({ quick, log }) => {
         benchmark: 'notifier overhead',
         figure: `emails per second through the notifier ÷ bare SendEmail calls, ${concurrency} at a time`,
         goal: { atLeast: 0.5 },
-        measured: median(notifierRates) / median(bareRates),
+        measured: pairedRatio(notifierRates, bareRates),
         details: {
           concurrency,
           emailsPerRound: measured[0]?.emails,

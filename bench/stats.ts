@@ -107,3 +107,15 @@ export class BusyTime {
     return result;
   }
 }
+
+/**
+ * The median of per-round ratios a[i] / b[i]. Each round measures both sides back to back, so a
+ * slow spell of a busy machine slows both sides of the same round and cancels out of its ratio.
+ */
+export function pairedRatio(
+  numerators: readonly number[],
+  denominators: readonly number[],
+): number {
+  if (numerators.length !== denominators.length) throw new Error('Unpaired measurements');
+  return median(numerators.map((value, index) => value / (denominators[index] as number)));
+}

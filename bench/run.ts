@@ -3,10 +3,11 @@
  * each benchmark in its own process, prints the table, writes bench/results.json and, after a
  * full run of every benchmark, rewrites the README's benchmark section.
  *
- *   npm run bench                     every benchmark, full scale (about 6 minutes on 2 cores)
+ *   npm run bench                     every benchmark, full scale (about 4 minutes on 2 cores)
  *   npm run bench -- --only check     one benchmark (check, notifier, send-rate, api, bundles)
  *   npm run bench -- --quick          a tenth of the data, for iterating; never written to the README
  *   npm run bench -- --profile        also a V8 CPU profile of each benchmark's process
+ *   npm run bench -- --readme         the README section again from bench/results.json
  */
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
@@ -123,14 +124,18 @@ function machine() {
   };
 }
 
-async function updateReadme(figures: readonly Figure[], date: string): Promise<void> {
+async function updateReadme(
+  figures: readonly Figure[],
+  date: string,
+  measuredOn: ReturnType<typeof machine>,
+): Promise<void> {
   const start = '<!-- bench:start -->';
   const end = '<!-- bench:end -->';
   let readme = readFileSync(readmeFile, 'utf8');
   if (!readme.includes(start) || !readme.includes(end)) {
     readme = `${readme.trimEnd()}\n\n${start}\n${end}\n`;
   }
-  const { cores, cpu, node, loadAverage } = machine();
+  const { cores, cpu, node, loadAverage } = measuredOn;
   const scan = figures.find((figure) => figure.benchmark === 'check read amplification')?.details
     .tableScan as { ratio?: number } | undefined;
   const sendRate = figures.find((figure) => figure.benchmark.startsWith('send-rate'))?.details as
@@ -140,12 +145,13 @@ async function updateReadme(figures: readonly Figure[], date: string): Promise<v
     '## Benchmarks',
     '',
     '```sh',
-    'npm run bench   # starts DynamoDB Local and the SES emulator itself; ~6 min on 2 cores',
+    'npm run bench   # starts DynamoDB Local and the SES emulator itself; about 4 min on 2 cores',
     '```',
     '',
     `Measured on ${date.slice(0, 10)}, ${cores} cores (${cpu}), Node.js ${node}, load average ${loadAverage[0]} at the end. Every figure`,
     'is a ratio of two things measured side by side in the same run, against the best the same',
-    'machine can do, so it holds on a noisy machine. The raw measurements are in',
+    'machine can do, and the median of the ratios of rounds that measure both sides back to back,',
+    'so it holds on a noisy machine. The raw measurements are in',
     '`bench/results.json`; how each is taken, and what a missed goal comes from, is in',
     '[`bench/README.md`](bench/README.md).',
     '',
@@ -166,7 +172,34 @@ async function updateReadme(figures: readonly Figure[], date: string): Promise<v
   writeFileSync(readmeFile, await format(updated, { ...config, filepath: readmeFile }));
 }
 
+/** `--readme`: writes the README section again from bench/results.json, measuring nothing. */
+async function readmeFromResults(): Promise<void> {
+  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
+    date: string;
+    quick: boolean;
+    machine: ReturnType<typeof machine>;
+    figures: Figure[];
+  };
+  const full = benchmarks.every((name) =>
+    results.figures.some((figure) => benchmarkOf(figure) === name),
+  );
+  if (results.quick || !full) throw new Error('bench/results.json is not from a full run');
+  await updateReadme(results.figures, results.date, results.machine);
+}
+
+function benchmarkOf(figure: Figure): BenchmarkName {
+  if (figure.benchmark.startsWith('check')) return 'check';
+  if (figure.benchmark.startsWith('notifier')) return 'notifier';
+  if (figure.benchmark.startsWith('send-rate')) return 'send-rate';
+  if (figure.benchmark.startsWith('API')) return 'api';
+  return 'bundles';
+}
+
 async function main() {
+  if (process.argv.includes('--readme')) {
+    await readmeFromResults();
+    return;
+  }
   const { selected, quick, profile, seed } = parseArguments(process.argv.slice(2));
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const stops: (() => Promise<void>)[] = [];
@@ -265,7 +298,7 @@ async function main() {
   );
   log(`Figures written to ${resultsFile}`);
   if (!quick && selected.length === benchmarks.length) {
-    await updateReadme(figures, date);
+    await updateReadme(figures, date, machine());
     log('README.md benchmark section updated');
   } else {
     log('README.md left as it is: only a full run of every benchmark goes there');

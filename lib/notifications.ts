@@ -18,7 +18,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { detailTypes, eventSource } from '../functions/commons/schemas';
+import { tokenExpiredRulePattern } from '../functions/commons/schemas';
 import type { StackConfig } from './config';
 import { grantTableActions, logRetention } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
@@ -89,7 +89,10 @@ export class Notifications extends Construct {
     this.rule = new Rule(this, 'TokenExpiredRule', {
       eventBus: props.bus,
       description: 'tokenwatch: expired tokens go to the notification queue',
-      eventPattern: { source: [eventSource], detailType: [detailTypes.tokenExpired] },
+      eventPattern: {
+        source: tokenExpiredRulePattern.source,
+        detailType: tokenExpiredRulePattern['detail-type'],
+      },
       targets: [
         new SqsQueue(this.queue, {
           deadLetterQueue: this.undeliveredEvents,

@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createDocumentClient } from '../functions/commons/clients/dynamodb';
-import { detailTypes, eventSource } from '../functions/commons/schemas';
+import { tokenExpiredRulePattern } from '../functions/commons/schemas';
 import { createStore, type TokenwatchStore } from '../functions/commons/store';
 import { createTableInput } from '../functions/commons/table';
 import { routes } from '../lib/routes';
@@ -179,7 +179,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         {
           name: 'token-expired-to-notifications',
           eventBusName: busName,
-          pattern: { source: [eventSource], 'detail-type': [detailTypes.tokenExpired] },
+          pattern: tokenExpiredRulePattern,
           target: (envelope) => queue.send(envelope),
         },
       ],

@@ -90,6 +90,15 @@ export const detailTypes = {
 } as const;
 
 /**
+ * The rule that sends expired tokens to the notification queue, in EventBridge's own pattern
+ * form: the stack deploys it and the local bus applies it, so the two cannot differ.
+ */
+export const tokenExpiredRulePattern = {
+  source: [eventSource],
+  'detail-type': [detailTypes.tokenExpired],
+};
+
+/**
  * A queue record's body: the event as EventBridge delivers it to an SQS target. Fields
  * EventBridge may add later are ignored; the detail itself is strict.
  */

@@ -22,7 +22,7 @@ import { createSesMailer } from '#commons/clients/ses';
 import { createEmailRenderer } from '#commons/emails';
 import { runExpiryCheck, type ExpiryCheckSummary, type LogSink } from '#commons/expiry-check';
 import { notifyFromQueue, type NotifierDependencies } from '#commons/notification';
-import { detailTypes, eventSource } from '#commons/schemas';
+import { tokenExpiredRulePattern } from '#commons/schemas';
 import { createStore, type TokenwatchStore } from '#commons/store';
 import { startEventBridgeStandIn, type EventBridgeStandIn } from '../../local/eventbridge';
 import { LocalQueue } from '../../local/queue';
@@ -135,7 +135,7 @@ export async function startFaultyPipeline(
       {
         name: 'token-expired-to-notifications',
         eventBusName: busName,
-        pattern: { source: [eventSource], 'detail-type': [detailTypes.tokenExpired] },
+        pattern: tokenExpiredRulePattern,
         target: (body) => {
           const { detail } = JSON.parse(body) as { detail: { accountId: string } };
           const run = runsByAccount.get(detail.accountId);

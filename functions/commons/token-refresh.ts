@@ -20,11 +20,7 @@
 import { createHmac } from 'node:crypto';
 import { InstagramError, type InstagramClient } from './clients/instagram';
 import { logger } from './observability';
-import {
-  type AccountSummary,
-  type TokenRefreshedDetail,
-  type TokenStatus,
-} from './schemas';
+import { type AccountSummary, type TokenRefreshedDetail, type TokenStatus } from './schemas';
 import { AccountNotFoundError, GenerationConflictError, type TokenwatchStore } from './store';
 
 const HOUR_MS = 3_600_000;

@@ -4,8 +4,8 @@
  * delivers it to an SQS target, to the rule's target. Handlers reach it through
  * AWS_ENDPOINT_URL_EVENTBRIDGE with their ordinary SDK client.
  */
-import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { awsError, startAwsJsonStandIn } from './standins/aws-json';
 
 /** The subset of EventBridge patterns tokenwatch's rules use: exact values, nested objects. */
 export type EventPattern = {
@@ -120,54 +120,21 @@ export async function startEventBridgeStandIn(options: {
     };
   }
 
-  const server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      const reply = (status: number, payload: unknown) => {
-        response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-        response.end(JSON.stringify(payload));
-      };
-      if (request.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
-        reply(400, {
-          __type: 'UnknownOperationException',
-          message: 'Only PutEvents is served locally.',
-        });
-        return;
-      }
-      let entries: PutEventsEntry[];
-      try {
-        entries = (JSON.parse(body) as { Entries?: PutEventsEntry[] }).Entries ?? [];
-      } catch {
-        reply(400, { __type: 'SerializationException', message: 'Malformed request body.' });
-        return;
-      }
-      if (entries.length === 0 || entries.length > 10) {
-        reply(400, {
-          __type: 'ValidationException',
-          message:
+  const standIn = await startAwsJsonStandIn({
+    port: options.port,
+    operations: {
+      'AWSEvents.PutEvents': (input) => {
+        const entries = (input.Entries ?? []) as PutEventsEntry[];
+        if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) {
+          return awsError(
+            400,
+            'ValidationException',
             "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10",
-        });
-        return;
-      }
-      reply(200, putEvents(entries));
-    });
+          );
+        }
+        return { status: 200, body: putEvents(entries) };
+      },
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    accepted,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
+  return { endpoint: standIn.endpoint, accepted, stop: () => standIn.stop() };
 }

@@ -18,7 +18,6 @@ export const bundlingOptions = {
   // Some dependencies are CommonJS and call require(); ESM has no require of its own.
   banner:
     "import { createRequire as __tokenwatchRequire } from 'node:module'; const require = __tokenwatchRequire(import.meta.url);",
-  loader: { '.hbs': 'text' as const },
 } satisfies BundlingOptions;
 
 /** The same options in esbuild's own terms, as aws-lambda-nodejs hands them to esbuild. */
@@ -34,6 +33,5 @@ export function esbuildOptionsOf(options: typeof bundlingOptions = bundlingOptio
     mainFields: [...options.mainFields],
     external: [...options.externalModules],
     banner: { js: options.banner },
-    loader: { ...options.loader },
   };
 }

@@ -119,7 +119,6 @@ export class Notifications extends Construct {
       description: 'tokenwatch: emails owners and opted-in developers about an expired token',
       timeout,
       logRetention: logRetention(config.logRetentionDays),
-      bundledDirectories: ['templates'],
       environment: {
         SENDER_ADDRESS: config.senderAddress,
         APP_URL: config.appUrl,

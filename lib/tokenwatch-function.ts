@@ -30,11 +30,6 @@ export interface TokenwatchFunctionProps {
   /** @default RemovalPolicy.DESTROY — logs go with the stack; data does not. */
   readonly logRemovalPolicy?: RemovalPolicy;
   readonly reservedConcurrentExecutions?: number;
-  /**
-   * Directories of the repository (e.g. `templates`) copied next to the bundle, for files the
-   * function reads at run time. @default none
-   */
-  readonly bundledDirectories?: readonly string[];
 }
 
 export class TokenwatchFunction extends NodejsFunction {
@@ -57,18 +52,8 @@ export class TokenwatchFunction extends NodejsFunction {
       loggingFormat: LoggingFormat.JSON,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      bundling: {
-        // ESM, node24, minified with source maps, the AWS SDK inside: see lib/bundling.ts.
-        ...bundlingOptions,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) =>
-            (props.bundledDirectories ?? []).map(
-              (directory) => `cp -R "${inputDir}/${directory}" "${outputDir}/${directory}"`,
-            ),
-        },
-      },
+      // ESM, node24, minified with source maps, the AWS SDK inside: see lib/bundling.ts.
+      bundling: bundlingOptions,
     });
     this.acknowledgeBaselineFindings();
   }

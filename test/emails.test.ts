@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { esbuildOptionsOf } from '../lib/bundling';
+import { createEmailRenderer, sampleEmailData, type ExpiredTokenEmailData } from '#commons/emails';
 import {
-  createEmailRenderer,
+  compileTemplateSources,
+  generatedFile,
   readTemplateSources,
-  sampleEmailData,
-  type ExpiredTokenEmailData,
-} from '#commons/emails';
+  renderGeneratedModule,
+} from '../scripts/email-templates';
 
 const renderer = createEmailRenderer();
 const owner = (data: Partial<ExpiredTokenEmailData> = {}) =>
@@ -74,19 +81,51 @@ describe('the expired-token emails', () => {
     ).toThrow(/unsubscribeUrl is missing/);
   });
 
-  it('fail at cold start, not at the first send, when a template is broken', () => {
+  it('fail at build time when a template is broken, and at cold start when it names a missing field', () => {
     const sources = readTemplateSources();
     expect(() =>
-      createEmailRenderer({
+      renderGeneratedModule({
         ...sources,
         developer: { ...sources.developer, html: '{{#if invalid}}never closed' },
       }),
     ).toThrow();
     expect(() =>
-      createEmailRenderer({
-        ...sources,
-        owner: { ...sources.owner, text: '{{noSuchField}}' },
-      }),
+      createEmailRenderer(
+        compileTemplateSources({
+          ...sources,
+          owner: { ...sources.owner, text: '{{noSuchField}}' },
+        }),
+      ),
     ).toThrow(/noSuchField/);
+  });
+
+  it('are precompiled from the templates as they are now (npm run templates)', () => {
+    expect(readFileSync(generatedFile, 'utf8')).toBe(renderGeneratedModule());
+  });
+
+  it('render the same precompiled as compiled from the sources', () => {
+    const fromSources = createEmailRenderer(compileTemplateSources());
+    for (const kind of ['owner', 'developer'] as const) {
+      expect(renderer.render(kind, sampleEmailData)).toEqual(
+        fromSources.render(kind, sampleEmailData),
+      );
+    }
+  });
+
+  it('carry no template compiler into the notifier bundle, only the runtime', async () => {
+    const result = await build({
+      ...esbuildOptionsOf(),
+      entryPoints: [
+        fileURLToPath(new URL('../functions/notify-expired-token.ts', import.meta.url)),
+      ],
+      outdir: join(tmpdir(), 'tokenwatch-bundle-check'),
+      write: false,
+      metafile: true,
+    });
+    const handlebars = Object.keys(result.metafile.inputs).filter((path) =>
+      path.includes('node_modules/handlebars/'),
+    );
+    expect(handlebars).toContain('node_modules/handlebars/dist/cjs/handlebars/runtime.js');
+    expect(handlebars.filter((path) => path.includes('/compiler/'))).toEqual([]);
   });
 });

@@ -1,24 +1,25 @@
 /**
- * The two expired-token emails, rendered from `templates/` with Handlebars: one for the owner of
- * the account, one for an opted-in developer, each as subject, HTML and plain text. HTML bodies
- * are HTML-escaped; subjects and text bodies are not (they are not HTML), which is safe because
- * every value is either validated (username) or a profile name shown as text.
+ * The two expired-token emails, rendered with Handlebars: one for the owner of the account, one
+ * for an opted-in developer, each as subject, HTML and plain text. HTML bodies are HTML-escaped;
+ * subjects and text bodies are not (they are not HTML), which is safe because every value is
+ * either validated (username) or a profile name shown as text.
  *
- * Templates are plain files read once at cold start (next to the bundle in Lambda, where the
- * function construct copies them; in templates/ when run from source by tests, the local stack
- * and the preview script) and compiled at once, so a broken template fails the start, not a send.
+ * The templates in templates/ are precompiled at build time (`npm run templates`) into
+ * email-templates.generated.ts, so the notifier carries only Handlebars' runtime, and renders
+ * each once at cold start, so a template that names a missing field fails the start, not a send.
  */
-import Handlebars from 'handlebars';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars/runtime';
+import {
+  emailKinds,
+  emailParts,
+  type EmailKind,
+  type EmailPart,
+  type EmailTemplates,
+} from './email-kinds';
+import { precompiledTemplates } from './email-templates.generated';
 import type { ExpiryReason } from './schemas';
 
-export type EmailKind = 'owner' | 'developer';
-export const emailKinds: readonly EmailKind[] = ['owner', 'developer'];
-const parts = ['subject', 'html', 'text'] as const;
-type Part = (typeof parts)[number];
-
-export type TemplateSources = Record<EmailKind, Record<Part, string>>;
+export { emailKinds, type EmailKind } from './email-kinds';
 
 /** What a template may show. Nothing else reaches it: there is no way to pass a token in. */
 export interface ExpiredTokenEmailData {
@@ -43,29 +44,6 @@ export interface RenderedEmail {
 
 export interface EmailRenderer {
   render(kind: EmailKind, data: ExpiredTokenEmailData): RenderedEmail;
-}
-
-/** The bundle's own directory in Lambda, then the repository's templates/ when run from source. */
-export function findTemplatesDirectory(): string {
-  const candidates = [
-    new URL('./templates/', import.meta.url),
-    new URL('../../templates/', import.meta.url),
-  ];
-  for (const candidate of candidates) {
-    const path = fileURLToPath(candidate);
-    if (existsSync(`${path}owner.html.hbs`)) return path;
-  }
-  throw new Error(
-    `No email templates found in ${candidates.map((c) => fileURLToPath(c)).join(' or ')}`,
-  );
-}
-
-export function readTemplateSources(directory = findTemplatesDirectory()): TemplateSources {
-  const read = (kind: EmailKind) =>
-    Object.fromEntries(
-      parts.map((part) => [part, readFileSync(`${directory}/${kind}.${part}.hbs`, 'utf8')]),
-    ) as Record<Part, string>;
-  return { owner: read('owner'), developer: read('developer') };
 }
 
 const dateFormat = new Intl.DateTimeFormat('en-GB', {
@@ -95,20 +73,19 @@ const requiredFields = [
   'unsubscribeUrl',
 ] as const satisfies readonly (keyof ExpiredTokenEmailData)[];
 
-export function createEmailRenderer(
-  sources: TemplateSources = readTemplateSources(),
-): EmailRenderer {
+/** The precompiled templates, as Handlebars' runtime turns them into functions. */
+function precompiled(): EmailTemplates {
   const handlebars = Handlebars.create();
-  // strict: a field missing from the data is an error, never an empty gap in a sent email.
-  const compile = (source: string, part: Part) =>
-    handlebars.compile(source, { strict: true, noEscape: part !== 'html' });
-  const compiled = Object.fromEntries(
+  const specs = precompiledTemplates as Record<EmailKind, Record<EmailPart, TemplateSpecification>>;
+  return Object.fromEntries(
     emailKinds.map((kind) => [
       kind,
-      Object.fromEntries(parts.map((part) => [part, compile(sources[kind][part], part)])),
+      Object.fromEntries(emailParts.map((part) => [part, handlebars.template(specs[kind][part])])),
     ]),
-  ) as Record<EmailKind, Record<Part, HandlebarsTemplateDelegate>>;
+  ) as EmailTemplates;
+}
 
+export function createEmailRenderer(compiled: EmailTemplates = precompiled()): EmailRenderer {
   const renderer: EmailRenderer = {
     render(kind, data) {
       for (const field of requiredFields) {
@@ -135,7 +112,7 @@ export function createEmailRenderer(
       };
     },
   };
-  // Handlebars compiles lazily on first use: render once now, so it happens at cold start.
+  // Render each once now: a template naming a field the view lacks fails the cold start.
   for (const kind of emailKinds) renderer.render(kind, sampleEmailData);
   return renderer;
 }

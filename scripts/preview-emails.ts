@@ -5,12 +5,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createEmailRenderer, emailKinds, sampleEmailData } from '../functions/commons/emails';
+import { compileTemplateSources } from './email-templates';
 import type { ExpiryReason } from '../functions/commons/schemas';
 
 const outputDirectory = fileURLToPath(new URL('../preview/', import.meta.url));
 mkdirSync(outputDirectory, { recursive: true });
 
-const renderer = createEmailRenderer();
+// The templates as they are now, even before `npm run templates` precompiled them.
+const renderer = createEmailRenderer(compileTemplateSources());
 const links: string[] = [];
 for (const kind of emailKinds) {
   for (const reason of ['expired', 'invalid'] as ExpiryReason[]) {

@@ -1,7 +1,7 @@
 /**
- * Least-privilege access for the pipeline's functions: table grants of exactly the actions a
- * function calls, on the table and the indexes it reads, with TABLE_NAME set in the same call so
- * the two cannot drift apart (`bindTable` grants all reads or all writes; these need much less).
+ * Least-privilege access for every function: table grants of exactly the actions it calls, on
+ * the table and the indexes it reads, with TABLE_NAME set in the same call so the two cannot
+ * drift apart.
  */
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';

@@ -4,7 +4,6 @@
  * helpers that grant access and set the matching environment variable in one call.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -76,11 +75,4 @@ export class TokenwatchFunction extends NodejsFunction {
     });
   }
 
-  /** Grants the table and sets TABLE_NAME together, so the two cannot drift apart. */
-  bindTable(table: ITableV2, access: 'read' | 'readWrite'): this {
-    if (access === 'read') table.grantReadData(this);
-    else table.grantReadWriteData(this);
-    this.addEnvironment('TABLE_NAME', table.tableName);
-    return this;
-  }
 }

@@ -74,5 +74,4 @@ export class TokenwatchFunction extends NodejsFunction {
         'Only X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which supports no resource-level permissions; every data permission names its resource.',
     });
   }
-
 }

@@ -3,7 +3,7 @@
  * its own configuration, SES client and pacer, as separate Lambda environments have), fed by the
  * local queue at the event source mapping's maximum concurrency, one batch per instance at a time.
  */
-import { randomUUID } from 'node:crypto';
+import { eventEnvelope } from '../local/eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { detailTypes, eventSource, type TokenExpiredDetail } from '../functions/commons/schemas';
 import { LocalQueue } from '../local/queue';
@@ -82,17 +82,9 @@ export async function startNotifierFleet(options: {
 
 /** The queue message EventBridge's SQS target delivers for a token-expired event. */
 export const envelopeOf = (detail: TokenExpiredDetail) =>
-  JSON.stringify({
-    version: '0',
-    id: randomUUID(),
-    'detail-type': detailTypes.tokenExpired,
-    source: eventSource,
-    account: '000000000000',
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: 'eu-west-1',
-    resources: [],
-    detail,
-  });
+  JSON.stringify(
+    eventEnvelope({ detailType: detailTypes.tokenExpired, source: eventSource, detail }),
+  );
 
 export interface ExpiredAccounts {
   items: Item[];

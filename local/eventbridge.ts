@@ -31,6 +31,27 @@ export interface EventEnvelope {
   detail: unknown;
 }
 
+/** An event exactly as EventBridge delivers it to an SQS target: the notifier's queue record body. */
+export function eventEnvelope(event: {
+  detailType: string;
+  source: string;
+  detail: unknown;
+  time?: Date;
+  resources?: string[];
+}): EventEnvelope {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': event.detailType,
+    source: event.source,
+    account: '000000000000',
+    time: (event.time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: process.env.AWS_REGION ?? 'local',
+    resources: event.resources ?? [],
+    detail: event.detail,
+  };
+}
+
 export interface EventBridgeStandIn {
   endpoint: string;
   /** Every event the bus accepted, in order. */
@@ -91,17 +112,13 @@ export async function startEventBridgeStandIn(options: {
         entry.Time === undefined
           ? new Date()
           : new Date(typeof entry.Time === 'number' ? entry.Time * 1000 : entry.Time);
-      const envelope: EventEnvelope = {
-        version: '0',
-        id: randomUUID(),
-        'detail-type': entry.DetailType,
+      const envelope = eventEnvelope({
+        detailType: entry.DetailType,
         source: entry.Source,
-        account: '000000000000',
-        time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        region: process.env.AWS_REGION ?? 'local',
-        resources: entry.Resources ?? [],
         detail,
-      };
+        time,
+        resources: entry.Resources,
+      });
       accepted.push(envelope);
       const body = JSON.stringify(envelope);
       for (const rule of options.rules) {

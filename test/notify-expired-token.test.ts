@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { eventEnvelope } from '../local/eventbridge';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { createTestTable, type TestTable } from './support/table';
 import {
@@ -76,17 +77,14 @@ function deps(overrides: Partial<NotifierDependencies> = {}): NotifierDependenci
 function queueRecord(detail: TokenExpiredDetail): QueueRecord {
   return {
     messageId: randomUUID(),
-    body: JSON.stringify({
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Instagram Token Expired',
-      source: 'tokenwatch',
-      account: '123456789012',
-      time: now.toISOString(),
-      region: 'eu-west-1',
-      resources: [],
-      detail,
-    }),
+    body: JSON.stringify(
+      eventEnvelope({
+        detailType: 'Instagram Token Expired',
+        source: 'tokenwatch',
+        detail,
+        time: now,
+      }),
+    ),
   };
 }
 

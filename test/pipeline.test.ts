@@ -7,6 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { eventEnvelope } from '../local/eventbridge';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   EventBridgeClient,
@@ -74,18 +75,11 @@ afterEach(() => {
 function busForwardsToQueue() {
   eventBridge.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => {
     const results = input.Entries.map((entry) => {
-      const id = randomUUID();
-      const envelope = {
-        version: '0',
-        id,
-        'detail-type': entry.DetailType,
-        source: entry.Source,
-        account: '123456789012',
-        time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        region: 'eu-west-1',
-        resources: [],
+      const envelope = eventEnvelope({
+        detailType: entry.DetailType ?? '',
+        source: entry.Source ?? '',
         detail: JSON.parse(entry.Detail ?? '{}') as unknown,
-      };
+      });
       delivered.push({
         messageId: randomUUID(),
         receiptHandle: randomUUID(),
@@ -97,7 +91,7 @@ function busForwardsToQueue() {
         eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:notify',
         awsRegion: 'eu-west-1',
       });
-      return { EventId: id };
+      return { EventId: envelope.id };
     });
     return { FailedEntryCount: 0, Entries: results };
   });

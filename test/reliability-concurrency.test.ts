@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { eventEnvelope } from '../local/eventbridge';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { createSesMailer } from '#commons/clients/ses';
 import { createEmailRenderer } from '#commons/emails';
@@ -268,17 +269,14 @@ describe('one event delivered to three notifiers at once', () => {
         now,
       );
       await env.table.store.putDeveloperRole({ accountId, userId: developer.userId }, now);
-      const body = JSON.stringify({
-        version: '0',
-        id: randomUUID(),
-        'detail-type': 'Instagram Token Expired',
-        source: 'tokenwatch',
-        account: '123456789012',
-        time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        region: 'eu-west-1',
-        resources: [],
-        detail: { accountId, generation: 1, expiresAt, reason: 'expired' },
-      });
+      const body = JSON.stringify(
+        eventEnvelope({
+          detailType: 'Instagram Token Expired',
+          source: 'tokenwatch',
+          detail: { accountId, generation: 1, expiresAt, reason: 'expired' },
+          time: now,
+        }),
+      );
       const copies = [1, 2, 3].map(() => ({ messageId: randomUUID(), body }));
       const results = await Promise.all(copies.map((copy) => notifyFromQueue([copy], deps)));
       // Those that found a claim in progress asked for a retry; the retry comes after the lease.

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { eventEnvelope } from '../local/eventbridge';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '#commons/clients/dynamodb';
@@ -55,15 +56,12 @@ const expiredAt = new Date(now.getTime() - 3_600_000).toISOString();
 
 const envelope = (detail: unknown, overrides: Record<string, unknown> = {}) =>
   JSON.stringify({
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Instagram Token Expired',
-    source: 'tokenwatch',
-    account: '123456789012',
-    time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: 'eu-west-1',
-    resources: [],
-    detail,
+    ...eventEnvelope({
+      detailType: 'Instagram Token Expired',
+      source: 'tokenwatch',
+      detail,
+      time: now,
+    }),
     ...overrides,
   });
 

@@ -3,19 +3,18 @@
  * token that became due and marks it expired (see commons/expiry-check.ts); returns the summary,
  * which the local stack's /_local/run-check answers with.
  */
-import * as z from 'zod';
 import { createEventPublisher } from '#commons/clients/eventbridge';
 import { documentClient } from '#commons/clients/dynamodb';
-import { envInteger, readConfig } from '#commons/config';
+import { envInteger, envString, readConfig } from '#commons/config';
 import { runExpiryCheck, type ExpiryCheckSummary } from '#commons/expiry-check';
 import { logger, metrics, MetricUnit } from '#commons/observability';
 import { createStore } from '#commons/store';
 
 const config = readConfig({
-  TABLE_NAME: z.string().min(1),
-  EVENT_BUS_NAME: z.string().min(1),
+  TABLE_NAME: envString(),
+  EVENT_BUS_NAME: envString(),
   // At least yesterday: a token due at 23:55 must still be read by the 00:05 run.
-  CHECK_LOOKBACK_DAYS: envInteger(7).pipe(z.number().int().min(1).max(60)),
+  CHECK_LOOKBACK_DAYS: envInteger(7, { min: 1, max: 60 }),
 });
 
 const store = createStore(documentClient(), config.TABLE_NAME);

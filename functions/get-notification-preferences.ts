@@ -1,12 +1,11 @@
 /** GET /me/notification-preferences: the caller's stored preferences, or the defaults. */
-import * as z from 'zod';
 import { documentClient } from '#commons/clients/dynamodb';
-import { readConfig } from '#commons/config';
+import { envString, readConfig } from '#commons/config';
 import { httpHandler } from '#commons/http/handler';
 import { json } from '#commons/http/responses';
 import { createStore } from '#commons/store';
 
-const config = readConfig({ TABLE_NAME: z.string().min(1) });
+const config = readConfig({ TABLE_NAME: envString() });
 const store = createStore(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler({ auth: 'jwt' }, async ({ caller }) =>

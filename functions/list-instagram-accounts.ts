@@ -2,15 +2,14 @@
  * GET /me/instagram-accounts: the accounts the caller owns or develops for, read through the
  * member index (never a scan), with each token's status and expiry but never the token.
  */
-import * as z from 'zod';
 import { documentClient } from '#commons/clients/dynamodb';
-import { readConfig } from '#commons/config';
+import { envString, readConfig } from '#commons/config';
 import { httpHandler } from '#commons/http/handler';
 import { json } from '#commons/http/responses';
 import { createStore } from '#commons/store';
 import { effectiveTokenStatus } from '#commons/token-refresh';
 
-const config = readConfig({ TABLE_NAME: z.string().min(1) });
+const config = readConfig({ TABLE_NAME: envString() });
 const store = createStore(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler({ auth: 'jwt' }, async ({ caller }) => {

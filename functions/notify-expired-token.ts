@@ -4,28 +4,31 @@
  * responses, so only the records that need another try come back.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from '#commons/validation';
 import { documentClient } from '#commons/clients/dynamodb';
 import { readSecret } from '#commons/clients/secrets';
 import { createPacer, createSesMailer } from '#commons/clients/ses';
-import { envInteger, envUrl, readConfig } from '#commons/config';
+import { envInteger, envString, envUrl, readConfig } from '#commons/config';
 import { createEmailRenderer } from '#commons/emails';
 import { notifyFromQueue } from '#commons/notification';
 import { logger, metrics, MetricUnit } from '#commons/observability';
 import { createStore } from '#commons/store';
 
 const config = readConfig({
-  TABLE_NAME: z.string().min(1),
+  TABLE_NAME: envString(),
   SENDER_ADDRESS: z.email(),
-  APP_URL: envUrl().transform((url) => url.replace(/\/+$/, '')),
+  APP_URL: z.pipe(
+    envUrl(),
+    z.transform((url) => url.replace(/\/+$/, '')),
+  ),
   UNSUBSCRIBE_URL: envUrl(),
-  UNSUBSCRIBE_KEY_SECRET_ID: z.string().min(1),
-  SES_CONFIGURATION_SET: z.string().min(1).optional(),
+  UNSUBSCRIBE_KEY_SECRET_ID: envString(),
+  SES_CONFIGURATION_SET: z.optional(envString()),
   /** emails per second for the whole fleet of notifiers */
-  SES_MAX_SEND_RATE: z.coerce.number().positive().default(10),
+  SES_MAX_SEND_RATE: z._default(z.coerce.number().check(z.positive()), 10),
   /** how many notifiers run at once at most (the event source mapping's maximum concurrency) */
-  NOTIFY_MAX_CONCURRENCY: envInteger(2).pipe(z.number().int().min(1)),
-  NOTIFICATION_LEASE_SECONDS: envInteger(120).pipe(z.number().int().min(1)),
+  NOTIFY_MAX_CONCURRENCY: envInteger(2, { min: 1 }),
+  NOTIFICATION_LEASE_SECONDS: envInteger(120, { min: 1 }),
 });
 
 const store = createStore(documentClient(), config.TABLE_NAME);

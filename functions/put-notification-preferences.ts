@@ -1,13 +1,12 @@
 /** PUT /me/notification-preferences: replaces both preferences and answers them as stored. */
-import * as z from 'zod';
 import { preferencesBody } from '#commons/api-schemas';
 import { documentClient } from '#commons/clients/dynamodb';
-import { readConfig } from '#commons/config';
+import { envString, readConfig } from '#commons/config';
 import { httpHandler } from '#commons/http/handler';
 import { json } from '#commons/http/responses';
 import { createStore } from '#commons/store';
 
-const config = readConfig({ TABLE_NAME: z.string().min(1) });
+const config = readConfig({ TABLE_NAME: envString() });
 const store = createStore(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler(

@@ -3,10 +3,9 @@
  * scanners fetch links), says what the button will turn off, and its button POSTs the same
  * link. A forged, altered or expired link gets an explanation instead of a button.
  */
-import * as z from 'zod';
 import { unsubscribeQuery } from '#commons/api-schemas';
 import { documentClient } from '#commons/clients/dynamodb';
-import { readConfig } from '#commons/config';
+import { envString, readConfig } from '#commons/config';
 import { httpHandler } from '#commons/http/handler';
 import { escapeHtml, html, page } from '#commons/http/responses';
 import { createStore } from '#commons/store';
@@ -14,8 +13,8 @@ import { preferenceLabels, unsubscribeKey } from '#commons/unsubscribe';
 import { verifyUnsubscribeToken } from '#commons/unsubscribe-link';
 
 const config = readConfig({
-  TABLE_NAME: z.string().min(1),
-  UNSUBSCRIBE_KEY_SECRET_ID: z.string().min(1),
+  TABLE_NAME: envString(),
+  UNSUBSCRIBE_KEY_SECRET_ID: envString(),
 });
 const store = createStore(documentClient(), config.TABLE_NAME);
 

@@ -4,10 +4,10 @@
  * Mail clients POST `List-Unsubscribe=One-Click` as a form, which is ignored; browsers (the
  * confirmation page's button) get a page back, everyone else JSON.
  */
-import * as z from 'zod';
+import * as z from '#commons/validation';
 import { unsubscribeQuery } from '#commons/api-schemas';
 import { documentClient } from '#commons/clients/dynamodb';
-import { readConfig } from '#commons/config';
+import { envString, envUrl, readConfig } from '#commons/config';
 import { httpHandler } from '#commons/http/handler';
 import { escapeHtml, html, json, page, prefersHtml } from '#commons/http/responses';
 import { logger } from '#commons/observability';
@@ -16,9 +16,9 @@ import { preferenceLabels, unsubscribeKey } from '#commons/unsubscribe';
 import { verifyUnsubscribeToken } from '#commons/unsubscribe-link';
 
 const config = readConfig({
-  TABLE_NAME: z.string().min(1),
-  UNSUBSCRIBE_KEY_SECRET_ID: z.string().min(1),
-  APP_URL: z.url().optional(),
+  TABLE_NAME: envString(),
+  UNSUBSCRIBE_KEY_SECRET_ID: envString(),
+  APP_URL: z.optional(envUrl()),
 });
 const store = createStore(documentClient(), config.TABLE_NAME);
 

@@ -3,7 +3,6 @@
  * plain JSON) into the table, validated with the same schemas the rest of the code uses. The
  * whole document is checked before anything is written, so bad input changes nothing.
  */
-import { z } from 'zod';
 import {
   developerRole,
   instagramAccount,
@@ -12,12 +11,17 @@ import {
   userProfile,
 } from '../functions/commons/schemas';
 import type { TokenwatchStore } from '../functions/commons/store';
+import * as z from '../functions/commons/validation';
+
+/** Left out, a list is empty; past `max` items the document is refused, not truncated. */
+const listOf = <Item extends z.ZodMiniType>(item: Item, max: number) =>
+  z._default(z.array(item).check(z.maxLength(max)), []);
 
 export const seedDocument = z.strictObject({
-  users: z.array(userProfile).max(1000).default([]),
-  instagramAccounts: z.array(instagramAccount).max(1000).default([]),
-  developerRoles: z.array(developerRole).max(5000).default([]),
-  preferences: z.array(notificationPreferences.extend({ userId }).strict()).max(1000).default([]),
+  users: listOf(userProfile, 1000),
+  instagramAccounts: listOf(instagramAccount, 1000),
+  developerRoles: listOf(developerRole, 5000),
+  preferences: listOf(z.strictObject({ ...notificationPreferences.shape, userId }), 1000),
 });
 export type SeedDocument = z.input<typeof seedDocument>;
 

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from '../functions/commons/validation';
 import { routes } from '../lib/routes';
 import {
   apiContracts,
@@ -23,7 +23,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   const schemas: Record<string, JsonSchema> = {};
 
   /** A schema as a reference into components; named schemas (`.meta({id})`) become components. */
-  function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  function schemaOf(schema: z.ZodMiniType, io: 'input' | 'output'): JsonSchema {
     const converted = JSON.parse(
       JSON.stringify(z.toJSONSchema(schema, { target: 'draft-2020-12', io })).replaceAll(
         '#/$defs/',
@@ -38,7 +38,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   }
 
   /** Path or query parameters, one per property of the route's schema. */
-  function parameters(schema: z.ZodType | undefined, location: 'path' | 'query') {
+  function parameters(schema: z.ZodMiniType | undefined, location: 'path' | 'query') {
     if (!schema) return [];
     const converted = z.toJSONSchema(schema, {
       target: 'draft-2020-12',

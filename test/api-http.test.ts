@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import createHttpError from 'http-errors';
-import { z } from 'zod';
+import * as z from '../functions/commons/validation';
 import { httpHandler } from '#commons/http/handler';
 import { json } from '#commons/http/responses';
 import { authorizeJwt } from '#commons/http/jwt-authorizer';

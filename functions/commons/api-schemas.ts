@@ -3,9 +3,10 @@
  * with these, and `scripts/openapi.ts` turns the very same objects into docs/openapi.json, so
  * the document cannot describe a body the API would reject (or the other way round).
  */
-import * as z from 'zod';
+import * as z from './validation';
 import {
   accountId,
+  boundedString,
   isoDateTime,
   notificationPreferences,
   preferenceName,
@@ -15,32 +16,34 @@ import {
 // ---- inputs ----------------------------------------------------------------------------------
 
 /** PUT /me/notification-preferences: both switches, always; anything else is refused. */
-export const preferencesBody = notificationPreferences.meta({
-  id: 'NotificationPreferencesInput',
-  description: 'Both preferences are required; unknown fields are rejected.',
-});
+export const preferencesBody = notificationPreferences.check(
+  z.meta({
+    id: 'NotificationPreferencesInput',
+    description: 'Both preferences are required; unknown fields are rejected.',
+  }),
+);
 
 /** POST /instagram-accounts/{accountId}/token: what Instagram's redirect handed the frontend. */
 export const reconnectBody = z
   .strictObject({
-    code: z
-      .string()
-      .min(1)
-      .max(2048)
-      .describe("The `code` from Instagram's redirect (a trailing `#_` is ignored)."),
+    code: boundedString(1, 2048).check(
+      z.describe("The `code` from Instagram's redirect (a trailing `#_` is ignored)."),
+    ),
     redirectUri: z
       .url({ protocol: /^https?$/ })
-      .max(2048)
-      .describe('The redirect URI the authorization used; must be the configured one.'),
+      .check(
+        z.maxLength(2048),
+        z.describe('The redirect URI the authorization used; must be the configured one.'),
+      ),
   })
-  .meta({ id: 'ReconnectInput' });
+  .check(z.meta({ id: 'ReconnectInput' }));
 
-export const accountPath = z.strictObject({ accountId }).meta({ id: 'AccountPath' });
+export const accountPath = z.strictObject({ accountId }).check(z.meta({ id: 'AccountPath' }));
 
 /** Other query parameters (a mail client's tracking, say) are ignored, not refused. */
 export const unsubscribeQuery = z
-  .object({ token: z.string().min(1).max(2048).describe('The signed token from the email.') })
-  .meta({ id: 'UnsubscribeQuery' });
+  .object({ token: boundedString(1, 2048).check(z.describe('The signed token from the email.')) })
+  .check(z.meta({ id: 'UnsubscribeQuery' }));
 
 // ---- outputs ---------------------------------------------------------------------------------
 
@@ -48,9 +51,9 @@ export const preferencesResponse = z
   .strictObject({
     ownerExpiredToken: z.boolean(),
     developerExpiredToken: z.boolean(),
-    updatedAt: isoDateTime.nullable().describe('null while the defaults apply'),
+    updatedAt: z.nullable(isoDateTime).check(z.describe('null while the defaults apply')),
   })
-  .meta({ id: 'NotificationPreferences' });
+  .check(z.meta({ id: 'NotificationPreferences' }));
 
 export const accountListResponse = z
   .strictObject({
@@ -64,53 +67,57 @@ export const accountListResponse = z
       }),
     ),
   })
-  .meta({ id: 'InstagramAccounts' });
+  .check(z.meta({ id: 'InstagramAccounts' }));
 
 export const tokenStateResponse = z
   .strictObject({ accountId, tokenStatus, expiresAt: isoDateTime })
-  .meta({ id: 'TokenState' });
+  .check(z.meta({ id: 'TokenState' }));
 
 export const unsubscribedResponse = z
   .strictObject({ preference: preferenceName, enabled: z.literal(false) })
-  .meta({ id: 'Unsubscribed' });
+  .check(z.meta({ id: 'Unsubscribed' }));
 
 /** RFC 9457 problem details, with the two extensions this API uses. */
 export const problemResponse = z
   .object({
-    type: z.string().describe('A URI naming the kind of problem; `about:blank` for plain HTTP'),
+    type: z
+      .string()
+      .check(z.describe('A URI naming the kind of problem; `about:blank` for plain HTTP')),
     title: z.string(),
-    status: z.number().int(),
-    detail: z.string().optional(),
+    status: z.int(),
+    detail: z.optional(z.string()),
     errors: z
-      .array(
-        z.object({
-          detail: z.string(),
-          pointer: z.string().optional().describe('JSON Pointer into the body, as `#/field`'),
-          parameter: z.string().optional().describe('A path or query parameter'),
-        }),
+      .optional(
+        z.array(
+          z.object({
+            detail: z.string(),
+            pointer: z
+              .optional(z.string())
+              .check(z.describe('JSON Pointer into the body, as `#/field`')),
+            parameter: z.optional(z.string()).check(z.describe('A path or query parameter')),
+          }),
+        ),
       )
-      .optional()
-      .describe('Every validation failure, for 400s'),
+      .check(z.describe('Every validation failure, for 400s')),
     reauthorizeUrl: z
-      .url()
-      .optional()
-      .describe("Instagram's authorization page for this account, for 409s"),
+      .optional(z.url())
+      .check(z.describe("Instagram's authorization page for this account, for 409s")),
   })
-  .meta({ id: 'Problem' });
+  .check(z.meta({ id: 'Problem' }));
 
 // ---- per route -------------------------------------------------------------------------------
 
 export interface ResponseContract {
   description: string;
   /** Omitted for errors, which are always `application/problem+json` with `Problem`. */
-  schema?: z.ZodType;
+  schema?: z.ZodMiniType;
   contentType?: 'application/json' | 'text/html';
 }
 
 export interface RouteContract {
-  body?: z.ZodType;
-  path?: z.ZodType;
-  query?: z.ZodType;
+  body?: z.ZodMiniType;
+  path?: z.ZodMiniType;
+  query?: z.ZodMiniType;
   responses: Record<number, ResponseContract>;
 }
 

@@ -2,12 +2,17 @@
  * One schema per input. Each is used for validation at the edge, for the TypeScript types the
  * domain code works with, and (for HTTP bodies) for the OpenAPI document.
  */
-import * as z from 'zod';
+import * as z from './validation';
 
-export const userId = z.string().min(1).max(128);
+/** A string of `min` to `max` characters: the bound every free-text input gets. */
+export const boundedString = (min: number, max: number) =>
+  z.string().check(z.minLength(min), z.maxLength(max));
+export const positiveInteger = () => z.int().check(z.positive());
+
+export const userId = boundedString(1, 128);
 export const accountId = z
   .string()
-  .regex(/^[0-9A-Za-z_-]{1,64}$/, 'an Instagram account id: letters, digits, _ or -');
+  .check(z.regex(/^[0-9A-Za-z_-]{1,64}$/, 'an Instagram account id: letters, digits, _ or -'));
 export const isoDateTime = z.iso.datetime({ offset: true });
 export const tokenStatus = z.enum(['active', 'expired', 'invalid']);
 export type TokenStatus = z.infer<typeof tokenStatus>;
@@ -17,7 +22,7 @@ export type ExpiryReason = z.infer<typeof expiryReason>;
 export const userProfile = z.strictObject({
   userId,
   email: z.email(),
-  name: z.string().min(1).max(200),
+  name: boundedString(1, 200),
 });
 export type UserProfile = z.infer<typeof userProfile>;
 
@@ -29,8 +34,8 @@ export type NotificationPreferences = z.infer<typeof notificationPreferences>;
 export type PreferenceName = keyof NotificationPreferences;
 export const preferenceName = z.enum(['ownerExpiredToken', 'developerExpiredToken']);
 
-export const storedNotificationPreferences = notificationPreferences.extend({
-  updatedAt: isoDateTime.nullable(),
+export const storedNotificationPreferences = z.extend(notificationPreferences, {
+  updatedAt: z.nullable(isoDateTime),
 });
 export type StoredNotificationPreferences = z.infer<typeof storedNotificationPreferences>;
 
@@ -43,13 +48,13 @@ export const defaultNotificationPreferences: NotificationPreferences = {
 export const instagramAccount = z.strictObject({
   accountId,
   ownerUserId: userId,
-  username: z.string().regex(/^[A-Za-z0-9._]{1,30}$/, 'an Instagram username'),
-  accessToken: z.string().min(1).max(2048),
+  username: z.string().check(z.regex(/^[A-Za-z0-9._]{1,30}$/, 'an Instagram username')),
+  accessToken: boundedString(1, 2048),
   expiresAt: isoDateTime,
-  tokenStatus: tokenStatus.default('active'),
+  tokenStatus: z._default(tokenStatus, 'active'),
   // Positive, as in the events: a generation-0 token would be published, then refused as poison.
   // Left out, a new account starts at 1 and a token stored over another is the next generation.
-  generation: z.number().int().positive().optional(),
+  generation: z.optional(positiveInteger()),
 });
 export type InstagramAccountInput = z.input<typeof instagramAccount>;
 export type InstagramAccount = z.infer<typeof instagramAccount>;
@@ -63,13 +68,13 @@ export type AccountSummary = Omit<InstagramAccount, 'accessToken' | 'generation'
 export const developerRole = z.strictObject({
   accountId,
   userId,
-  grantedAt: isoDateTime.optional(),
+  grantedAt: z.optional(isoDateTime),
 });
 export type DeveloperRole = z.infer<typeof developerRole>;
 
 export const tokenExpiredDetail = z.strictObject({
   accountId,
-  generation: z.number().int().positive(),
+  generation: positiveInteger(),
   expiresAt: isoDateTime,
   reason: expiryReason,
 });
@@ -77,7 +82,7 @@ export type TokenExpiredDetail = z.infer<typeof tokenExpiredDetail>;
 
 export const tokenRefreshedDetail = z.strictObject({
   accountId,
-  generation: z.number().int().positive(),
+  generation: positiveInteger(),
   expiresAt: isoDateTime,
   by: z.union([userId, z.literal('auto')]),
 });
@@ -104,7 +109,7 @@ export const tokenExpiredRulePattern = {
  */
 export const tokenExpiredEnvelope = z.object({
   version: z.string(),
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   'detail-type': z.literal(detailTypes.tokenExpired),
   source: z.literal(eventSource),
   account: z.string(),

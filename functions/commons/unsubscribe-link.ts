@@ -4,8 +4,8 @@
  * Format: base64url(JSON payload) "." base64url(signature over the first part).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
-import { preferenceName, userId, type PreferenceName } from './schemas';
+import { positiveInteger, preferenceName, userId, type PreferenceName } from './schemas';
+import * as z from './validation';
 
 const payloadSchema = z.strictObject({
   /** schema version, so the format can change without accepting old tokens by accident */
@@ -13,7 +13,7 @@ const payloadSchema = z.strictObject({
   u: userId,
   p: preferenceName,
   /** expiry, seconds since the epoch */
-  e: z.number().int().positive(),
+  e: positiveInteger(),
 });
 
 export interface UnsubscribeRequest {

@@ -7,16 +7,17 @@
  * Tokens travel in URLs and bodies here, so nothing in this module logs a URL, a body or
  * Instagram's own message text, and no error it throws carries any of them.
  */
-import * as z from 'zod';
+import * as z from '../validation';
 import { readSecret } from './secrets';
-import { envUrl } from '../config';
+import { envString, envUrl } from '../config';
+import { positiveInteger } from '../schemas';
 
 export const instagramEnvironment = {
-  INSTAGRAM_GRAPH_URL: envUrl().default('https://graph.instagram.com'),
-  INSTAGRAM_API_URL: envUrl().default('https://api.instagram.com'),
-  INSTAGRAM_AUTHORIZE_URL: envUrl().default('https://www.instagram.com/oauth/authorize'),
+  INSTAGRAM_GRAPH_URL: z._default(envUrl(), 'https://graph.instagram.com'),
+  INSTAGRAM_API_URL: z._default(envUrl(), 'https://api.instagram.com'),
+  INSTAGRAM_AUTHORIZE_URL: z._default(envUrl(), 'https://www.instagram.com/oauth/authorize'),
   INSTAGRAM_REDIRECT_URI: envUrl(),
-  INSTAGRAM_APP_SECRET_ID: z.string().min(1),
+  INSTAGRAM_APP_SECRET_ID: envString(),
 };
 
 export interface InstagramClientConfig {
@@ -72,15 +73,16 @@ export interface InstagramClient {
   readonly redirectUri: string;
 }
 
-const appCredentialsSchema = z.object({ appId: z.string().min(1), appSecret: z.string().min(1) });
+const nonEmpty = () => z.string().check(z.minLength(1));
+const appCredentialsSchema = z.object({ appId: nonEmpty(), appSecret: nonEmpty() });
 
 const longLivedTokenAnswer = z.object({
-  access_token: z.string().min(1),
-  expires_in: z.number().int().positive(),
+  access_token: nonEmpty(),
+  expires_in: positiveInteger(),
 });
 const shortLivedTokenAnswer = z.object({
-  access_token: z.string().min(1),
-  user_id: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]),
+  access_token: nonEmpty(),
+  user_id: z.union([z.string().check(z.regex(/^\d+$/)), z.int().check(z.nonnegative())]),
 });
 /** Documented as `{data: [...]}`; observed flat. Either is accepted. */
 const codeExchangeAnswer = z.union([
@@ -90,14 +92,14 @@ const codeExchangeAnswer = z.union([
 
 const graphError = z.object({
   error: z.object({
-    code: z.number().optional(),
-    error_subcode: z.number().optional(),
-    type: z.string().optional(),
-    fbtrace_id: z.string().optional(),
+    code: z.optional(z.number()),
+    error_subcode: z.optional(z.number()),
+    type: z.optional(z.string()),
+    fbtrace_id: z.optional(z.string()),
   }),
 });
 /** api.instagram.com answers errors in its older, flat form. */
-const apiError = z.object({ error_type: z.string(), code: z.number().optional() });
+const apiError = z.object({ error_type: z.string(), code: z.optional(z.number()) });
 
 const rateLimitCodes = new Set([4, 17, 32, 613]);
 

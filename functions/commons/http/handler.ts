@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type { z } from '../validation';
 import { logger } from '../observability';
 import {
   bodySizeLimit,
@@ -26,9 +26,9 @@ export type ApiHandler = (event: ApiEvent, context: Context) => Promise<HttpResu
 
 export interface HandlerSpec<
   Auth extends 'jwt' | 'none',
-  Body extends z.ZodType | undefined,
-  Path extends z.ZodType | undefined,
-  Query extends z.ZodType | undefined,
+  Body extends z.ZodMiniType | undefined,
+  Path extends z.ZodMiniType | undefined,
+  Query extends z.ZodMiniType | undefined,
 > {
   auth: Auth;
   body?: Body;
@@ -43,7 +43,7 @@ export interface HandlerSpec<
   ignoresBody?: boolean;
 }
 
-type Parsed<S> = S extends z.ZodType ? z.infer<S> : undefined;
+type Parsed<S> = S extends z.ZodMiniType ? z.infer<S> : undefined;
 
 export interface ApiRequest<Auth, Body, Path, Query> {
   /** The JWT's `sub`: who is asking. Only on routes behind the JWT authorizer. */
@@ -71,9 +71,9 @@ export function callerOf(event: ApiEvent): string {
 
 export function httpHandler<
   Auth extends 'jwt' | 'none',
-  Body extends z.ZodType | undefined = undefined,
-  Path extends z.ZodType | undefined = undefined,
-  Query extends z.ZodType | undefined = undefined,
+  Body extends z.ZodMiniType | undefined = undefined,
+  Path extends z.ZodMiniType | undefined = undefined,
+  Query extends z.ZodMiniType | undefined = undefined,
 >(
   spec: HandlerSpec<Auth, Body, Path, Query>,
   fn: (request: ApiRequest<Auth, Body, Path, Query>) => Promise<HttpResult>,

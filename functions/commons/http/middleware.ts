@@ -6,7 +6,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { STATUS_CODES } from 'node:http';
-import type { z } from 'zod';
+import type { z } from '../validation';
 import { logger } from '../observability';
 import { problemFor } from './domain-problems';
 import {
@@ -153,7 +153,7 @@ export function jsonBody(): MiddlewareObj<Event & { parsedBody?: unknown }> {
 const escapePointer = (segment: PropertyKey) =>
   String(segment).replaceAll('~', '~0').replaceAll('/', '~1');
 
-function fieldErrors(error: z.ZodError, where: 'body' | 'parameter'): FieldError[] {
+function fieldErrors(error: z.core.$ZodError, where: 'body' | 'parameter'): FieldError[] {
   return error.issues.flatMap((issue): FieldError[] => {
     const paths =
       issue.code === 'unrecognized_keys'
@@ -170,9 +170,9 @@ function fieldErrors(error: z.ZodError, where: 'body' | 'parameter'): FieldError
 }
 
 export interface ValidationSchemas {
-  body?: z.ZodType;
-  path?: z.ZodType;
-  query?: z.ZodType;
+  body?: z.ZodMiniType;
+  path?: z.ZodMiniType;
+  query?: z.ZodMiniType;
 }
 
 /** Validates body, path and query against their schemas and reports every failure at once. */
@@ -186,7 +186,7 @@ export function validateRequest(
       const { event } = request;
       const errors: FieldError[] = [];
       const check = (
-        schema: z.ZodType | undefined,
+        schema: z.ZodMiniType | undefined,
         value: unknown,
         where: 'body' | 'parameter',
       ) => {

@@ -7,7 +7,8 @@ import { createEventPublisher } from '#commons/clients/eventbridge';
 import { documentClient } from '#commons/clients/dynamodb';
 import { envInteger, envString, readConfig } from '#commons/config';
 import { runExpiryCheck, type ExpiryCheckSummary } from '#commons/expiry-check';
-import { logger, metrics, MetricUnit } from '#commons/observability';
+import { metrics, MetricUnit } from '#commons/metrics';
+import { logger } from '#commons/observability';
 import { createStore } from '#commons/store';
 
 const config = readConfig({

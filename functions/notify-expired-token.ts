@@ -11,7 +11,8 @@ import { createPacer, createSesMailer } from '#commons/clients/ses';
 import { envInteger, envString, envUrl, readConfig } from '#commons/config';
 import { createEmailRenderer } from '#commons/emails';
 import { notifyFromQueue } from '#commons/notification';
-import { logger, metrics, MetricUnit } from '#commons/observability';
+import { metrics, MetricUnit } from '#commons/metrics';
+import { logger } from '#commons/observability';
 import { createStore } from '#commons/store';
 
 const config = readConfig({

@@ -11,7 +11,7 @@ import type { ExpiryReason } from '../functions/commons/schemas';
 const outputDirectory = fileURLToPath(new URL('../preview/', import.meta.url));
 mkdirSync(outputDirectory, { recursive: true });
 
-// The templates as they are now, even before `npm run templates` precompiled them.
+// The templates as they are now, even before `npm run templates` compiled them.
 const renderer = createEmailRenderer(compileTemplateSources());
 const links: string[] = [];
 for (const kind of emailKinds) {

@@ -9,8 +9,10 @@ import { createEmailRenderer, sampleEmailData, type ExpiredTokenEmailData } from
 import {
   compileTemplateSources,
   generatedFile,
+  handlebarsTemplates,
   readTemplateSources,
   renderGeneratedModule,
+  TemplateError,
 } from '../scripts/email-templates';
 
 const renderer = createEmailRenderer();
@@ -81,38 +83,58 @@ describe('the expired-token emails', () => {
     ).toThrow(/unsubscribeUrl is missing/);
   });
 
-  it('fail at build time when a template is broken, and at cold start when it names a missing field', () => {
+  it('fail at build time, naming the template and line, when a template is broken or names a field the view lacks', () => {
     const sources = readTemplateSources();
+    const withTemplate = (kind: 'owner' | 'developer', part: 'html' | 'text', source: string) => ({
+      ...sources,
+      [kind]: { ...sources[kind], [part]: source },
+    });
     expect(() =>
-      renderGeneratedModule({
-        ...sources,
-        developer: { ...sources.developer, html: '{{#if invalid}}never closed' },
-      }),
-    ).toThrow();
+      renderGeneratedModule(withTemplate('developer', 'html', '{{#if invalid}}never closed')),
+    ).toThrow(/templates\/developer\.html\.hbs/);
     expect(() =>
-      createEmailRenderer(
-        compileTemplateSources({
-          ...sources,
-          owner: { ...sources.owner, text: '{{noSuchField}}' },
-        }),
-      ),
-    ).toThrow(/noSuchField/);
-  });
-
-  it('are precompiled from the templates as they are now (npm run templates)', () => {
-    expect(readFileSync(generatedFile, 'utf8')).toBe(renderGeneratedModule());
-  });
-
-  it('render the same precompiled as compiled from the sources', () => {
-    const fromSources = createEmailRenderer(compileTemplateSources());
-    for (const kind of ['owner', 'developer'] as const) {
-      expect(renderer.render(kind, sampleEmailData)).toEqual(
-        fromSources.render(kind, sampleEmailData),
+      renderGeneratedModule(withTemplate('owner', 'text', 'Hi\n{{noSuchField}}')),
+    ).toThrow(
+      /templates\/owner\.text\.hbs:2: \{\{noSuchField\}\} is not a field of the email view/,
+    );
+    for (const unsupported of [
+      '{{#each accounts}}{{this}}{{/each}}',
+      '{{lookup name "x"}}',
+      '{{> footer}}',
+      '{{@root.name}}',
+      '{{../name}}',
+      '{{name.length}}',
+      '{{#if invalid name}}x{{/if}}',
+    ]) {
+      expect(() => renderGeneratedModule(withTemplate('owner', 'html', unsupported))).toThrow(
+        TemplateError,
       );
     }
   });
 
-  it('carry no template compiler into the notifier bundle, only the runtime', async () => {
+  it('are compiled from the templates as they are now (npm run templates)', () => {
+    expect(readFileSync(generatedFile, 'utf8')).toBe(renderGeneratedModule());
+  });
+
+  it('render exactly what Handlebars itself renders from the same templates', () => {
+    const reference = createEmailRenderer(handlebarsTemplates());
+    const preview = createEmailRenderer(compileTemplateSources());
+    const hostile = `<b>"Ann" & 'Bob'</b> \`=x\` {{name}}`;
+    const cases: ExpiredTokenEmailData[] = [
+      sampleEmailData,
+      { ...sampleEmailData, reason: 'invalid' },
+      { ...sampleEmailData, name: hostile, actionUrl: 'https://app.example.com/a?b=1&c="2"' },
+      { ...sampleEmailData, reason: 'invalid', name: hostile, unsubscribeUrl: hostile },
+    ];
+    for (const kind of ['owner', 'developer'] as const) {
+      for (const data of cases) {
+        expect(renderer.render(kind, data)).toEqual(reference.render(kind, data));
+        expect(preview.render(kind, data)).toEqual(reference.render(kind, data));
+      }
+    }
+  });
+
+  it('carry no template engine into the notifier bundle', async () => {
     const result = await build({
       ...esbuildOptionsOf(),
       entryPoints: [
@@ -122,10 +144,8 @@ describe('the expired-token emails', () => {
       write: false,
       metafile: true,
     });
-    const handlebars = Object.keys(result.metafile.inputs).filter((path) =>
-      path.includes('node_modules/handlebars/'),
-    );
-    expect(handlebars).toContain('node_modules/handlebars/dist/cjs/handlebars/runtime.js');
-    expect(handlebars.filter((path) => path.includes('/compiler/'))).toEqual([]);
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).toContain('functions/commons/email-templates.generated.ts');
+    expect(inputs.filter((path) => path.includes('node_modules/handlebars/'))).toEqual([]);
   });
 });

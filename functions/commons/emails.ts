@@ -1,22 +1,15 @@
 /**
- * The two expired-token emails, rendered with Handlebars: one for the owner of the account, one
- * for an opted-in developer, each as subject, HTML and plain text. HTML bodies are HTML-escaped;
- * subjects and text bodies are not (they are not HTML), which is safe because every value is
- * either validated (username) or a profile name shown as text.
+ * The two expired-token emails: one for the owner of the account, one for an opted-in
+ * developer, each as subject, HTML and plain text. HTML bodies are HTML-escaped; subjects and
+ * text bodies are not (they are not HTML), which is safe because every value is either
+ * validated (username) or a profile name shown as text.
  *
- * The templates in templates/ are precompiled at build time (`npm run templates`) into
- * email-templates.generated.ts, so the notifier carries only Handlebars' runtime, and renders
- * each once at cold start, so a template that names a missing field fails the start, not a send.
+ * The templates are Handlebars files in templates/, compiled at build time (`npm run templates`)
+ * into plain functions in email-templates.generated.ts: no template engine ships or starts up,
+ * and a template naming a field the view lacks fails the build, not a send.
  */
-import Handlebars from 'handlebars/runtime';
-import {
-  emailKinds,
-  emailParts,
-  type EmailKind,
-  type EmailPart,
-  type EmailTemplates,
-} from './email-kinds';
-import { precompiledTemplates } from './email-templates.generated';
+import type { EmailKind, EmailTemplates } from './email-kinds';
+import { compiledTemplates } from './email-templates.generated';
 import type { ExpiryReason } from './schemas';
 
 export { emailKinds, type EmailKind } from './email-kinds';
@@ -73,20 +66,8 @@ const requiredFields = [
   'unsubscribeUrl',
 ] as const satisfies readonly (keyof ExpiredTokenEmailData)[];
 
-/** The precompiled templates, as Handlebars' runtime turns them into functions. */
-function precompiled(): EmailTemplates {
-  const handlebars = Handlebars.create();
-  const specs = precompiledTemplates as Record<EmailKind, Record<EmailPart, TemplateSpecification>>;
-  return Object.fromEntries(
-    emailKinds.map((kind) => [
-      kind,
-      Object.fromEntries(emailParts.map((part) => [part, handlebars.template(specs[kind][part])])),
-    ]),
-  ) as EmailTemplates;
-}
-
-export function createEmailRenderer(compiled: EmailTemplates = precompiled()): EmailRenderer {
-  const renderer: EmailRenderer = {
+export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates): EmailRenderer {
+  return {
     render(kind, data) {
       for (const field of requiredFields) {
         if (typeof data[field] !== 'string' || data[field] === '') {
@@ -112,7 +93,4 @@ export function createEmailRenderer(compiled: EmailTemplates = precompiled()): E
       };
     },
   };
-  // Render each once now: a template naming a field the view lacks fails the cold start.
-  for (const kind of emailKinds) renderer.render(kind, sampleEmailData);
-  return renderer;
 }

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { esbuildOptionsOf } from '../lib/bundling';
-import { createEmailRenderer, sampleEmailData, type ExpiredTokenEmailData } from '#commons/emails';
+import fc from 'fast-check';
+import {
+  createEmailRenderer,
+  formatInstant,
+  sampleEmailData,
+  type ExpiredTokenEmailData,
+} from '#commons/emails';
 import {
   compileTemplateSources,
   generatedFile,
@@ -59,6 +65,27 @@ describe('the expired-token emails', () => {
     }
     expect(developer().text).toContain(
       'https://app.example.com/instagram-accounts?account=17841400000000001',
+    );
+  });
+
+  it('write an instant exactly as Intl writes it in en-GB, in UTC', () => {
+    const intl = new Intl.DateTimeFormat('en-GB', {
+      dateStyle: 'long',
+      timeStyle: 'short',
+      timeZone: 'UTC',
+    });
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('2000-01-01T00:00:00Z'),
+          max: new Date('2099-12-31T23:59:59Z'),
+          noInvalidDate: true,
+        }),
+        (instant) => {
+          expect(formatInstant(instant.toISOString())).toBe(`${intl.format(instant)} UTC`);
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 

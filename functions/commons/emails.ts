@@ -39,12 +39,34 @@ export interface EmailRenderer {
   render(kind: EmailKind, data: ExpiredTokenEmailData): RenderedEmail;
 }
 
-const dateFormat = new Intl.DateTimeFormat('en-GB', {
-  dateStyle: 'long',
-  timeStyle: 'short',
-  timeZone: 'UTC',
-});
-export const formatInstant = (iso: string) => `${dateFormat.format(new Date(iso))} UTC`;
+const months = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+const twoDigits = (value: number) => String(value).padStart(2, '0');
+
+/**
+ * "25 November 2026 at 12:00 UTC", as en-GB writes it. Written out rather than asked of
+ * Intl.DateTimeFormat, whose first construction loads ICU data: about 10 ms of every notifier
+ * cold start, for one fixed format in one language.
+ */
+export function formatInstant(iso: string): string {
+  const instant = new Date(iso);
+  return (
+    `${instant.getUTCDate()} ${months[instant.getUTCMonth()] ?? ''} ${instant.getUTCFullYear()} ` +
+    `at ${twoDigits(instant.getUTCHours())}:${twoDigits(instant.getUTCMinutes())} UTC`
+  );
+}
 
 export const sampleEmailData: ExpiredTokenEmailData = {
   name: 'Ann Example',

@@ -12,7 +12,7 @@ import {
   problemResponse,
   type ApiEntry,
   type RouteContract,
-} from '../functions/commons/api-schemas';
+} from '../functions/commons/api-contracts';
 import packageJson from '../package.json' with { type: 'json' };
 
 export const openApiFile = fileURLToPath(new URL('../docs/openapi.json', import.meta.url));

@@ -1,0 +1,167 @@
+/**
+ * What each route answers, for docs/openapi.json: the response schemas and, per route, the
+ * inputs from api-schemas.ts and every status with its meaning. Only `scripts/openapi.ts` and
+ * the tests import this module; a handler never does, so no function bundles or builds these
+ * schemas at cold start.
+ */
+import * as z from './validation';
+import { accountPath, preferencesBody, reconnectBody, unsubscribeQuery } from './api-schemas';
+import { accountId, isoDateTime, preferenceName, tokenStatus } from './schemas';
+
+// ---- outputs ---------------------------------------------------------------------------------
+
+export const preferencesResponse = z
+  .strictObject({
+    ownerExpiredToken: z.boolean(),
+    developerExpiredToken: z.boolean(),
+    updatedAt: z.nullable(isoDateTime).check(z.describe('null while the defaults apply')),
+  })
+  .check(z.meta({ id: 'NotificationPreferences' }));
+
+export const accountListResponse = z
+  .strictObject({
+    accounts: z.array(
+      z.strictObject({
+        accountId,
+        username: z.string(),
+        relation: z.enum(['owner', 'developer']),
+        tokenStatus,
+        expiresAt: isoDateTime,
+      }),
+    ),
+  })
+  .check(z.meta({ id: 'InstagramAccounts' }));
+
+export const tokenStateResponse = z
+  .strictObject({ accountId, tokenStatus, expiresAt: isoDateTime })
+  .check(z.meta({ id: 'TokenState' }));
+
+export const unsubscribedResponse = z
+  .strictObject({ preference: preferenceName, enabled: z.literal(false) })
+  .check(z.meta({ id: 'Unsubscribed' }));
+
+/** RFC 9457 problem details, with the two extensions this API uses. */
+export const problemResponse = z
+  .object({
+    type: z
+      .string()
+      .check(z.describe('A URI naming the kind of problem; `about:blank` for plain HTTP')),
+    title: z.string(),
+    status: z.int(),
+    detail: z.optional(z.string()),
+    errors: z
+      .optional(
+        z.array(
+          z.object({
+            detail: z.string(),
+            pointer: z
+              .optional(z.string())
+              .check(z.describe('JSON Pointer into the body, as `#/field`')),
+            parameter: z.optional(z.string()).check(z.describe('A path or query parameter')),
+          }),
+        ),
+      )
+      .check(z.describe('Every validation failure, for 400s')),
+    reauthorizeUrl: z
+      .optional(z.url())
+      .check(z.describe("Instagram's authorization page for this account, for 409s")),
+  })
+  .check(z.meta({ id: 'Problem' }));
+
+// ---- per route -------------------------------------------------------------------------------
+
+export interface ResponseContract {
+  description: string;
+  /** Omitted for errors, which are always `application/problem+json` with `Problem`. */
+  schema?: z.ZodMiniType;
+  contentType?: 'application/json' | 'text/html';
+}
+
+export interface RouteContract {
+  body?: z.ZodMiniType;
+  path?: z.ZodMiniType;
+  query?: z.ZodMiniType;
+  responses: Record<number, ResponseContract>;
+}
+
+const badRequest = { description: 'The request is malformed; nothing was written' };
+const notFound = {
+  description: 'No such account, or the caller is neither its owner nor one of its developers',
+};
+const instagramDown = { description: 'Instagram failed or did not answer; nothing was written' };
+const instagramBusy = { description: 'Instagram is rate limiting this app; retry later' };
+
+/** Keyed by the route's `entry` in lib/routes.ts. */
+export const apiContracts = {
+  'get-notification-preferences': {
+    responses: {
+      200: { description: 'Stored values, or the defaults', schema: preferencesResponse },
+    },
+  },
+  'put-notification-preferences': {
+    body: preferencesBody,
+    responses: {
+      200: { description: 'The preferences as stored', schema: preferencesResponse },
+      400: badRequest,
+    },
+  },
+  'list-instagram-accounts': {
+    responses: {
+      200: { description: 'Sorted by username', schema: accountListResponse },
+    },
+  },
+  'refresh-instagram-token': {
+    path: accountPath,
+    responses: {
+      200: {
+        description: 'The token was extended (or is under 24 hours old and needs no refresh yet)',
+        schema: tokenStateResponse,
+      },
+      400: badRequest,
+      404: notFound,
+      409: {
+        description:
+          'The token is expired or invalid: the user must authorize again at `reauthorizeUrl`',
+      },
+      502: instagramDown,
+      503: instagramBusy,
+    },
+  },
+  'reconnect-instagram-token': {
+    path: accountPath,
+    body: reconnectBody,
+    responses: {
+      200: { description: 'A new long-lived token is stored', schema: tokenStateResponse },
+      400: badRequest,
+      404: notFound,
+      409: {
+        description:
+          'Instagram refused the code, or it belongs to another Instagram user; nothing was stored',
+      },
+      502: instagramDown,
+      503: instagramBusy,
+    },
+  },
+  unsubscribe: {
+    query: unsubscribeQuery,
+    responses: {
+      200: {
+        description: 'The preference is off (HTML for browsers that ask for it)',
+        schema: unsubscribedResponse,
+      },
+      400: { description: 'The link is forged, altered, malformed or expired; nothing changed' },
+    },
+  },
+  'unsubscribe-page': {
+    query: unsubscribeQuery,
+    responses: {
+      200: {
+        description: 'A confirmation page whose button POSTs the link',
+        contentType: 'text/html',
+      },
+      400: { description: 'The link is forged, altered, malformed or expired' },
+    },
+  },
+} satisfies Record<string, RouteContract>;
+
+export type ApiEntry = keyof typeof apiContracts;

@@ -180,11 +180,12 @@ function scheduleFor(rand: Random, run: () => PipelineRun, recipients: number): 
         kind: 'race',
         competitor: () =>
           pipeline.table.store.claimNotification(
-            item.accountId,
-            item.generation,
-            item.userId,
-            new Date(run().base.getTime() + run().epoch * 300_000),
-            120,
+            { accountId: item.accountId, generation: item.generation, userId: item.userId },
+            {
+              claimId: 'competitor',
+              now: new Date(run().base.getTime() + run().epoch * 300_000),
+              leaseSeconds: 120,
+            },
           ),
       };
     });

@@ -312,40 +312,105 @@ describe('developer roles', () => {
 });
 
 describe('notification records', () => {
+  const email = (accountId: string, generation: number, userId: string) => ({
+    accountId,
+    generation,
+    userId,
+  });
+  const claimAt = (at: Date, claimId = 'claim-a') => ({ claimId, now: at, leaseSeconds: 60 });
+
   it('let exactly one sender claim a recipient for a generation', async () => {
+    const owner = email('acc-n', 3, 'u-owner');
     const claims = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        table.store.claimNotification('acc-n', 3, 'u-owner', now, 60),
+      Array.from({ length: 5 }, (_, index) =>
+        table.store.claimNotification(owner, claimAt(now, `claim-${index}`)),
       ),
     );
     expect(claims.filter((claim) => claim === 'claimed')).toHaveLength(1);
     expect(claims.filter((claim) => claim === 'in-progress')).toHaveLength(4);
 
-    await table.store.completeNotification('acc-n', 3, 'u-owner', {
-      messageId: 'm-1',
-      sentAt: now,
-    });
-    expect(await table.store.claimNotification('acc-n', 3, 'u-owner', now, 60)).toBe('sent');
+    const holder = `claim-${claims.indexOf('claimed')}`;
+    expect(
+      await table.store.completeNotification(owner, holder, { messageId: 'm-1', sentAt: now }),
+    ).toBe('recorded');
+    expect(await table.store.claimNotification(owner, claimAt(now, 'claim-late'))).toBe('sent');
     const record = await table.store.getNotification('acc-n', 3, 'u-owner');
     expect(record).toMatchObject({ status: 'sent', messageId: 'm-1', sentAt: now.toISOString() });
     expect(record?.ttl).toBeGreaterThan(now.getTime() / 1000);
   });
 
   it('hand over a claim whose sender died once its lease ran out', async () => {
-    expect(await table.store.claimNotification('acc-d', 1, 'u-dev', now, 60)).toBe('claimed');
+    const developer = email('acc-d', 1, 'u-dev');
+    expect(await table.store.claimNotification(developer, claimAt(now))).toBe('claimed');
     const soon = new Date(now.getTime() + 30_000);
-    expect(await table.store.claimNotification('acc-d', 1, 'u-dev', soon, 60)).toBe('in-progress');
+    expect(await table.store.claimNotification(developer, claimAt(soon, 'claim-b'))).toBe(
+      'in-progress',
+    );
     const later = new Date(now.getTime() + 61_000);
-    expect(await table.store.claimNotification('acc-d', 1, 'u-dev', later, 60)).toBe('claimed');
+    expect(await table.store.claimNotification(developer, claimAt(later, 'claim-b'))).toBe(
+      'claimed',
+    );
   });
 
   it('can be released after a failed send, and a sent record is never released', async () => {
-    expect(await table.store.claimNotification('acc-r', 1, 'u-dev', now, 60)).toBe('claimed');
-    await table.store.releaseNotification('acc-r', 1, 'u-dev');
-    expect(await table.store.claimNotification('acc-r', 1, 'u-dev', now, 60)).toBe('claimed');
-    await table.store.completeNotification('acc-r', 1, 'u-dev', { messageId: 'm', sentAt: now });
-    await table.store.releaseNotification('acc-r', 1, 'u-dev');
-    expect(await table.store.claimNotification('acc-r', 1, 'u-dev', now, 60)).toBe('sent');
+    const developer = email('acc-r', 1, 'u-dev');
+    expect(await table.store.claimNotification(developer, claimAt(now))).toBe('claimed');
+    await table.store.releaseNotification(developer, 'claim-a');
+    expect(await table.store.claimNotification(developer, claimAt(now, 'claim-b'))).toBe('claimed');
+    await table.store.completeNotification(developer, 'claim-b', { messageId: 'm', sentAt: now });
+    await table.store.releaseNotification(developer, 'claim-b');
+    expect(await table.store.claimNotification(developer, claimAt(now, 'claim-c'))).toBe('sent');
+  });
+
+  it('let only the holder release a claim: a sender that outlived its lease cannot give away the next one', async () => {
+    const developer = email('acc-o', 1, 'u-dev');
+    expect(await table.store.claimNotification(developer, claimAt(now, 'slow'))).toBe('claimed');
+    const later = new Date(now.getTime() + 61_000);
+    expect(await table.store.claimNotification(developer, claimAt(later, 'next'))).toBe('claimed');
+
+    // The slow sender's send fails after all, and it gives back what it thinks is its claim.
+    await table.store.releaseNotification(developer, 'slow');
+    expect(await table.store.getNotification('acc-o', 1, 'u-dev')).toMatchObject({
+      status: 'sending',
+    });
+    expect(await table.store.claimNotification(developer, claimAt(later, 'third'))).toBe(
+      'in-progress',
+    );
+  });
+
+  it('record an email that went out even after a takeover, so the new holder cannot release it for a third send', async () => {
+    const developer = email('acc-t', 1, 'u-dev');
+    await table.store.claimNotification(developer, claimAt(now, 'slow'));
+    const later = new Date(now.getTime() + 61_000);
+    await table.store.claimNotification(developer, claimAt(later, 'next'));
+
+    expect(
+      await table.store.completeNotification(developer, 'slow', {
+        messageId: 'm-slow',
+        sentAt: later,
+      }),
+    ).toBe('recorded');
+    await table.store.releaseNotification(developer, 'next');
+    expect(await table.store.claimNotification(developer, claimAt(later, 'third'))).toBe('sent');
+
+    // The new holder's own send went out too: recorded already, nothing is overwritten.
+    expect(
+      await table.store.completeNotification(developer, 'next', {
+        messageId: 'm-next',
+        sentAt: later,
+      }),
+    ).toBe('recorded');
+    const other = email('acc-t2', 1, 'u-dev');
+    await table.store.claimNotification(other, claimAt(now, 'slow'));
+    await table.store.claimNotification(other, claimAt(later, 'next'));
+    await table.store.completeNotification(other, 'next', { messageId: 'm-next', sentAt: later });
+    expect(
+      await table.store.completeNotification(other, 'slow', { messageId: 'm-slow', sentAt: later }),
+    ).toBe('already-recorded');
+    expect(await table.store.getNotification('acc-t2', 1, 'u-dev')).toMatchObject({
+      status: 'sent',
+      messageId: 'm-next',
+    });
   });
 });
 
@@ -395,7 +460,11 @@ describe('an account stored again', () => {
     );
     if (!due) throw new Error('expected the first token to be due');
     await table.store.markTokenExpired(due);
-    await table.store.claimNotification('acc-again', 1, 'u-owner', now, 60);
+    const claim = { claimId: 'claim-a', now, leaseSeconds: 60 };
+    await table.store.claimNotification(
+      { accountId: 'acc-again', generation: 1, userId: 'u-owner' },
+      claim,
+    );
 
     const again = await table.store.putAccount(
       { ...account, accessToken: 'IGQ-second-token' },
@@ -406,7 +475,12 @@ describe('an account stored again', () => {
       (t) => t.accountId === 'acc-again',
     );
     expect(dueAgain.map((t) => t.generation)).toEqual([2]);
-    expect(await table.store.claimNotification('acc-again', 2, 'u-owner', now, 60)).toBe('claimed');
+    expect(
+      await table.store.claimNotification(
+        { accountId: 'acc-again', generation: 2, userId: 'u-owner' },
+        claim,
+      ),
+    ).toBe('claimed');
   });
 
   it('keeps an explicit generation, and takes a token that is not active off the due index', async () => {

@@ -12,6 +12,7 @@
  * being completed, the claim stays `sending`; once its lease has run out a retry takes it over
  * and sends again: that recipient gets the email twice, but nobody is ever left without it.
  */
+import { randomUUID } from 'node:crypto';
 import type { Mailer } from './clients/ses';
 import { MailNotSentError } from './clients/ses';
 import type { EmailKind, EmailRenderer } from './emails';
@@ -198,13 +199,17 @@ export async function notifyExpiredToken(
       unsubscribeUrl: unsubscribe,
     });
 
-    const claim = await deps.store.claimNotification(
-      detail.accountId,
-      detail.generation,
-      recipient.userId,
+    const email = {
+      accountId: detail.accountId,
+      generation: detail.generation,
+      userId: recipient.userId,
+    };
+    const claimId = randomUUID();
+    const claim = await deps.store.claimNotification(email, {
+      claimId,
       now,
-      deps.leaseSeconds,
-    );
+      leaseSeconds: deps.leaseSeconds,
+    });
     if (claim === 'sent') {
       outcome.alreadySent += 1;
       continue;
@@ -223,9 +228,7 @@ export async function notifyExpiredToken(
     // fixed. The claim is given back; the event needs nothing more from anyone.
     const stillStale = staleReason(detail, await deps.store.getAccount(detail.accountId), now);
     if (stillStale) {
-      await deps.store
-        .releaseNotification(detail.accountId, detail.generation, recipient.userId)
-        .catch(() => undefined);
+      await deps.store.releaseNotification(email, claimId).catch(() => undefined);
       deps.log.info('Token replaced while notifying; nothing more to send', {
         ...recipientContext,
         staleReason: stillStale,
@@ -248,9 +251,7 @@ export async function notifyExpiredToken(
       outcome.failed += 1;
       if (error instanceof MailNotSentError) {
         // SES said no, so nothing went out: give the claim back and let the retry send at once.
-        await deps.store
-          .releaseNotification(detail.accountId, detail.generation, recipient.userId)
-          .catch(() => undefined);
+        await deps.store.releaseNotification(email, claimId).catch(() => undefined);
       }
       deps.log.warn('Email not sent; the message will be retried', {
         ...recipientContext,
@@ -260,12 +261,21 @@ export async function notifyExpiredToken(
     }
 
     try {
-      await deps.store.completeNotification(detail.accountId, detail.generation, recipient.userId, {
+      const recorded = await deps.store.completeNotification(email, claimId, {
         messageId,
         sentAt: deps.clock(),
       });
       outcome.sent += 1;
-      deps.log.info('Expired-token email sent', { ...recipientContext, messageId });
+      if (recorded === 'already-recorded') {
+        // Only when this send outlived its lease: another delivery took the claim over and
+        // recorded its own email first, so this person got it twice.
+        deps.log.warn('Email sent, but another delivery had already sent and recorded it', {
+          ...recipientContext,
+          messageId,
+        });
+      } else {
+        deps.log.info('Expired-token email sent', { ...recipientContext, messageId });
+      }
     } catch (error) {
       // Sent, but not recorded: the claim stays `sending` and its lease decides what a retry does.
       outcome.failed += 1;

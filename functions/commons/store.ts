@@ -72,6 +72,12 @@ export interface AccountForMember extends AccountSummary {
 }
 
 export type NotificationClaim = 'claimed' | 'sent' | 'in-progress';
+/** One email: an account's token generation, and the person it goes to. */
+export interface NotificationKey {
+  accountId: string;
+  generation: number;
+  userId: string;
+}
 
 /** Thrown when a write lost a race: the token's generation moved on under it. */
 export class GenerationConflictError extends Error {
@@ -619,25 +625,26 @@ export function createStore(
 
     /**
      * Claims the right to send one email for (account, generation, recipient). A claim left
-     * in `sending` by a process that died is taken over once its lease has run out.
+     * in `sending` by a process that died is taken over once its lease has run out. `claimId`
+     * names this claim: only its holder may release it, so a delivery that outlived its lease
+     * cannot give away the claim of the one that took over.
      */
     async claimNotification(
-      accountId: string,
-      generation: number,
-      userId: string,
-      now: Date,
-      leaseSeconds: number,
+      email: NotificationKey,
+      claim: { claimId: string; now: Date; leaseSeconds: number },
     ): Promise<NotificationClaim> {
+      const { now } = claim;
       try {
         await db.send(
           new PutCommand({
             TableName: tableName,
             Item: {
-              ...keys.notification(accountId, generation, userId),
-              accountId,
-              generation,
-              userId,
+              ...keys.notification(email.accountId, email.generation, email.userId),
+              accountId: email.accountId,
+              generation: email.generation,
+              userId: email.userId,
               status: 'sending',
+              claimId: claim.claimId,
               claimedAt: now.toISOString(),
               ttl: Math.floor(now.getTime() / 1000) + recordDays * 86_400,
             },
@@ -646,7 +653,9 @@ export function createStore(
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
               ':sending': 'sending',
-              ':leaseExpiredBefore': new Date(now.getTime() - leaseSeconds * 1000).toISOString(),
+              ':leaseExpiredBefore': new Date(
+                now.getTime() - claim.leaseSeconds * 1000,
+              ).toISOString(),
             },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
@@ -659,41 +668,54 @@ export function createStore(
       }
     },
 
+    /**
+     * Records the email as sent. An email that went out is recorded even when another delivery
+     * took the claim over meanwhile (its lease ran out): the record then says `sent`, and that
+     * delivery can no longer release it for a third send. Answers `already-recorded`, writing
+     * nothing, when the other delivery recorded its own email first.
+     */
     async completeNotification(
-      accountId: string,
-      generation: number,
-      userId: string,
+      email: NotificationKey,
+      claimId: string,
       sent: { messageId: string; sentAt: Date },
-    ): Promise<void> {
-      await db.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keys.notification(accountId, generation, userId),
-          UpdateExpression: 'SET #status = :sent, messageId = :messageId, sentAt = :sentAt',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':sent': 'sent',
-            ':messageId': sent.messageId,
-            ':sentAt': sent.sentAt.toISOString(),
-          },
-        }),
-      );
+    ): Promise<'recorded' | 'already-recorded'> {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.notification(email.accountId, email.generation, email.userId),
+            UpdateExpression: 'SET #status = :sent, messageId = :messageId, sentAt = :sentAt',
+            ConditionExpression: 'claimId = :claimId OR #status = :sending',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':sent': 'sent',
+              ':sending': 'sending',
+              ':claimId': claimId,
+              ':messageId': sent.messageId,
+              ':sentAt': sent.sentAt.toISOString(),
+            },
+          }),
+        );
+        return 'recorded';
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        return 'already-recorded';
+      }
     },
 
-    /** Gives a claim back after a send that certainly failed, so a retry can send at once. */
-    async releaseNotification(
-      accountId: string,
-      generation: number,
-      userId: string,
-    ): Promise<void> {
+    /**
+     * Gives a claim back after a send that certainly failed, so a retry can send at once. Only
+     * the claim's holder can, and only while nothing was recorded as sent.
+     */
+    async releaseNotification(email: NotificationKey, claimId: string): Promise<void> {
       try {
         await db.send(
           new DeleteCommand({
             TableName: tableName,
-            Key: keys.notification(accountId, generation, userId),
-            ConditionExpression: '#status = :sending',
+            Key: keys.notification(email.accountId, email.generation, email.userId),
+            ConditionExpression: '#status = :sending AND claimId = :claimId',
             ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':sending': 'sending' },
+            ExpressionAttributeValues: { ':sending': 'sending', ':claimId': claimId },
           }),
         );
       } catch (error) {

@@ -294,12 +294,18 @@ export async function notifyExpiredToken(
 export interface QueueRecord {
   messageId: string;
   body: string;
+  /** SQS's own: how many times this message was received, this time included */
+  attributes?: { ApproximateReceiveCount?: string };
 }
 
 export interface BatchResult {
   batchItemFailures: { itemIdentifier: string }[];
   totals: Omit<NotificationOutcome, 'status' | 'staleReason'> & {
     messages: number;
+    /**
+     * Poison messages received for the first time. Each is received again until SQS moves it
+     * to the DLQ; counting every receive would report one bad message as `maxReceiveCount`.
+     */
     poison: number;
     stale: number;
   };
@@ -336,9 +342,11 @@ export async function notifyFromQueue(
     }
     const envelope = parseEnvelope(record.body);
     if (!envelope.success) {
-      result.totals.poison += 1;
+      const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
+      if (!(receiveCount > 1)) result.totals.poison += 1;
       deps.log.warn('Queue message is not a token-expired event; it will end in the DLQ', {
         messageId: record.messageId,
+        receiveCount,
         problems: envelope.problems,
       });
       fail();

@@ -18,6 +18,11 @@
  * returned, logged or published.
  */
 import { createHmac } from 'node:crypto';
+import {
+  InstagramUserMismatchError,
+  ReauthorizationRequiredError,
+  RedirectUriNotAllowedError,
+} from './errors';
 import { InstagramError, type InstagramClient } from './clients/instagram';
 import { logger } from './observability';
 import { type AccountSummary, type TokenRefreshedDetail, type TokenStatus } from './schemas';
@@ -33,33 +38,7 @@ export interface TokenState {
   expiresAt: string;
 }
 
-/** The user must go through Instagram's authorization again, at `reauthorizeUrl`. */
-export class ReauthorizationRequiredError extends Error {
-  override name = 'ReauthorizationRequiredError';
-  constructor(
-    readonly accountId: string,
-    readonly reason: 'expired' | 'invalid' | 'code-rejected',
-    readonly reauthorizeUrl: string,
-  ) {
-    super(`Account ${accountId} needs authorizing again (${reason})`);
-  }
-}
-
-/** The authorization was for another Instagram user than the account's: nothing is stored. */
-export class InstagramUserMismatchError extends Error {
-  override name = 'InstagramUserMismatchError';
-  constructor(
-    readonly accountId: string,
-    readonly reauthorizeUrl: string,
-  ) {
-    super(`The authorization is not for Instagram user ${accountId}`);
-  }
-}
-
-/** The redirect URI is not the one this app authorizes with; Instagram would refuse the code. */
-export class RedirectUriNotAllowedError extends Error {
-  override name = 'RedirectUriNotAllowedError';
-}
+export { InstagramUserMismatchError, ReauthorizationRequiredError, RedirectUriNotAllowedError };
 
 export type TokenRefreshedPublisher = (detail: TokenRefreshedDetail) => Promise<void>;
 

@@ -4,6 +4,7 @@
  * Format: base64url(JSON payload) "." base64url(signature over the first part).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { InvalidUnsubscribeTokenError } from './errors';
 import { positiveInteger, preferenceName, userId, type PreferenceName } from './schemas';
 import * as z from './validation';
 
@@ -22,9 +23,7 @@ export interface UnsubscribeRequest {
   expiresAt: Date;
 }
 
-export class InvalidUnsubscribeTokenError extends Error {
-  override name = 'InvalidUnsubscribeTokenError';
-}
+export { InvalidUnsubscribeTokenError };
 
 const sign = (data: string, key: string) =>
   createHmac('sha256', key).update(data).digest('base64url');

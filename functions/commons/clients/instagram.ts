@@ -8,6 +8,7 @@
  * Instagram's own message text, and no error it throws carries any of them.
  */
 import * as z from '../validation';
+import { InstagramError, type InstagramFailure, type InstagramOperation } from '../errors';
 import { readSecret } from './secrets';
 import { envString, envUrl } from '../config';
 import { positiveInteger } from '../schemas';
@@ -38,29 +39,7 @@ export interface LongLivedToken {
   expiresInSeconds: number;
 }
 
-/**
- * - `token-rejected`: OAuthException 190, the token is expired, revoked or unknown;
- * - `code-rejected`: the authorization code was refused (used, expired, wrong redirect URI);
- * - `rate-limited`: Instagram's throttling (codes 4, 17, 32, 613 or HTTP 429);
- * - `unavailable`: a 5xx, a timeout, a broken connection or an answer of the wrong shape;
- * - `refused`: any other refusal.
- */
-export type InstagramFailure =
-  'token-rejected' | 'code-rejected' | 'rate-limited' | 'unavailable' | 'refused';
-
-export class InstagramError extends Error {
-  override name = 'InstagramError';
-  constructor(
-    readonly failure: InstagramFailure,
-    readonly operation: InstagramOperation,
-    /** Safe to log: numbers and Instagram's trace id, never its message text. */
-    readonly details: { status?: number; code?: number; subcode?: number; fbtraceId?: string } = {},
-  ) {
-    super(`Instagram ${operation}: ${failure}`);
-  }
-}
-
-export type InstagramOperation = 'refresh' | 'code-exchange' | 'long-lived-exchange';
+export { InstagramError, type InstagramFailure, type InstagramOperation };
 
 export interface InstagramClient {
   refreshToken(accessToken: string): Promise<LongLivedToken>;

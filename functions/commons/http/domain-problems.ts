@@ -2,14 +2,14 @@
  * The one place where the product's errors become HTTP answers, so the domain code stays free
  * of status codes and every handler answers the same failure the same way.
  */
-import { InstagramError } from '../clients/instagram';
-import { AccountNotFoundError } from '../store';
 import {
+  InstagramError,
   InstagramUserMismatchError,
+  InvalidUnsubscribeTokenError,
   ReauthorizationRequiredError,
   RedirectUriNotAllowedError,
-} from '../token-refresh';
-import { InvalidUnsubscribeTokenError } from '../unsubscribe-link';
+} from '../errors';
+import { AccountNotFoundError } from '../store';
 import { accountNotFound, HttpProblem, problemTypes, validationProblem } from './problem';
 import { logger } from '../observability';
 

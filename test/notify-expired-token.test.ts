@@ -17,6 +17,7 @@ import { createPacer, createSesMailer, type Mailer } from '#commons/clients/ses'
 import { createEmailRenderer } from '#commons/emails';
 import {
   chooseRecipients,
+  notifyExpiredToken,
   notifyFromQueue,
   staleReason,
   type NotifierDependencies,
@@ -390,6 +391,36 @@ describe('notifying about an expired token', () => {
     );
     expect(result.totals.sent).toBe(1);
     expect(await emailsTo([owner.email])).toHaveLength(1);
+  });
+
+  it('says so when its email went out but another delivery had already recorded one', async () => {
+    const owner = await createPerson(table.store, 'owner');
+    const scenario = await expiredAccount(owner);
+    const log = recordingLog();
+    const store: NotifierDependencies['store'] = {
+      ...table.store,
+      // A delivery that took the claim over (this one outlived its lease) records its email
+      // while this one is sending.
+      completeNotification: async (email, claimId, sent) => {
+        await table.store.completeNotification(email, 'the-other-delivery', {
+          messageId: 'm-other',
+          sentAt: now,
+        });
+        return table.store.completeNotification(email, claimId, sent);
+      },
+    };
+
+    const outcome = await notifyExpiredToken(scenario.detail, deps({ store, log }));
+
+    expect(outcome).toMatchObject({ status: 'done', sent: 1, failed: 0 });
+    expect(await emailsTo([owner.email])).toHaveLength(1);
+    expect(log.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual([
+      'Email sent, but another delivery had already sent and recorded it',
+    ]);
+    expect(await table.store.getNotification(scenario.accountId, 1, owner.userId)).toMatchObject({
+      status: 'sent',
+      messageId: 'm-other',
+    });
   });
 
   it('fails a poison message alone and goes on with the rest of the batch', async () => {

@@ -393,24 +393,68 @@ describe('notification records', () => {
     await table.store.releaseNotification(developer, 'next');
     expect(await table.store.claimNotification(developer, claimAt(later, 'third'))).toBe('sent');
 
-    // The new holder's own send went out too: recorded already, nothing is overwritten.
+    // The new holder's own send went out too: the second email is reported, the first record kept.
+    expect(
+      await table.store.completeNotification(developer, 'next', {
+        messageId: 'm-next',
+        sentAt: later,
+      }),
+    ).toBe('already-recorded');
+    expect(await table.store.getNotification('acc-t', 1, 'u-dev')).toMatchObject({
+      status: 'sent',
+      messageId: 'm-slow',
+    });
+  });
+
+  it('report the slower of two sends after a takeover, whichever order they finish in', async () => {
+    const developer = email('acc-t2', 1, 'u-dev');
+    await table.store.claimNotification(developer, claimAt(now, 'slow'));
+    const later = new Date(now.getTime() + 61_000);
+    await table.store.claimNotification(developer, claimAt(later, 'next'));
     expect(
       await table.store.completeNotification(developer, 'next', {
         messageId: 'm-next',
         sentAt: later,
       }),
     ).toBe('recorded');
-    const other = email('acc-t2', 1, 'u-dev');
-    await table.store.claimNotification(other, claimAt(now, 'slow'));
-    await table.store.claimNotification(other, claimAt(later, 'next'));
-    await table.store.completeNotification(other, 'next', { messageId: 'm-next', sentAt: later });
     expect(
-      await table.store.completeNotification(other, 'slow', { messageId: 'm-slow', sentAt: later }),
+      await table.store.completeNotification(developer, 'slow', {
+        messageId: 'm-slow',
+        sentAt: later,
+      }),
     ).toBe('already-recorded');
+    // A completion repeated after a lost answer changes nothing and is not a second email.
+    expect(
+      await table.store.completeNotification(developer, 'next', {
+        messageId: 'm-next',
+        sentAt: later,
+      }),
+    ).toBe('recorded');
     expect(await table.store.getNotification('acc-t2', 1, 'u-dev')).toMatchObject({
       status: 'sent',
       messageId: 'm-next',
     });
+  });
+
+  it('record an email that went out after the new holder released the claim, so no retry sends it again', async () => {
+    const developer = email('acc-t3', 1, 'u-dev');
+    await table.store.claimNotification(developer, claimAt(now, 'slow'));
+    const later = new Date(now.getTime() + 61_000);
+    await table.store.claimNotification(developer, claimAt(later, 'next'));
+    // SES refused the new holder's send, so it gave its claim back...
+    await table.store.releaseNotification(developer, 'next');
+    expect(await table.store.getNotification('acc-t3', 1, 'u-dev')).toBeUndefined();
+    // ...but the slow send had gone out.
+    expect(
+      await table.store.completeNotification(developer, 'slow', {
+        messageId: 'm-slow',
+        sentAt: later,
+      }),
+    ).toBe('recorded');
+    const record = await table.store.getNotification('acc-t3', 1, 'u-dev');
+    expect(record).toMatchObject({ status: 'sent', messageId: 'm-slow' });
+    expect(record?.ttl).toBeGreaterThan(later.getTime() / 1000);
+    expect(await table.store.claimNotification(developer, claimAt(later, 'retry'))).toBe('sent');
   });
 });
 

@@ -669,10 +669,12 @@ export function createStore(
     },
 
     /**
-     * Records the email as sent. An email that went out is recorded even when another delivery
-     * took the claim over meanwhile (its lease ran out): the record then says `sent`, and that
-     * delivery can no longer release it for a third send. Answers `already-recorded`, writing
-     * nothing, when the other delivery recorded its own email first.
+     * Records the email as sent. An email that went out is always recorded unless another one
+     * already is: also when another delivery took the claim over meanwhile (this send outlived
+     * its lease), so that delivery can no longer release the claim for a third send, and also
+     * when that delivery already released it (its own send failed), which recreates the record.
+     * Answers `already-recorded`, writing nothing, when a different email is recorded as sent:
+     * then this person got two. Repeating the same completion is harmless.
      */
     async completeNotification(
       email: NotificationKey,
@@ -684,15 +686,24 @@ export function createStore(
           new UpdateCommand({
             TableName: tableName,
             Key: keys.notification(email.accountId, email.generation, email.userId),
-            UpdateExpression: 'SET #status = :sent, messageId = :messageId, sentAt = :sentAt',
-            ConditionExpression: 'claimId = :claimId OR #status = :sending',
-            ExpressionAttributeNames: { '#status': 'status' },
+            UpdateExpression:
+              'SET #status = :sent, messageId = :messageId, sentAt = :sentAt, ' +
+              'accountId = :accountId, generation = :generation, userId = :userId, ' +
+              '#ttl = if_not_exists(#ttl, :ttl)',
+            ConditionExpression:
+              'attribute_not_exists(pk) OR #status = :sending OR ' +
+              '(claimId = :claimId AND messageId = :messageId)',
+            ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
             ExpressionAttributeValues: {
               ':sent': 'sent',
               ':sending': 'sending',
               ':claimId': claimId,
               ':messageId': sent.messageId,
               ':sentAt': sent.sentAt.toISOString(),
+              ':accountId': email.accountId,
+              ':generation': email.generation,
+              ':userId': email.userId,
+              ':ttl': Math.floor(sent.sentAt.getTime() / 1000) + recordDays * 86_400,
             },
           }),
         );

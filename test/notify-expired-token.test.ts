@@ -451,6 +451,25 @@ describe('notifying about an expired token', () => {
     expect(log.lines.filter((line) => line.level === 'warn')).toHaveLength(3);
   });
 
+  it('counts a poison message on its first receive even when the batch runs out of time before it', async () => {
+    const owner = await createPerson(table.store, 'owner');
+    const scenario = await expiredAccount(owner);
+    const poison = { messageId: 'poison-after-timeout', body: '{"version":' };
+
+    const result = await notifyFromQueue(
+      [
+        queueRecord(scenario.detail),
+        poison,
+        { ...poison, messageId: 'poison-again', attributes: { ApproximateReceiveCount: '2' } },
+      ],
+      deps({ remainingMs: () => 1_000 }),
+    );
+
+    expect(result.batchItemFailures).toHaveLength(3);
+    expect(result.totals).toMatchObject({ poison: 1, sent: 0 });
+    expect(await emailsTo([owner.email])).toHaveLength(0);
+  });
+
   it('retries an SES throttle in the middle of a batch with backoff, and sends everything once', async () => {
     const proxy = await startThrottlingSesProxy((send) => send === 2 || send === 3);
     try {

@@ -336,10 +336,8 @@ export async function notifyFromQueue(
   let outOfTime = false;
   for (const record of records) {
     const fail = () => result.batchItemFailures.push({ itemIdentifier: record.messageId });
-    if (outOfTime) {
-      fail();
-      continue;
-    }
+    // Parsed before anything else, even when out of time: a poison message is counted on its
+    // first receive, and would not be if that receive gave it back unread.
     const envelope = parseEnvelope(record.body);
     if (!envelope.success) {
       const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
@@ -349,6 +347,10 @@ export async function notifyFromQueue(
         receiveCount,
         problems: envelope.problems,
       });
+      fail();
+      continue;
+    }
+    if (outOfTime) {
       fail();
       continue;
     }

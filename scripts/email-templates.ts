@@ -6,9 +6,10 @@
  * runtime, and nothing to set up at cold start (bench/README.md).
  *
  * The templates use a small part of Handlebars, and the compiler accepts only that part:
- * `{{field}}`, `{{{field}}}` and `{{#if field}}…{{else}}…{{/if}}` (with `{{else if}}`), fields
- * from `emailViewFields`. Anything else fails here with the template and the line. A test
- * renders every template both ways, compiled here and by Handlebars itself, and compares.
+ * `{{field}}`, `{{#if field}}…{{else}}…{{/if}}` (with `{{else if}}`) and, outside the HTML
+ * bodies, `{{{field}}}`, with fields from `emailViewFields`. Anything else fails here with the
+ * template and the line. A test renders every template both ways, compiled here and by
+ * Handlebars itself, and compares.
  */
 import Handlebars from 'handlebars';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -47,8 +48,8 @@ export class TemplateError extends Error {
 export function compileTemplate(source: string, file: string, part: EmailPart): string {
   const refuse = (node: hbs.AST.Node, what: string): never => {
     throw new TemplateError(
-      `${file}:${node.loc.start.line}: ${what}; a template may use {{field}}, {{{field}}} and ` +
-        '{{#if field}}…{{else}}…{{/if}} only',
+      `${file}:${node.loc.start.line}: ${what}; a template may use {{field}}, {{#if field}}…` +
+        '{{else}}…{{/if}}, and {{{field}}} outside HTML only',
     );
   };
   /** The view field a path names; `view.name` in the compiled code. */
@@ -88,7 +89,11 @@ export function compileTemplate(source: string, file: string, part: EmailPart): 
           const mustache = statement as hbs.AST.MustacheStatement;
           if (hasArguments(mustache)) return refuse(mustache, 'helpers are not supported');
           const name = field(mustache.path);
-          if (escapesHtml(part) && mustache.escaped) return [`escape(view.${name})`];
+          if (escapesHtml(part) && !mustache.escaped) {
+            // Every view field is text, and `name` is whatever a user typed.
+            return refuse(mustache, `{{{${name}}}} would put it into the HTML unescaped`);
+          }
+          if (escapesHtml(part)) return [`escape(view.${name})`];
           return [emailViewFields[name] === 'flag' ? `String(view.${name})` : `view.${name}`];
         }
         case 'BlockStatement': {

@@ -87,6 +87,7 @@ describe('the expired-token emails', () => {
       ),
       { numRuns: 2000 },
     );
+    expect(() => formatInstant('not a date')).toThrow(RangeError);
   });
 
   it('say so when the token was invalidated rather than expired', () => {
@@ -131,6 +132,8 @@ describe('the expired-token emails', () => {
       '{{@root.name}}',
       '{{../name}}',
       '{{name.length}}',
+      '{{{name}}}',
+      '{{&name}}',
       '{{#if invalid name}}x{{/if}}',
     ]) {
       expect(() => renderGeneratedModule(withTemplate('owner', 'html', unsupported))).toThrow(

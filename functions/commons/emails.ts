@@ -62,6 +62,7 @@ const twoDigits = (value: number) => String(value).padStart(2, '0');
  */
 export function formatInstant(iso: string): string {
   const instant = new Date(iso);
+  if (Number.isNaN(instant.getTime())) throw new RangeError(`Not an instant: ${iso}`);
   return (
     `${instant.getUTCDate()} ${months[instant.getUTCMonth()] ?? ''} ${instant.getUTCFullYear()} ` +
     `at ${twoDigits(instant.getUTCHours())}:${twoDigits(instant.getUTCMinutes())} UTC`

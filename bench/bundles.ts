@@ -10,12 +10,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { SourceMapPayload } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { esbuildOptionsOf } from '../lib/bundling';
 import { round, type Benchmark, type Figure } from './harness';
+import { selfTimeByOrigin, type CpuProfile } from './import-profile';
 import { median, pairedRatio } from './stats';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -92,7 +94,47 @@ function importTime(timer: string, file: string): number {
   return Number(child.stdout);
 }
 
-export const run: Benchmark = async ({ quick, log }) => {
+/**
+ * Self time per origin of one import, averaged over `runs` fresh processes: what `--profile`
+ * adds to this benchmark, because the cold start happens in child processes its own profile
+ * does not see.
+ */
+function importProfile(timer: string, file: string, runs: number): Map<string, number> {
+  const directory = mkdtempSync(join(tmpdir(), 'tokenwatch-import-profile-'));
+  const totals = new Map<string, number>();
+  try {
+    const sourceMap = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload;
+    for (let index = 0; index < runs; index += 1) {
+      const profileDirectory = join(directory, String(index));
+      const child = spawnSync(
+        process.execPath,
+        [
+          '--enable-source-maps',
+          '--cpu-prof',
+          '--cpu-prof-interval=50',
+          `--cpu-prof-dir=${profileDirectory}`,
+          timer,
+          pathToFileURL(file).href,
+        ],
+        { env: { ...handlerEnvironment, PATH: process.env.PATH }, encoding: 'utf8' },
+      );
+      if (child.status !== 0) throw new Error(`Profiling ${file} failed: ${child.stderr}`);
+      const [profileFile] = readdirSync(profileDirectory);
+      if (!profileFile) throw new Error(`No CPU profile for ${file}`);
+      const profile = JSON.parse(
+        readFileSync(join(profileDirectory, profileFile), 'utf8'),
+      ) as CpuProfile;
+      for (const [origin, ms] of selfTimeByOrigin(profile, pathToFileURL(file).href, sourceMap)) {
+        totals.set(origin, (totals.get(origin) ?? 0) + ms / runs);
+      }
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+  return totals;
+}
+
+export const run: Benchmark = async ({ quick, profile, log }) => {
   const runs = quick ? 5 : 15;
   const workDirectory = mkdtempSync(join(tmpdir(), 'tokenwatch-bundles-'));
   const timer = join(workDirectory, 'import-timer.mjs');
@@ -132,6 +174,26 @@ export const run: Benchmark = async ({ quick, log }) => {
         sdkOnlyMs.push(importTime(timer, sdkOnly.file));
       }
       const kib = (bytes: number) => Math.round(bytes / 1024);
+      let whereTheTimeGoes: { origin: string; ms: number; sdkOnlyMs: number }[] | undefined;
+      if (profile) {
+        const own = importProfile(timer, functionBundle.file, runs);
+        const sdkOnlyProfile = importProfile(timer, sdkOnly.file, runs);
+        whereTheTimeGoes = [...new Set([...own.keys(), ...sdkOnlyProfile.keys()])]
+          .map((origin) => ({
+            origin,
+            ms: round(own.get(origin) ?? 0, 2),
+            sdkOnlyMs: round(sdkOnlyProfile.get(origin) ?? 0, 2),
+          }))
+          .sort((a, b) => b.ms - b.sdkOnlyMs - (a.ms - a.sdkOnlyMs))
+          .slice(0, 12);
+        log(`  ${name}: self time per import, by origin (this function − its SDK clients alone)`);
+        for (const { origin, ms, sdkOnlyMs } of whereTheTimeGoes) {
+          const difference = ms - sdkOnlyMs;
+          log(
+            `    ${difference >= 0 ? '+' : ''}${difference.toFixed(1).padStart(5)} ms  ${origin}`,
+          );
+        }
+      }
       log(
         `  ${name}: ${kib(functionBundle.bytes)} KiB vs ${kib(sdkOnly.bytes)} KiB; import ${median(functionMs).toFixed(1)} ms vs ${median(sdkOnlyMs).toFixed(1)} ms`,
       );
@@ -142,6 +204,7 @@ export const run: Benchmark = async ({ quick, log }) => {
         importMs: round(median(functionMs), 1),
         sdkOnlyImportMs: round(median(sdkOnlyMs), 1),
         runs,
+        ...(whereTheTimeGoes ? { whereTheTimeGoes } : {}),
       };
       figures.push(
         {

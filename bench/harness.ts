@@ -24,6 +24,8 @@ export interface BenchContext {
   /** a tenth of the data, fewer rounds: for iterating, never for the README */
   quick: boolean;
   seed: number;
+  /** `--profile`: also find where the time goes, where a benchmark knows how */
+  profile: boolean;
   log: (line: string) => void;
 }
 

@@ -79,6 +79,7 @@ function runWorker(
         resultFile,
         options.quick ? 'quick' : 'full',
         String(options.seed),
+        options.profile ? 'profile' : 'no-profile',
       ],
       { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] },
     );

@@ -6,14 +6,15 @@
 import { writeFileSync } from 'node:fs';
 import type { Benchmark } from './harness';
 
-const [name, resultFile, quick, seed] = process.argv.slice(2);
+const [name, resultFile, quick, seed, profile] = process.argv.slice(2);
 if (!name || !resultFile)
-  throw new Error('usage: worker.ts <benchmark> <result file> <quick> <seed>');
+  throw new Error('usage: worker.ts <benchmark> <result file> <quick> <seed> [profile]');
 
 const module = (await import(`./${name}.ts`)) as { run: Benchmark };
 const figures = await module.run({
   quick: quick === 'quick',
   seed: Number(seed ?? 1),
+  profile: profile === 'profile',
   log: (line) => process.stderr.write(`${line}\n`),
 });
 writeFileSync(resultFile, JSON.stringify(figures));

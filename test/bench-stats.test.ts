@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { goalMet } from '../bench/harness';
 import { busiestWindow, median, percentile, seededRandom } from '../bench/stats';
+import { originOf, selfTimeByOrigin, type CpuProfile } from '../bench/import-profile';
 
 describe('benchmark arithmetic', () => {
   it('generates the same data from the same seed, and other data from another', () => {
@@ -31,5 +32,44 @@ describe('benchmark arithmetic', () => {
     expect(goalMet({ atLeast: 0.7 }, 0.69)).toBe(false);
     expect(goalMet({ between: [0.9, 1.0] }, 1.01)).toBe(false);
     expect(goalMet({ between: [0.9, 1.0] }, 0.95)).toBe(true);
+  });
+
+  it('attributes import time to the package or our own file it was spent in', () => {
+    expect(originOf('../node_modules/@aws-sdk/client-dynamodb/dist-es/index.js')).toBe(
+      '@aws-sdk/client-dynamodb',
+    );
+    expect(originOf('../node_modules/zod/v4/core/core.js')).toBe('zod');
+    expect(originOf('../../work/main/functions/commons/store.ts')).toBe(
+      'functions/commons/store.ts',
+    );
+
+    const frame = (id: number, url: string, functionName = 'f') => ({
+      id,
+      callFrame: { functionName, url, lineNumber: 0, columnNumber: 0 },
+    });
+    const profile: CpuProfile = {
+      nodes: [
+        frame(1, '', '(idle)'),
+        frame(2, 'node:internal/modules/esm/utils'),
+        frame(3, 'file:///tmp/bundle.mjs'),
+        frame(4, '', '(garbage collector)'),
+      ],
+      samples: [1, 2, 2, 3, 4],
+      timeDeltas: [5_000, 1_000, 2_000, 500, 250],
+    };
+    const noMappings = {
+      version: 3,
+      file: 'bundle.mjs',
+      sources: [],
+      sourcesContent: [],
+      sourceRoot: '',
+      names: [],
+      mappings: '',
+    };
+    expect(selfTimeByOrigin(profile, 'file:///tmp/bundle.mjs', noMappings)).toEqual([
+      ['node: modules/esm/utils', 3],
+      ['(bundle top level)', 0.5],
+      ['(garbage collector)', 0.25],
+    ]);
   });
 });

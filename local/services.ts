@@ -25,13 +25,38 @@ export interface LocalServices {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
+/**
+ * Where freePort looks: below the range the OS hands out for `listen(0)` and for the local end
+ * of outgoing connections (Linux 32768–60999, macOS 49152–65535). A port from that range can
+ * be taken by any connection of any process between this check and the moment DynamoDB Local,
+ * a JVM seconds away from listening, binds it; a CI run failed that way.
+ */
+const quietPorts = { from: 20_000, to: 32_000 } as const;
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
+  return new Promise((resolve) => {
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, '127.0.0.1', () => {
+      server.close(() => {
+        resolve(true);
+      });
+    });
+  });
+}
+
+/** A port nothing listens on now, and that this process has not handed out before. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = quietPorts.from + Math.floor(Math.random() * (quietPorts.to - quietPorts.from));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`No free port between ${quietPorts.from} and ${quietPorts.to}`);
 }
 
 export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };

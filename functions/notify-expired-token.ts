@@ -66,6 +66,9 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
     metrics.addMetric('ExpiredTokenEmailsFailed', MetricUnit.Count, totals.failed);
     metrics.addMetric('ExpiredTokenEmailsAlreadySent', MetricUnit.Count, totals.alreadySent);
     metrics.addMetric('PoisonMessages', MetricUnit.Count, totals.poison);
+    // Should stay 0: an email sent after its claim's lease ran out, and sent again by the
+    // delivery that took over. A lease shorter than a send can take shows here first.
+    metrics.addMetric('ExpiredTokenEmailsSentTwice', MetricUnit.Count, totals.sentTwice);
     // Events a retry cannot help (account deleted, token replaced or active again): acknowledged
     // and dropped, and counted here so that a surge of them is seen.
     metrics.addMetric('StaleExpiredTokenEvents', MetricUnit.Count, totals.stale);

@@ -2,10 +2,10 @@
  * From the bus to the inbox: a rule on `Instagram Token Expired` → an encrypted, TLS-only queue
  * (with a dead-letter queue after 5 receives) → notify-expired-token, which sends through SES.
  * Alarms fire when either dead-letter queue (the queue's, or the rule target's for events that
- * never reached the queue) holds anything.
+ * never reached the queue) holds anything, and when anyone got the same email twice.
  */
 import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
@@ -171,6 +171,23 @@ export class Notifications extends Construct {
       this.notEmptyAlarm('UndeliveredEventsNotEmpty', this.undeliveredEvents, {
         description:
           'tokenwatch: expired-token events could not be delivered to the notification queue',
+      }),
+      // Exactly once is the promise: a second email for the same token only happens when a
+      // send outlived its claim's lease, which the lease (twice the timeout) should rule out.
+      new Alarm(this, 'EmailsSentTwice', {
+        alarmDescription:
+          'tokenwatch: someone got the same expired-token email twice: a send outlived its claim lease (NOTIFICATION_LEASE_SECONDS)',
+        metric: new Metric({
+          namespace: 'Tokenwatch',
+          metricName: 'ExpiredTokenEmailsSentTwice',
+          dimensionsMap: { service: 'tokenwatch' },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     ];
 

@@ -412,7 +412,7 @@ describe('notifying about an expired token', () => {
 
     const outcome = await notifyExpiredToken(scenario.detail, deps({ store, log }));
 
-    expect(outcome).toMatchObject({ status: 'done', sent: 1, failed: 0 });
+    expect(outcome).toMatchObject({ status: 'done', sent: 1, sentTwice: 1, failed: 0 });
     expect(await emailsTo([owner.email])).toHaveLength(1);
     expect(log.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual([
       'Email sent, but another delivery had already sent and recorded it',

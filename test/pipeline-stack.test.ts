@@ -137,6 +137,22 @@ describe('the expiry check', () => {
   });
 });
 
+describe('the promise of one email per token', () => {
+  it('raises an alarm the first time anyone gets the same email twice', () => {
+    const { template } = synthesize();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Tokenwatch',
+      MetricName: 'ExpiredTokenEmailsSentTwice',
+      Dimensions: [{ Name: 'service', Value: 'tokenwatch' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+});
+
 describe('the check that runs but cannot publish', () => {
   it('raises its own alarm on the events the bus refused and the marks that failed', () => {
     const { template } = synthesize();

@@ -113,6 +113,11 @@ export interface NotificationOutcome {
   failed: number;
   /** chosen, but without a profile (no address): nothing can be sent */
   unreachable: number;
+  /**
+   * sent (and counted in `sent`), but another delivery had already sent and recorded this
+   * email: only possible when a send outlived its claim's lease
+   */
+  sentTwice: number;
 }
 
 class OutOfTimeError extends Error {
@@ -135,6 +140,7 @@ export async function notifyExpiredToken(
     inProgress: 0,
     failed: 0,
     unreachable: 0,
+    sentTwice: 0,
   };
   const context = { accountId: detail.accountId, generation: detail.generation };
 
@@ -267,6 +273,7 @@ export async function notifyExpiredToken(
       });
       outcome.sent += 1;
       if (recorded === 'already-recorded') {
+        outcome.sentTwice += 1;
         // Only when this send outlived its lease: another delivery took the claim over and
         // recorded its own email first, so this person got it twice.
         deps.log.warn('Email sent, but another delivery had already sent and recorded it', {
@@ -331,6 +338,7 @@ export async function notifyFromQueue(
       inProgress: 0,
       failed: 0,
       unreachable: 0,
+      sentTwice: 0,
     },
   };
   let outOfTime = false;
@@ -362,6 +370,7 @@ export async function notifyFromQueue(
       result.totals.inProgress += outcome.inProgress;
       result.totals.failed += outcome.failed;
       result.totals.unreachable += outcome.unreachable;
+      result.totals.sentTwice += outcome.sentTwice;
       if (outcome.status === 'retry') fail();
     } catch (error) {
       if (error instanceof OutOfTimeError) outOfTime = true;

@@ -7,7 +7,6 @@ import {
   Alarm,
   ComparisonOperator,
   MathExpression,
-  Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -20,6 +19,7 @@ import { Construct } from 'constructs';
 import { dueIndex } from '../functions/commons/table';
 import type { StackConfig } from './config';
 import { grantTableActions, logRetention } from './function-access';
+import { tokenwatchMetric } from './metrics';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface ExpiryCheckProps {
@@ -94,23 +94,14 @@ export class ExpiryCheck extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    // The metrics check-expired-tokens emits (Powertools: namespace Tokenwatch, dimension service).
-    const checkMetric = (metricName: string) =>
-      new Metric({
-        namespace: 'Tokenwatch',
-        metricName,
-        dimensionsMap: { service: 'tokenwatch' },
-        statistic: 'Sum',
-        period: Duration.hours(1),
-      });
     this.publishingAlarm = new Alarm(this, 'CheckCannotPublish', {
       alarmDescription:
         'tokenwatch: for two hours the bus refused expired-token events, or marking them failed; owners and developers are not being told',
       metric: new MathExpression({
         expression: 'FILL(refused, 0) + FILL(markFailed, 0)',
         usingMetrics: {
-          refused: checkMetric('ExpiredEventsFailed'),
-          markFailed: checkMetric('TokenMarksFailed'),
+          refused: tokenwatchMetric('ExpiredEventsFailed', Duration.hours(1)),
+          markFailed: tokenwatchMetric('TokenMarksFailed', Duration.hours(1)),
         },
         period: Duration.hours(1),
       }),

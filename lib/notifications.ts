@@ -5,7 +5,7 @@
  * never reached the queue) holds anything, and when anyone got the same email twice.
  */
 import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
@@ -18,6 +18,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { tokenwatchMetric } from './metrics';
 import { tokenExpiredRulePattern } from '../functions/commons/schemas';
 import type { StackConfig } from './config';
 import { grantTableActions, logRetention } from './function-access';
@@ -177,13 +178,7 @@ export class Notifications extends Construct {
       new Alarm(this, 'EmailsSentTwice', {
         alarmDescription:
           'tokenwatch: someone got the same expired-token email twice: a send outlived its claim lease (NOTIFICATION_LEASE_SECONDS)',
-        metric: new Metric({
-          namespace: 'Tokenwatch',
-          metricName: 'ExpiredTokenEmailsSentTwice',
-          dimensionsMap: { service: 'tokenwatch' },
-          statistic: 'Sum',
-          period: Duration.minutes(5),
-        }),
+        metric: tokenwatchMetric('ExpiredTokenEmailsSentTwice', Duration.minutes(5)),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

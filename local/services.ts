@@ -34,7 +34,8 @@ export interface LocalServices {
 const quietPorts = { from: 20_000, to: 32_000 } as const;
 const handedOut = new Set<number>();
 
-function canListen(port: number): Promise<boolean> {
+/** Whether something could listen on the port on 127.0.0.1 right now. */
+export function portIsFree(port: number): Promise<boolean> {
   const server: Server = createServer();
   return new Promise((resolve) => {
     server.once('error', () => {
@@ -52,7 +53,7 @@ function canListen(port: number): Promise<boolean> {
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt += 1) {
     const port = quietPorts.from + Math.floor(Math.random() * (quietPorts.to - quietPorts.from));
-    if (handedOut.has(port) || !(await canListen(port))) continue;
+    if (handedOut.has(port) || !(await portIsFree(port))) continue;
     handedOut.add(port);
     return port;
   }

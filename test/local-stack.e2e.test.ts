@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './support/services';
+import { freePort, portIsFree } from './support/services';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -51,20 +51,6 @@ function startNpmStart(env: Record<string, string>) {
 /** Ctrl-C in a terminal signals the whole foreground process group. */
 function pressCtrlC(child: ChildProcess) {
   if (child.pid !== undefined) process.kill(-child.pid, 'SIGINT');
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => {
-      resolve(false);
-    });
-    server.listen(port, '127.0.0.1', () => {
-      server.close(() => {
-        resolve(true);
-      });
-    });
-  });
 }
 
 describe('npm start', () => {

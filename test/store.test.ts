@@ -318,6 +318,17 @@ describe('notification records', () => {
     userId,
   });
   const claimAt = (at: Date, claimId = 'claim-a') => ({ claimId, now: at, leaseSeconds: 60 });
+  /** Past the 60-second lease of a claim made `now`. */
+  const later = new Date(now.getTime() + 61_000);
+  /** `slow` claimed the email `now` and is still sending; `next` took the claim over `later`. */
+  async function takenOver(accountId: string) {
+    const key = email(accountId, 1, 'u-dev');
+    await table.store.claimNotification(key, claimAt(now, 'slow'));
+    await table.store.claimNotification(key, claimAt(later, 'next'));
+    return key;
+  }
+  const complete = (key: ReturnType<typeof email>, claimId: string, messageId: string) =>
+    table.store.completeNotification(key, claimId, { messageId, sentAt: later });
 
   it('let exactly one sender claim a recipient for a generation', async () => {
     const owner = email('acc-n', 3, 'u-owner');
@@ -346,7 +357,6 @@ describe('notification records', () => {
     expect(await table.store.claimNotification(developer, claimAt(soon, 'claim-b'))).toBe(
       'in-progress',
     );
-    const later = new Date(now.getTime() + 61_000);
     expect(await table.store.claimNotification(developer, claimAt(later, 'claim-b'))).toBe(
       'claimed',
     );
@@ -365,7 +375,6 @@ describe('notification records', () => {
   it('let only the holder release a claim: a sender that outlived its lease cannot give away the next one', async () => {
     const developer = email('acc-o', 1, 'u-dev');
     expect(await table.store.claimNotification(developer, claimAt(now, 'slow'))).toBe('claimed');
-    const later = new Date(now.getTime() + 61_000);
     expect(await table.store.claimNotification(developer, claimAt(later, 'next'))).toBe('claimed');
 
     // The slow sender's send fails after all, and it gives back what it thinks is its claim.
@@ -379,27 +388,14 @@ describe('notification records', () => {
   });
 
   it('record an email that went out even after a takeover, so the new holder cannot release it for a third send', async () => {
-    const developer = email('acc-t', 1, 'u-dev');
-    await table.store.claimNotification(developer, claimAt(now, 'slow'));
-    const later = new Date(now.getTime() + 61_000);
-    await table.store.claimNotification(developer, claimAt(later, 'next'));
+    const developer = await takenOver('acc-t');
 
-    expect(
-      await table.store.completeNotification(developer, 'slow', {
-        messageId: 'm-slow',
-        sentAt: later,
-      }),
-    ).toBe('recorded');
+    expect(await complete(developer, 'slow', 'm-slow')).toBe('recorded');
     await table.store.releaseNotification(developer, 'next');
     expect(await table.store.claimNotification(developer, claimAt(later, 'third'))).toBe('sent');
 
     // The new holder's own send went out too: the second email is reported, the first record kept.
-    expect(
-      await table.store.completeNotification(developer, 'next', {
-        messageId: 'm-next',
-        sentAt: later,
-      }),
-    ).toBe('already-recorded');
+    expect(await complete(developer, 'next', 'm-next')).toBe('already-recorded');
     expect(await table.store.getNotification('acc-t', 1, 'u-dev')).toMatchObject({
       status: 'sent',
       messageId: 'm-slow',
@@ -407,29 +403,11 @@ describe('notification records', () => {
   });
 
   it('report the slower of two sends after a takeover, whichever order they finish in', async () => {
-    const developer = email('acc-t2', 1, 'u-dev');
-    await table.store.claimNotification(developer, claimAt(now, 'slow'));
-    const later = new Date(now.getTime() + 61_000);
-    await table.store.claimNotification(developer, claimAt(later, 'next'));
-    expect(
-      await table.store.completeNotification(developer, 'next', {
-        messageId: 'm-next',
-        sentAt: later,
-      }),
-    ).toBe('recorded');
-    expect(
-      await table.store.completeNotification(developer, 'slow', {
-        messageId: 'm-slow',
-        sentAt: later,
-      }),
-    ).toBe('already-recorded');
+    const developer = await takenOver('acc-t2');
+    expect(await complete(developer, 'next', 'm-next')).toBe('recorded');
+    expect(await complete(developer, 'slow', 'm-slow')).toBe('already-recorded');
     // A completion repeated after a lost answer changes nothing and is not a second email.
-    expect(
-      await table.store.completeNotification(developer, 'next', {
-        messageId: 'm-next',
-        sentAt: later,
-      }),
-    ).toBe('recorded');
+    expect(await complete(developer, 'next', 'm-next')).toBe('recorded');
     expect(await table.store.getNotification('acc-t2', 1, 'u-dev')).toMatchObject({
       status: 'sent',
       messageId: 'm-next',
@@ -437,20 +415,12 @@ describe('notification records', () => {
   });
 
   it('record an email that went out after the new holder released the claim, so no retry sends it again', async () => {
-    const developer = email('acc-t3', 1, 'u-dev');
-    await table.store.claimNotification(developer, claimAt(now, 'slow'));
-    const later = new Date(now.getTime() + 61_000);
-    await table.store.claimNotification(developer, claimAt(later, 'next'));
+    const developer = await takenOver('acc-t3');
     // SES refused the new holder's send, so it gave its claim back...
     await table.store.releaseNotification(developer, 'next');
     expect(await table.store.getNotification('acc-t3', 1, 'u-dev')).toBeUndefined();
     // ...but the slow send had gone out.
-    expect(
-      await table.store.completeNotification(developer, 'slow', {
-        messageId: 'm-slow',
-        sentAt: later,
-      }),
-    ).toBe('recorded');
+    expect(await complete(developer, 'slow', 'm-slow')).toBe('recorded');
     const record = await table.store.getNotification('acc-t3', 1, 'u-dev');
     expect(record).toMatchObject({ status: 'sent', messageId: 'm-slow' });
     expect(record?.ttl).toBeGreaterThan(later.getTime() / 1000);

@@ -2,6 +2,7 @@
  * Configuration is read once, at cold start, and a missing or malformed variable fails the
  * function's start with its name, not a confusing error on the first request.
  */
+import { nonEmptyString } from './schemas';
 import * as z from './validation';
 
 export class ConfigurationError extends Error {
@@ -24,7 +25,7 @@ export function readConfig<Shape extends z.core.$ZodLooseShape>(
 }
 
 /** Environment values are strings: these read them as what they mean. */
-export const envString = () => z.string().check(z.minLength(1));
+export const envString = nonEmptyString;
 export const envInteger = (fallback?: number, bounds: { min?: number; max?: number } = {}) => {
   const integer = z.int().check(z.gte(bounds.min ?? 0));
   const parsed = z.pipe(

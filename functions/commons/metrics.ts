@@ -5,7 +5,7 @@
  * routes, which publish no metrics, would otherwise ship and load it for nothing (10 KiB).
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { serviceName } from './observability';
+import { metricsNamespace, serviceName } from './metric-names';
 
-export const metrics = new Metrics({ namespace: 'Tokenwatch', serviceName });
+export const metrics = new Metrics({ namespace: metricsNamespace, serviceName });
 export { MetricUnit };

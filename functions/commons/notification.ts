@@ -102,10 +102,8 @@ export interface NotifierDependencies {
 /** How long a one-click unsubscribe link in an email keeps working. */
 export const unsubscribeLinkDays = 90;
 
-export interface NotificationOutcome {
-  /** done: every recipient has their email (or needs none); retry: someone still waits */
-  status: 'done' | 'retry';
-  staleReason?: ReturnType<typeof staleReason>;
+/** What became of each recipient of an event, and, summed, of a batch. */
+export interface EmailCounts {
   sent: number;
   alreadySent: number;
   /** another delivery holds the claim; the retry finds it sent, or takes it over */
@@ -118,6 +116,22 @@ export interface NotificationOutcome {
    * email: only possible when a send outlived its claim's lease
    */
   sentTwice: number;
+}
+
+const noEmails = (): EmailCounts => ({
+  sent: 0,
+  alreadySent: 0,
+  inProgress: 0,
+  failed: 0,
+  unreachable: 0,
+  sentTwice: 0,
+});
+const emailCountNames = Object.keys(noEmails()) as (keyof EmailCounts)[];
+
+export interface NotificationOutcome extends EmailCounts {
+  /** done: every recipient has their email (or needs none); retry: someone still waits */
+  status: 'done' | 'retry';
+  staleReason?: ReturnType<typeof staleReason>;
 }
 
 class OutOfTimeError extends Error {
@@ -133,15 +147,7 @@ export async function notifyExpiredToken(
   detail: TokenExpiredDetail,
   deps: NotifierDependencies,
 ): Promise<NotificationOutcome> {
-  const outcome: NotificationOutcome = {
-    status: 'done',
-    sent: 0,
-    alreadySent: 0,
-    inProgress: 0,
-    failed: 0,
-    unreachable: 0,
-    sentTwice: 0,
-  };
+  const outcome: NotificationOutcome = { status: 'done', ...noEmails() };
   const context = { accountId: detail.accountId, generation: detail.generation };
 
   const account = await deps.store.getAccount(detail.accountId);
@@ -307,7 +313,7 @@ export interface QueueRecord {
 
 export interface BatchResult {
   batchItemFailures: { itemIdentifier: string }[];
-  totals: Omit<NotificationOutcome, 'status' | 'staleReason'> & {
+  totals: EmailCounts & {
     messages: number;
     /**
      * Poison messages received for the first time. Each is received again until SQS moves it
@@ -329,17 +335,7 @@ export async function notifyFromQueue(
 ): Promise<BatchResult> {
   const result: BatchResult = {
     batchItemFailures: [],
-    totals: {
-      messages: records.length,
-      poison: 0,
-      stale: 0,
-      sent: 0,
-      alreadySent: 0,
-      inProgress: 0,
-      failed: 0,
-      unreachable: 0,
-      sentTwice: 0,
-    },
+    totals: { messages: records.length, poison: 0, stale: 0, ...noEmails() },
   };
   let outOfTime = false;
   for (const record of records) {
@@ -365,12 +361,7 @@ export async function notifyFromQueue(
     try {
       const outcome = await notifyExpiredToken(envelope.detail, deps);
       if (outcome.staleReason) result.totals.stale += 1;
-      result.totals.sent += outcome.sent;
-      result.totals.alreadySent += outcome.alreadySent;
-      result.totals.inProgress += outcome.inProgress;
-      result.totals.failed += outcome.failed;
-      result.totals.unreachable += outcome.unreachable;
-      result.totals.sentTwice += outcome.sentTwice;
+      for (const name of emailCountNames) result.totals[name] += outcome[name];
       if (outcome.status === 'retry') fail();
     } catch (error) {
       if (error instanceof OutOfTimeError) outOfTime = true;

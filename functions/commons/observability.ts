@@ -5,7 +5,6 @@
  * secrets tests scan every line these write.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-
-export const serviceName = 'tokenwatch';
+import { serviceName } from './metric-names';
 
 export const logger = new Logger({ serviceName });

@@ -8,6 +8,7 @@ import * as z from './validation';
 export const boundedString = (min: number, max: number) =>
   z.string().check(z.minLength(min), z.maxLength(max));
 export const positiveInteger = () => z.int().check(z.positive());
+export const nonEmptyString = () => z.string().check(z.minLength(1));
 
 export const userId = boundedString(1, 128);
 export const accountId = z
@@ -109,7 +110,7 @@ export const tokenExpiredRulePattern = {
  */
 export const tokenExpiredEnvelope = z.object({
   version: z.string(),
-  id: z.string().check(z.minLength(1)),
+  id: nonEmptyString(),
   'detail-type': z.literal(detailTypes.tokenExpired),
   source: z.literal(eventSource),
   account: z.string(),

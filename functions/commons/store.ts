@@ -155,6 +155,8 @@ export function createStore(
   options: StoreOptions = {},
 ) {
   const recordDays = options.notificationRecordDays ?? 90;
+  /** When DynamoDB may delete a notification record claimed or sent at `at` (epoch seconds). */
+  const recordExpiry = (at: Date) => Math.floor(at.getTime() / 1000) + recordDays * 86_400;
 
   /** BatchGet in chunks of 100, retrying what DynamoDB left unprocessed. */
   async function batchGet(
@@ -646,7 +648,7 @@ export function createStore(
               status: 'sending',
               claimId: claim.claimId,
               claimedAt: now.toISOString(),
-              ttl: Math.floor(now.getTime() / 1000) + recordDays * 86_400,
+              ttl: recordExpiry(now),
             },
             ConditionExpression:
               'attribute_not_exists(pk) OR (#status = :sending AND claimedAt < :leaseExpiredBefore)',
@@ -703,7 +705,7 @@ export function createStore(
               ':accountId': email.accountId,
               ':generation': email.generation,
               ':userId': email.userId,
-              ':ttl': Math.floor(sent.sentAt.getTime() / 1000) + recordDays * 86_400,
+              ':ttl': recordExpiry(sent.sentAt),
             },
           }),
         );

@@ -11,7 +11,7 @@ import * as z from '../validation';
 import { InstagramError, type InstagramFailure, type InstagramOperation } from '../errors';
 import { readSecret } from './secrets';
 import { envString, envUrl } from '../config';
-import { positiveInteger } from '../schemas';
+import { nonEmptyString, positiveInteger } from '../schemas';
 
 export const instagramEnvironment = {
   INSTAGRAM_GRAPH_URL: z._default(envUrl(), 'https://graph.instagram.com'),
@@ -52,15 +52,14 @@ export interface InstagramClient {
   readonly redirectUri: string;
 }
 
-const nonEmpty = () => z.string().check(z.minLength(1));
-const appCredentialsSchema = z.object({ appId: nonEmpty(), appSecret: nonEmpty() });
+const appCredentialsSchema = z.object({ appId: nonEmptyString(), appSecret: nonEmptyString() });
 
 const longLivedTokenAnswer = z.object({
-  access_token: nonEmpty(),
+  access_token: nonEmptyString(),
   expires_in: positiveInteger(),
 });
 const shortLivedTokenAnswer = z.object({
-  access_token: nonEmpty(),
+  access_token: nonEmptyString(),
   user_id: z.union([z.string().check(z.regex(/^\d+$/)), z.int().check(z.nonnegative())]),
 });
 /** Documented as `{data: [...]}`; observed flat. Either is accepted. */

@@ -6,8 +6,8 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDocumentClient } from '../functions/commons/clients/dynamodb';
-import { keys } from '../functions/commons/store';
+import { createDocumentClient } from '../functions/platform/dynamodb';
+import { keys } from '../functions/storage/store';
 import { freePort } from '../local/services';
 import { startLocalSystem } from '../local/system';
 import { type Benchmark } from './harness';

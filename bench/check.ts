@@ -11,10 +11,10 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../functions/commons/clients/dynamodb';
-import { createEventPublisher, maxEntriesPerCall } from '../functions/commons/clients/eventbridge';
-import { runExpiryCheck, type LogSink } from '../functions/commons/expiry-check';
-import { createStore, keys } from '../functions/commons/store';
+import { createDocumentClient } from '../functions/platform/dynamodb';
+import { createEventPublisher, maxEntriesPerCall } from '../functions/platform/eventbridge';
+import { runExpiryCheck, type LogSink } from '../functions/tokens/expiry-check';
+import { createStore, keys } from '../functions/storage/store';
 import {
   createBenchTable,
   generateTokens,

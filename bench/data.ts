@@ -9,9 +9,9 @@ import {
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../functions/commons/clients/dynamodb';
-import { createStore, type TokenwatchStore } from '../functions/commons/store';
-import { createTableInput } from '../functions/commons/table';
+import { createDocumentClient } from '../functions/platform/dynamodb';
+import { createStore, type TokenwatchStore } from '../functions/storage/store';
+import { createTableInput } from '../functions/storage/table';
 import { seededRandom, withConcurrency } from './stats';
 
 export type Item = Record<string, unknown>;

@@ -5,7 +5,7 @@
  */
 import { eventEnvelope } from '../local/eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { detailTypes, eventSource, type TokenExpiredDetail } from '../functions/commons/schemas';
+import { detailTypes, eventSource, type TokenExpiredDetail } from '../functions/platform/schemas';
 import { LocalQueue } from '../local/queue';
 import { startSecretsManagerStandIn } from '../local/standins/secrets-manager';
 import { itemsWrittenBy, type Item } from './data';

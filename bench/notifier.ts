@@ -5,11 +5,11 @@
  * above what either reaches, so this measures the notifier's own work, not its speed limit.
  */
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { createEmailRenderer, sampleEmailData } from '../functions/commons/emails';
+import { createEmailRenderer, sampleEmailData } from '../functions/notifications/emails';
 import { notifierConcurrency } from '../lib/notifications';
 import { createBenchTable, writeItems } from './data';
 import { round, sesArrivals, timeCalls, type Benchmark } from './harness';
-import { documentClient } from '../functions/commons/clients/dynamodb';
+import { documentClient } from '../functions/platform/dynamodb';
 import { expiredAccounts, startNotifierFleet } from './notifier-fleet';
 import { BusyTime, pairedRatio, timed, withConcurrency } from './stats';
 

@@ -1,15 +1,15 @@
 /**
  * check-expired-tokens: run by the EventBridge Scheduler schedule. Publishes one event per
- * token that became due and marks it expired (see commons/expiry-check.ts); returns the summary,
+ * token that became due and marks it expired (see #tokens/expiry-check); returns the summary,
  * which the local stack's /_local/run-check answers with.
  */
-import { createEventPublisher } from '#commons/clients/eventbridge';
-import { documentClient } from '#commons/clients/dynamodb';
-import { envInteger, envString, readConfig } from '#commons/config';
-import { runExpiryCheck, type ExpiryCheckSummary } from '#commons/expiry-check';
-import { metrics, MetricUnit } from '#commons/metrics';
-import { logger } from '#commons/observability';
-import { createStore } from '#commons/store';
+import { createEventPublisher } from '#platform/eventbridge';
+import { documentClient } from '#platform/dynamodb';
+import { envInteger, envString, readConfig } from '#platform/config';
+import { runExpiryCheck, type ExpiryCheckSummary } from '#tokens/expiry-check';
+import { metrics, MetricUnit } from '#platform/metrics';
+import { logger } from '#platform/observability';
+import { createStore } from '#storage/store';
 
 const config = readConfig({
   TABLE_NAME: envString(),

@@ -1,9 +1,9 @@
 /** GET /me/notification-preferences: the caller's stored preferences, or the defaults. */
-import { documentClient } from '#commons/clients/dynamodb';
-import { envString, readConfig } from '#commons/config';
-import { httpHandler } from '#commons/http/handler';
-import { json } from '#commons/http/responses';
-import { createStore } from '#commons/store';
+import { documentClient } from '#platform/dynamodb';
+import { envString, readConfig } from '#platform/config';
+import { httpHandler } from '#platform/http/handler';
+import { json } from '#platform/http/responses';
+import { createStore } from '#storage/store';
 
 const config = readConfig({ TABLE_NAME: envString() });
 const store = createStore(documentClient(), config.TABLE_NAME);

@@ -2,12 +2,12 @@
  * GET /me/instagram-accounts: the accounts the caller owns or develops for, read through the
  * member index (never a scan), with each token's status and expiry but never the token.
  */
-import { documentClient } from '#commons/clients/dynamodb';
-import { envString, readConfig } from '#commons/config';
-import { httpHandler } from '#commons/http/handler';
-import { json } from '#commons/http/responses';
-import { createStore } from '#commons/store';
-import { effectiveTokenStatus } from '#commons/token-refresh';
+import { documentClient } from '#platform/dynamodb';
+import { envString, readConfig } from '#platform/config';
+import { httpHandler } from '#platform/http/handler';
+import { json } from '#platform/http/responses';
+import { createStore } from '#storage/store';
+import { effectiveTokenStatus } from '#tokens/refresh';
 
 const config = readConfig({ TABLE_NAME: envString() });
 const store = createStore(documentClient(), config.TABLE_NAME);

@@ -1,19 +1,19 @@
 /**
  * notify-expired-token: reads `Instagram Token Expired` events from the queue and emails the
- * owner and the opted-in developers (see commons/notification.ts). Answers with partial batch
+ * owner and the opted-in developers (see #notifications/notify). Answers with partial batch
  * responses, so only the records that need another try come back.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import * as z from '#commons/validation';
-import { documentClient } from '#commons/clients/dynamodb';
-import { readSecret } from '#commons/clients/secrets';
-import { createPacer, createSesMailer } from '#commons/clients/ses';
-import { envInteger, envString, envUrl, readConfig } from '#commons/config';
-import { createEmailRenderer } from '#commons/emails';
-import { notifyFromQueue } from '#commons/notification';
-import { metrics, MetricUnit } from '#commons/metrics';
-import { logger } from '#commons/observability';
-import { createStore } from '#commons/store';
+import * as z from '#platform/validation';
+import { documentClient } from '#platform/dynamodb';
+import { readSecret } from '#platform/secrets';
+import { createPacer, createSesMailer } from '#platform/ses';
+import { envInteger, envString, envUrl, readConfig } from '#platform/config';
+import { createEmailRenderer } from '#notifications/emails';
+import { notifyFromQueue } from '#notifications/notify';
+import { metrics, MetricUnit } from '#platform/metrics';
+import { logger } from '#platform/observability';
+import { createStore } from '#storage/store';
 
 const config = readConfig({
   TABLE_NAME: envString(),

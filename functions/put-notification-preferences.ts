@@ -1,10 +1,10 @@
 /** PUT /me/notification-preferences: replaces both preferences and answers them as stored. */
-import { preferencesBody } from '#commons/api-schemas';
-import { documentClient } from '#commons/clients/dynamodb';
-import { envString, readConfig } from '#commons/config';
-import { httpHandler } from '#commons/http/handler';
-import { json } from '#commons/http/responses';
-import { createStore } from '#commons/store';
+import { preferencesBody } from '#api/schemas';
+import { documentClient } from '#platform/dynamodb';
+import { envString, readConfig } from '#platform/config';
+import { httpHandler } from '#platform/http/handler';
+import { json } from '#platform/http/responses';
+import { createStore } from '#storage/store';
 
 const config = readConfig({ TABLE_NAME: envString() });
 const store = createStore(documentClient(), config.TABLE_NAME);

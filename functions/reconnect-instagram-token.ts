@@ -1,12 +1,12 @@
 /**
  * POST /instagram-accounts/{accountId}/token: exchanges the code from Instagram's redirect for a
- * long-lived token of the same Instagram user and stores it (see #commons/token-refresh).
+ * long-lived token of the same Instagram user and stores it (see #tokens/refresh).
  */
-import { accountPath, reconnectBody } from '#commons/api-schemas';
-import { httpHandler } from '#commons/http/handler';
-import { json } from '#commons/http/responses';
-import { reconnectToken } from '#commons/token-refresh';
-import { tokenFlowDependencies } from '#commons/token-flow-wiring';
+import { accountPath, reconnectBody } from '#api/schemas';
+import { httpHandler } from '#platform/http/handler';
+import { json } from '#platform/http/responses';
+import { reconnectToken } from '#tokens/refresh';
+import { tokenFlowDependencies } from '#tokens/wiring';
 
 const dependencies = tokenFlowDependencies();
 

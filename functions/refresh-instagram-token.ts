@@ -1,12 +1,12 @@
 /**
  * POST /instagram-accounts/{accountId}/token/refresh: extends the account's token with
- * Instagram, for its owner or one of its developers (see #commons/token-refresh for the rules).
+ * Instagram, for its owner or one of its developers (see #tokens/refresh for the rules).
  */
-import { accountPath } from '#commons/api-schemas';
-import { httpHandler } from '#commons/http/handler';
-import { json } from '#commons/http/responses';
-import { refreshToken } from '#commons/token-refresh';
-import { tokenFlowDependencies } from '#commons/token-flow-wiring';
+import { accountPath } from '#api/schemas';
+import { httpHandler } from '#platform/http/handler';
+import { json } from '#platform/http/responses';
+import { refreshToken } from '#tokens/refresh';
+import { tokenFlowDependencies } from '#tokens/wiring';
 
 const dependencies = tokenFlowDependencies();
 

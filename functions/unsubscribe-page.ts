@@ -3,14 +3,14 @@
  * scanners fetch links), says what the button will turn off, and its button POSTs the same
  * link. A forged, altered or expired link gets an explanation instead of a button.
  */
-import { unsubscribeQuery } from '#commons/api-schemas';
-import { documentClient } from '#commons/clients/dynamodb';
-import { envString, readConfig } from '#commons/config';
-import { httpHandler } from '#commons/http/handler';
-import { escapeHtml, html, page } from '#commons/http/responses';
-import { createStore } from '#commons/store';
-import { preferenceLabels, unsubscribeKey } from '#commons/unsubscribe';
-import { verifyUnsubscribeToken } from '#commons/unsubscribe-link';
+import { unsubscribeQuery } from '#api/schemas';
+import { documentClient } from '#platform/dynamodb';
+import { envString, readConfig } from '#platform/config';
+import { httpHandler } from '#platform/http/handler';
+import { escapeHtml, html, page } from '#platform/http/responses';
+import { createStore } from '#storage/store';
+import { preferenceLabels, unsubscribeKey } from '#notifications/unsubscribe';
+import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 const config = readConfig({
   TABLE_NAME: envString(),

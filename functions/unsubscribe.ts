@@ -4,16 +4,16 @@
  * Mail clients POST `List-Unsubscribe=One-Click` as a form, which is ignored; browsers (the
  * confirmation page's button) get a page back, everyone else JSON.
  */
-import * as z from '#commons/validation';
-import { unsubscribeQuery } from '#commons/api-schemas';
-import { documentClient } from '#commons/clients/dynamodb';
-import { envString, envUrl, readConfig } from '#commons/config';
-import { httpHandler } from '#commons/http/handler';
-import { escapeHtml, html, json, page, prefersHtml } from '#commons/http/responses';
-import { logger } from '#commons/observability';
-import { createStore } from '#commons/store';
-import { preferenceLabels, unsubscribeKey } from '#commons/unsubscribe';
-import { verifyUnsubscribeToken } from '#commons/unsubscribe-link';
+import * as z from '#platform/validation';
+import { unsubscribeQuery } from '#api/schemas';
+import { documentClient } from '#platform/dynamodb';
+import { envString, envUrl, readConfig } from '#platform/config';
+import { httpHandler } from '#platform/http/handler';
+import { escapeHtml, html, json, page, prefersHtml } from '#platform/http/responses';
+import { logger } from '#platform/observability';
+import { createStore } from '#storage/store';
+import { preferenceLabels, unsubscribeKey } from '#notifications/unsubscribe';
+import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 const config = readConfig({
   TABLE_NAME: envString(),

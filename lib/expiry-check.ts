@@ -16,7 +16,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
-import { dueIndex } from '../functions/commons/table';
+import { dueIndex } from '../functions/storage/table';
 import type { StackConfig } from './config';
 import { grantTableActions, logRetention } from './function-access';
 import { tokenwatchMetric } from './metrics';

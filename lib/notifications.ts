@@ -19,7 +19,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { tokenwatchMetric } from './metrics';
-import { tokenExpiredRulePattern } from '../functions/commons/schemas';
+import { tokenExpiredRulePattern } from '../functions/platform/schemas';
 import type { StackConfig } from './config';
 import { grantTableActions, logRetention } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';

@@ -1,11 +1,11 @@
 /**
  * The single DynamoDB table, built from the same plain definition the tests and the local
- * stack use (`functions/commons/table.ts`).
+ * stack use (`functions/storage/table.ts`).
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { dueIndex, memberIndex, tableKeys, timeToLiveAttribute } from '../functions/commons/table';
+import { dueIndex, memberIndex, tableKeys, timeToLiveAttribute } from '../functions/storage/table';
 
 export interface StorageProps {
   /** @default true — deleting the stack keeps the table and its data. */

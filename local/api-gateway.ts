@@ -15,7 +15,7 @@ import {
   authorizeJwt,
   claimsAsApiGatewayPassesThem,
   type JwtAuthorizerOptions,
-} from '../functions/commons/http/jwt-authorizer';
+} from './jwt-authorizer';
 import { lambdaContext } from './lambda-context';
 
 export interface GatewayRequest {

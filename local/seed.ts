@@ -9,9 +9,9 @@ import {
   notificationPreferences,
   userId,
   userProfile,
-} from '../functions/commons/schemas';
-import type { TokenwatchStore } from '../functions/commons/store';
-import * as z from '../functions/commons/validation';
+} from '../functions/platform/schemas';
+import type { TokenwatchStore } from '../functions/storage/store';
+import * as z from '../functions/platform/validation';
 
 /** Left out, a list is empty; past `max` items the document is refused, not truncated. */
 const listOf = <Item extends z.ZodMiniType>(item: Item, max: number) =>

@@ -5,14 +5,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as z from '../functions/commons/validation';
+import * as z from '../functions/platform/validation';
 import { routes } from '../lib/routes';
 import {
   apiContracts,
   problemResponse,
   type ApiEntry,
   type RouteContract,
-} from '../functions/commons/api-contracts';
+} from '../functions/api/contracts';
 import packageJson from '../package.json' with { type: 'json' };
 
 export const openApiFile = fileURLToPath(new URL('../docs/openapi.json', import.meta.url));

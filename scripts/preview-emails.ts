@@ -4,9 +4,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createEmailRenderer, emailKinds, sampleEmailData } from '../functions/commons/emails';
+import {
+  createEmailRenderer,
+  emailKinds,
+  sampleEmailData,
+} from '../functions/notifications/emails';
 import { compileTemplateSources } from './email-templates';
-import type { ExpiryReason } from '../functions/commons/schemas';
+import type { ExpiryReason } from '../functions/platform/schemas';
 
 const outputDirectory = fileURLToPath(new URL('../preview/', import.meta.url));
 mkdirSync(outputDirectory, { recursive: true });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes, type RouteDefinition } from '../lib/routes';
-import { signUnsubscribeToken } from '#commons/unsubscribe-link';
+import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import {
   redirectUri,
   startApiEnvironment,

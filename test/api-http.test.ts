@@ -2,13 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import createHttpError from 'http-errors';
-import * as z from '../functions/commons/validation';
-import { httpHandler } from '#commons/http/handler';
-import { json } from '#commons/http/responses';
-import { authorizeJwt } from '#commons/http/jwt-authorizer';
+import * as z from '../functions/platform/validation';
+import { httpHandler } from '#platform/http/handler';
+import { json } from '#platform/http/responses';
+import { authorizeJwt } from '../local/jwt-authorizer';
 import { createLocalApiGateway, matchRoute, toApiGatewayEvent } from '../local/api-gateway';
 import { lambdaContext } from '../local/lambda-context';
-import { createInstagramClient, InstagramError } from '#commons/clients/instagram';
+import { createInstagramClient, InstagramError } from '#platform/instagram';
 import { routes } from '../lib/routes';
 import { startInstagramStandIn, type InstagramStandIn } from '../local/standins/instagram';
 

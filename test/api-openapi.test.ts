@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { routes } from '../lib/routes';
-import { apiContracts } from '#commons/api-contracts';
+import { apiContracts } from '#api/contracts';
 import { openApiFile, renderOpenApiDocument } from '../scripts/openapi';
 import { synthesize } from './support/stack';
 

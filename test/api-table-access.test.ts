@@ -5,8 +5,8 @@
  * AWS. The commands are recorded on the very client the handlers use.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '#commons/clients/dynamodb';
-import { signUnsubscribeToken } from '#commons/unsubscribe-link';
+import { documentClient } from '#platform/dynamodb';
+import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../lib/routes';
 import {
   redirectUri,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUnsubscribeToken } from '#commons/unsubscribe-link';
+import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import {
   startApiEnvironment,
   unsubscribeSigningKey,

@@ -39,8 +39,8 @@ describe('benchmark arithmetic', () => {
       '@aws-sdk/client-dynamodb',
     );
     expect(originOf('../node_modules/zod/v4/core/core.js')).toBe('zod');
-    expect(originOf('../../work/main/functions/commons/store.ts')).toBe(
-      'functions/commons/store.ts',
+    expect(originOf('../../work/main/functions/storage/store.ts')).toBe(
+      'functions/storage/store.ts',
     );
 
     const frame = (id: number, url: string, functionName = 'f') => ({

@@ -9,10 +9,10 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createTestTable, type TestTable } from './support/table';
-import { createEventPublisher } from '#commons/clients/eventbridge';
-import { createDocumentClient } from '#commons/clients/dynamodb';
-import { runExpiryCheck, type ExpiryCheckDependencies, type LogSink } from '#commons/expiry-check';
-import { createStore, type TokenwatchStore } from '#commons/store';
+import { createEventPublisher } from '#platform/eventbridge';
+import { createDocumentClient } from '#platform/dynamodb';
+import { runExpiryCheck, type ExpiryCheckDependencies, type LogSink } from '#tokens/expiry-check';
+import { createStore, type TokenwatchStore } from '#storage/store';
 
 const eventBridge = mockClient(EventBridgeClient);
 afterEach(() => {

@@ -11,7 +11,7 @@ import {
   formatInstant,
   sampleEmailData,
   type ExpiredTokenEmailData,
-} from '#commons/emails';
+} from '#notifications/emails';
 import {
   compileTemplateSources,
   generatedFile,
@@ -175,7 +175,7 @@ describe('the expired-token emails', () => {
       metafile: true,
     });
     const inputs = Object.keys(result.metafile.inputs);
-    expect(inputs).toContain('functions/commons/email-templates.generated.ts');
+    expect(inputs).toContain('functions/notifications/email-templates.generated.ts');
     expect(inputs.filter((path) => path.includes('node_modules/handlebars/'))).toEqual([]);
   });
 });

@@ -3,8 +3,8 @@
  * wrongly, or not yet, must fail with words that say so, and never quote the secret itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInstagramClient } from '#commons/clients/instagram';
-import { forgetSecrets } from '#commons/clients/secrets';
+import { createInstagramClient } from '#platform/instagram';
+import { forgetSecrets } from '#platform/secrets';
 import {
   startSecretsManagerStandIn,
   type SecretsManagerStandIn,

@@ -13,8 +13,8 @@ import {
   uniqueAccountId,
   type Person,
 } from './support/pipeline-services';
-import { createPacer, createSesMailer, type Mailer } from '#commons/clients/ses';
-import { createEmailRenderer } from '#commons/emails';
+import { createPacer, createSesMailer, type Mailer } from '#platform/ses';
+import { createEmailRenderer } from '#notifications/emails';
 import {
   chooseRecipients,
   notifyExpiredToken,
@@ -22,10 +22,10 @@ import {
   staleReason,
   type NotifierDependencies,
   type QueueRecord,
-} from '#commons/notification';
-import type { LogSink } from '#commons/expiry-check';
-import type { TokenExpiredDetail } from '#commons/schemas';
-import { verifyUnsubscribeToken } from '#commons/unsubscribe-link';
+} from '#notifications/notify';
+import type { LogSink } from '#tokens/expiry-check';
+import type { TokenExpiredDetail } from '#platform/schemas';
+import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 let table: TestTable;
 beforeAll(async () => {

@@ -25,8 +25,8 @@ import {
   startSecretsStandIn,
   type Person,
 } from './support/pipeline-services';
-import type { ExpiryCheckSummary } from '#commons/expiry-check';
-import { verifyUnsubscribeToken } from '#commons/unsubscribe-link';
+import type { ExpiryCheckSummary } from '#tokens/expiry-check';
+import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 const eventBridge = mockClient(EventBridgeClient);
 const unsubscribeKey = `key-${randomUUID()}`;

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import fc from 'fast-check';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { documentClient } from '#commons/clients/dynamodb';
-import { preferencesBody, reconnectBody } from '#commons/api-schemas';
-import { signUnsubscribeToken } from '#commons/unsubscribe-link';
+import { documentClient } from '#platform/dynamodb';
+import { preferencesBody, reconnectBody } from '#api/schemas';
+import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../lib/routes';
 import {
   redirectUri,

@@ -10,9 +10,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '#commons/clients/dynamodb';
-import { keys } from '#commons/store';
-import { signUnsubscribeToken } from '#commons/unsubscribe-link';
+import { createDocumentClient } from '#platform/dynamodb';
+import { keys } from '#storage/store';
+import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../lib/routes';
 import {
   redirectUri,

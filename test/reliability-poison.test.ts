@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { eventEnvelope } from '../local/eventbridge';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createDocumentClient } from '#commons/clients/dynamodb';
-import { keys } from '#commons/store';
+import { createDocumentClient } from '#platform/dynamodb';
+import { keys } from '#storage/store';
 import { LocalQueue } from '../local/queue';
 import { createTestTable, type TestTable } from './support/table';
 import {

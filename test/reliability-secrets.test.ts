@@ -10,9 +10,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { documentClient } from '#commons/clients/dynamodb';
-import { detailTypes, eventSource } from '#commons/schemas';
-import { signUnsubscribeToken } from '#commons/unsubscribe-link';
+import { documentClient } from '#platform/dynamodb';
+import { detailTypes, eventSource } from '#platform/schemas';
+import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { startEventBridgeStandIn, type EventBridgeStandIn } from '../local/eventbridge';
 import { LocalQueue } from '../local/queue';
 import {

@@ -99,7 +99,7 @@ describe('every tokenwatch function', () => {
   it('runs Node.js 24 on arm64 with tracing, JSON logs, source maps and its own log group', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Fn');
     new TokenwatchFunction(stack, 'Probe', {
-      entry: 'commons/config',
+      entry: 'platform/config',
       description: 'probe',
       environment: { EXTRA: 'kept' },
     });

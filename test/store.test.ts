@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createTestTable, type TestTable } from './support/table';
-import { dueBuckets, GenerationConflictError, type DueToken } from '#commons/store';
+import { dueBuckets, GenerationConflictError, type DueToken } from '#storage/store';
 
 let table: TestTable;
 beforeAll(async () => {

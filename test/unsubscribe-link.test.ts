@@ -5,7 +5,7 @@ import {
   signUnsubscribeToken,
   unsubscribeLink,
   verifyUnsubscribeToken,
-} from '#commons/unsubscribe-link';
+} from '#notifications/unsubscribe-link';
 
 const key = 'k'.repeat(64);
 const now = new Date('2026-11-25T12:00:00Z');

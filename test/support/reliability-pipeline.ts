@@ -1,6 +1,6 @@
 /**
  * check → bus → queue → notifier, as in AWS but in one process, with a fault schedule per run:
- * the real expiry check and notifier (commons), the real store on DynamoDB Local, the real SES
+ * the real expiry check and notifier, the real store on DynamoDB Local, the real SES
  * mailer on the SES emulator, the real event publisher on the local EventBridge (whose rule
  * puts each accepted event on the run's LocalQueue, one to three times: delivery is at least
  * once), and LocalQueue's redelivery, partial batch responses and dead-letter queue.
@@ -16,14 +16,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createDocumentClient } from '#commons/clients/dynamodb';
-import { createEventPublisher } from '#commons/clients/eventbridge';
-import { createSesMailer } from '#commons/clients/ses';
-import { createEmailRenderer } from '#commons/emails';
-import { runExpiryCheck, type ExpiryCheckSummary, type LogSink } from '#commons/expiry-check';
-import { notifyFromQueue, type NotifierDependencies } from '#commons/notification';
-import { tokenExpiredRulePattern } from '#commons/schemas';
-import { createStore, type TokenwatchStore } from '#commons/store';
+import { createDocumentClient } from '#platform/dynamodb';
+import { createEventPublisher } from '#platform/eventbridge';
+import { createSesMailer } from '#platform/ses';
+import { createEmailRenderer } from '#notifications/emails';
+import { runExpiryCheck, type ExpiryCheckSummary, type LogSink } from '#tokens/expiry-check';
+import { notifyFromQueue, type NotifierDependencies } from '#notifications/notify';
+import { tokenExpiredRulePattern } from '#platform/schemas';
+import { createStore, type TokenwatchStore } from '#storage/store';
 import { startEventBridgeStandIn, type EventBridgeStandIn } from '../../local/eventbridge';
 import { LocalQueue } from '../../local/queue';
 import { createTestTable, type TestTable } from './table';

@@ -4,9 +4,9 @@
  */
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { createTableInput } from '#commons/table';
-import { createDocumentClient } from '#commons/clients/dynamodb';
-import { createStore, type TokenwatchStore } from '#commons/store';
+import { createTableInput } from '#storage/table';
+import { createDocumentClient } from '#platform/dynamodb';
+import { createStore, type TokenwatchStore } from '#storage/store';
 
 export interface TestTable {
   tableName: string;

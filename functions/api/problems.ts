@@ -2,16 +2,21 @@
  * The one place where the product's errors become HTTP answers, so the domain code stays free
  * of status codes and every handler answers the same failure the same way.
  */
+import { InstagramError } from '#platform/instagram-errors';
 import {
-  InstagramError,
   InstagramUserMismatchError,
-  InvalidUnsubscribeTokenError,
   ReauthorizationRequiredError,
   RedirectUriNotAllowedError,
-} from '../errors';
-import { AccountNotFoundError } from '../store';
-import { accountNotFound, HttpProblem, problemTypes, validationProblem } from './problem';
-import { logger } from '../observability';
+} from '#tokens/errors';
+import { InvalidUnsubscribeTokenError } from '#notifications/unsubscribe-errors';
+import { AccountNotFoundError } from '#storage/store';
+import {
+  accountNotFound,
+  HttpProblem,
+  problemTypes,
+  validationProblem,
+} from '#platform/http/problem';
+import { logger } from '#platform/observability';
 
 /** How long to wait before trying Instagram again after it throttled us. */
 const instagramRetryAfterSeconds = 60;

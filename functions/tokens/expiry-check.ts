@@ -4,9 +4,9 @@
  * the bus accepted the event means a crash in between never loses an expiry: the token is still
  * due on the next run and is published again, which the notifier absorbs (it is idempotent).
  */
-import type { DueToken, TokenwatchStore } from './store';
-import { maxEntriesPerCall, type TokenExpiredPublisher } from './clients/eventbridge';
-import type { TokenExpiredDetail } from './schemas';
+import type { DueToken, TokenwatchStore } from '#storage/store';
+import { maxEntriesPerCall, type TokenExpiredPublisher } from '#platform/eventbridge';
+import type { TokenExpiredDetail } from '#platform/schemas';
 
 export interface ExpiryCheckSummary {
   /** tokens found due in the index */

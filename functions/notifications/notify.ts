@@ -13,18 +13,18 @@
  * and sends again: that recipient gets the email twice, but nobody is ever left without it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Mailer } from './clients/ses';
-import { MailNotSentError } from './clients/ses';
+import type { Mailer } from '#platform/ses';
+import { MailNotSentError } from '#platform/ses';
 import type { EmailKind, EmailRenderer } from './emails';
-import type { LogSink } from './expiry-check';
+import type { LogSink } from '#tokens/expiry-check';
 import {
   tokenExpiredEnvelope,
   type AccountSummary,
   type NotificationPreferences,
   type PreferenceName,
   type TokenExpiredDetail,
-} from './schemas';
-import type { TokenwatchStore } from './store';
+} from '#platform/schemas';
+import type { TokenwatchStore } from '#storage/store';
 import { signUnsubscribeToken, unsubscribeLink } from './unsubscribe-link';
 
 export interface RecipientChoice {

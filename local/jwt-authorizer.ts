@@ -16,7 +16,7 @@ import {
   type JWTVerifyGetKey,
   type KeyObject,
 } from 'jose';
-import { unauthorized, type Problem } from './problem';
+import { unauthorized, type Problem } from '../functions/platform/http/problem';
 
 export interface JwtAuthorizerOptions {
   issuer: string;

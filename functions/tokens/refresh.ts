@@ -23,10 +23,18 @@ import {
   ReauthorizationRequiredError,
   RedirectUriNotAllowedError,
 } from './errors';
-import { InstagramError, type InstagramClient } from './clients/instagram';
-import { logger } from './observability';
-import { type AccountSummary, type TokenRefreshedDetail, type TokenStatus } from './schemas';
-import { AccountNotFoundError, GenerationConflictError, type TokenwatchStore } from './store';
+import { InstagramError, type InstagramClient } from '#platform/instagram';
+import { logger } from '#platform/observability';
+import {
+  type AccountSummary,
+  type TokenRefreshedDetail,
+  type TokenStatus,
+} from '#platform/schemas';
+import {
+  AccountNotFoundError,
+  GenerationConflictError,
+  type TokenwatchStore,
+} from '#storage/store';
 
 const HOUR_MS = 3_600_000;
 /** Instagram refreshes a long-lived token only once it is at least this old. */

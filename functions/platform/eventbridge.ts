@@ -16,7 +16,7 @@ import {
   eventSource,
   type TokenExpiredDetail,
   type TokenRefreshedDetail,
-} from '../schemas';
+} from './schemas';
 import { backoffDelay, isTransientAwsError, sleep as realSleep } from './retry';
 
 export const maxEntriesPerCall = 10;

@@ -5,8 +5,8 @@
  * per-route contracts are in api-contracts.ts, which no handler imports: building them is work
  * only the document needs.
  */
-import * as z from './validation';
-import { accountId, boundedString, notificationPreferences } from './schemas';
+import * as z from '#platform/validation';
+import { accountId, boundedString, notificationPreferences } from '#platform/schemas';
 
 // ---- inputs ----------------------------------------------------------------------------------
 

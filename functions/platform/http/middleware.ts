@@ -6,9 +6,9 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { STATUS_CODES } from 'node:http';
-import type { z } from '../validation';
-import { logger } from '../observability';
-import { problemFor } from './domain-problems';
+import type { z } from '#platform/validation';
+import { logger } from '#platform/observability';
+import { problemFor } from '#api/problems';
 import {
   HttpProblem,
   internalError,

@@ -2,16 +2,16 @@
  * The real dependencies of the refresh and reconnect flows, from the environment, built once
  * per cold start: the table, Instagram (app credentials from Secrets Manager), the bus.
  */
-import { documentClient } from './clients/dynamodb';
+import { documentClient } from '#platform/dynamodb';
 import {
   createInstagramClient,
   instagramConfigFrom,
   instagramEnvironment,
-} from './clients/instagram';
-import { envString, readConfig } from './config';
-import { createStore } from './store';
-import { createEventPublisher } from './clients/eventbridge';
-import type { TokenFlowDependencies } from './token-refresh';
+} from '#platform/instagram';
+import { envString, readConfig } from '#platform/config';
+import { createStore } from '#storage/store';
+import { createEventPublisher } from '#platform/eventbridge';
+import type { TokenFlowDependencies } from './refresh';
 
 export function tokenFlowDependencies(): TokenFlowDependencies {
   const config = readConfig({

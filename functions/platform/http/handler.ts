@@ -7,8 +7,8 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
-import type { z } from '../validation';
-import { logger } from '../observability';
+import type { z } from '#platform/validation';
+import { logger } from '#platform/observability';
 import {
   bodySizeLimit,
   jsonBody,

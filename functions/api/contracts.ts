@@ -4,9 +4,9 @@
  * the tests import this module; a handler never does, so no function bundles or builds these
  * schemas at cold start.
  */
-import * as z from './validation';
-import { accountPath, preferencesBody, reconnectBody, unsubscribeQuery } from './api-schemas';
-import { accountId, isoDateTime, preferenceName, tokenStatus } from './schemas';
+import * as z from '#platform/validation';
+import { accountPath, preferencesBody, reconnectBody, unsubscribeQuery } from './schemas';
+import { accountId, isoDateTime, preferenceName, tokenStatus } from '#platform/schemas';
 
 // ---- outputs ---------------------------------------------------------------------------------
 

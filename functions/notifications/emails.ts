@@ -8,11 +8,11 @@
  * into plain functions in email-templates.generated.ts: no template engine ships or starts up,
  * and a template naming a field the view lacks fails the build, not a send.
  */
-import type { EmailKind, EmailTemplates } from './email-kinds';
+import type { EmailKind, EmailTemplates } from './email-model';
 import { compiledTemplates } from './email-templates.generated';
-import type { ExpiryReason } from './schemas';
+import type { ExpiryReason } from '#platform/schemas';
 
-export { emailKinds, type EmailKind } from './email-kinds';
+export { emailKinds, type EmailKind } from './email-model';
 
 /** What a template may show. Nothing else reaches it: there is no way to pass a token in. */
 export interface ExpiredTokenEmailData {

@@ -1,9 +1,9 @@
 /**
  * What the unsubscribe pages say, and the key they verify links with. The signing key is read
- * from Secrets Manager once per cold start (#commons/clients/secrets caches it).
+ * from Secrets Manager once per cold start (#platform/secrets caches it).
  */
-import { readSecret } from './clients/secrets';
-import type { PreferenceName } from './schemas';
+import { readSecret } from '#platform/secrets';
+import type { PreferenceName } from '#platform/schemas';
 
 /** The settings' own words, as the frontend's Settings page shows them. */
 export const preferenceLabels: Record<PreferenceName, string> = {

@@ -4,9 +4,9 @@
  * Format: base64url(JSON payload) "." base64url(signature over the first part).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { InvalidUnsubscribeTokenError } from './errors';
-import { positiveInteger, preferenceName, userId, type PreferenceName } from './schemas';
-import * as z from './validation';
+import { InvalidUnsubscribeTokenError } from './unsubscribe-errors';
+import { positiveInteger, preferenceName, userId, type PreferenceName } from '#platform/schemas';
+import * as z from '#platform/validation';
 
 const payloadSchema = z.strictObject({
   /** schema version, so the format can change without accepting old tokens by accident */

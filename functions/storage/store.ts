@@ -31,7 +31,7 @@ import {
   type StoredNotificationPreferences,
   type TokenStatus,
   type UserProfile,
-} from './schemas';
+} from '#platform/schemas';
 import { dueIndex, dueShards, memberIndex } from './table';
 
 const DAY_MS = 86_400_000;

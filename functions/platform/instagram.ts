@@ -7,11 +7,11 @@
  * Tokens travel in URLs and bodies here, so nothing in this module logs a URL, a body or
  * Instagram's own message text, and no error it throws carries any of them.
  */
-import * as z from '../validation';
-import { InstagramError, type InstagramFailure, type InstagramOperation } from '../errors';
+import * as z from './validation';
+import { InstagramError, type InstagramFailure, type InstagramOperation } from './instagram-errors';
 import { readSecret } from './secrets';
-import { envString, envUrl } from '../config';
-import { nonEmptyString, positiveInteger } from '../schemas';
+import { envString, envUrl } from './config';
+import { nonEmptyString, positiveInteger } from './schemas';
 
 export const instagramEnvironment = {
   INSTAGRAM_GRAPH_URL: z._default(envUrl(), 'https://graph.instagram.com'),

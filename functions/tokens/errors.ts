@@ -1,0 +1,32 @@
+/**
+ * The token flows' failures that the HTTP layer answers with a problem of its own. They live
+ * apart from the flows because api/problems.ts recognises them in every route, and must not make
+ * a route that never refreshes a token load the refresh flow at cold start.
+ */
+/** The user must go through Instagram's authorization again, at `reauthorizeUrl`. */
+export class ReauthorizationRequiredError extends Error {
+  override name = 'ReauthorizationRequiredError';
+  constructor(
+    readonly accountId: string,
+    readonly reason: 'expired' | 'invalid' | 'code-rejected',
+    readonly reauthorizeUrl: string,
+  ) {
+    super(`Account ${accountId} needs authorizing again (${reason})`);
+  }
+}
+
+/** The authorization was for another Instagram user than the account's: nothing is stored. */
+export class InstagramUserMismatchError extends Error {
+  override name = 'InstagramUserMismatchError';
+  constructor(
+    readonly accountId: string,
+    readonly reauthorizeUrl: string,
+  ) {
+    super(`The authorization is not for Instagram user ${accountId}`);
+  }
+}
+
+/** The redirect URI is not the one this app authorizes with; Instagram would refuse the code. */
+export class RedirectUriNotAllowedError extends Error {
+  override name = 'RedirectUriNotAllowedError';
+}

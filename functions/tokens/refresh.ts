@@ -17,7 +17,6 @@
  * The access token goes from the store to Instagram and back to the store; it is never
  * returned, logged or published.
  */
-import { createHmac } from 'node:crypto';
 import {
   InstagramUserMismatchError,
   ReauthorizationRequiredError,
@@ -25,6 +24,7 @@ import {
 } from './errors';
 import { InstagramError, type InstagramClient } from '#platform/instagram';
 import { logger } from '#platform/observability';
+import { reauthorizeState } from './reauthorize';
 import {
   type AccountSummary,
   type TokenRefreshedDetail,
@@ -58,20 +58,6 @@ export interface TokenFlowDependencies {
   instagram: InstagramClient;
   publishRefreshed: TokenRefreshedPublisher;
   now: () => Date;
-}
-
-/**
- * The OAuth `state` for re-authorizing an account: the account id, so the frontend's redirect
- * page knows which account to reconnect, then a MAC over account and user with the app secret,
- * so a later version can check the round trip without changing the format.
- * Format: `<accountId>.<base64url HMAC-SHA256, 22 chars>`.
- */
-export function reauthorizeState(accountId: string, userId: string, appSecret: string): string {
-  const mac = createHmac('sha256', appSecret)
-    .update(`reauthorize:${accountId}:${userId}`)
-    .digest('base64url')
-    .slice(0, 22);
-  return `${accountId}.${mac}`;
 }
 
 const stateOf = (

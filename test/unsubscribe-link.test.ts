@@ -6,6 +6,8 @@ import {
   unsubscribeLink,
   verifyUnsubscribeToken,
 } from '#notifications/unsubscribe-link';
+import { signToken, type TokenKind } from '#platform/signed-token';
+import * as z from '#platform/validation';
 
 const key = 'k'.repeat(64);
 const now = new Date('2026-11-25T12:00:00Z');
@@ -60,5 +62,78 @@ describe('one-click unsubscribe tokens', () => {
     expect(unsubscribeLink('https://api.example.com/prod/unsubscribe', 'a.b')).toBe(
       'https://api.example.com/prod/unsubscribe?token=a.b',
     );
+  });
+});
+
+describe('unsubscribe links emailed before the signed-token helper', () => {
+  // A verbatim copy of the signer those emails were made with: they stay valid for 90 days.
+  const signBeforeHelper = (r: typeof request, signingKey: string) => {
+    const payload = Buffer.from(
+      JSON.stringify({
+        v: 1,
+        u: r.userId,
+        p: r.preference,
+        e: Math.floor(r.expiresAt.getTime() / 1000),
+      }),
+    ).toString('base64url');
+    const signature = createHmac('sha256', signingKey).update(payload).digest('base64url');
+    return `${payload}.${signature}`;
+  };
+
+  it('still verify, naming the same user, preference and expiry', () => {
+    expect(verifyUnsubscribeToken(signBeforeHelper(request, key), key, now)).toEqual(request);
+  });
+
+  it('still expire when they said they would', () => {
+    const token = signBeforeHelper(request, key);
+    expect(() => verifyUnsubscribeToken(token, key, request.expiresAt)).toThrow(
+      'This unsubscribe link has expired.',
+    );
+  });
+
+  it('are refused when signed with another key or altered', () => {
+    const otherKey = signBeforeHelper(request, 'other-key');
+    expect(() => verifyUnsubscribeToken(otherKey, key, now)).toThrow(
+      'This unsubscribe link is not valid.',
+    );
+    const [payload] = signBeforeHelper(request, key).split('.');
+    const [, signature] = signBeforeHelper({ ...request, userId: 'u-other' }, key).split('.');
+    expect(() =>
+      verifyUnsubscribeToken(`${String(payload)}.${String(signature)}`, key, now),
+    ).toThrow('This unsubscribe link is not valid.');
+  });
+});
+
+describe('unsubscribe links signed now', () => {
+  it('are bound to their purpose: a token for anything else never unsubscribes', () => {
+    const other: TokenKind<{ u: string; p: string }> = {
+      purpose: 'something-else',
+      schema: z.strictObject({ u: z.string(), p: z.string() }),
+    };
+    const token = signToken(
+      other,
+      { u: 'u-dev', p: 'developerExpiredToken' },
+      key,
+      request.expiresAt,
+    );
+    expect(() => verifyUnsubscribeToken(token, key, now)).toThrow(
+      'This unsubscribe link is not valid.',
+    );
+  });
+
+  it('carry why they were refused, for the logs', () => {
+    const token = signUnsubscribeToken(request, key);
+    const error = (() => {
+      try {
+        verifyUnsubscribeToken(token, key, request.expiresAt);
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidUnsubscribeTokenError);
+    expect(error).toMatchObject({
+      reason: 'expired',
+      message: 'This unsubscribe link has expired.',
+    });
   });
 });

@@ -1,16 +1,28 @@
 /**
- * `npm run preview`: renders every email template with sample data into preview/ (git-ignored),
- * as .html and .txt files a person can open, and an index.html linking them.
+ * `npm run preview`: renders every email template (occasions.ts' `templateNames`) with sample
+ * data into preview/ (git-ignored), as .html and .txt files a person can open, and an
+ * index.html linking them.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   createEmailRenderer,
-  emailKinds,
   sampleEmailData,
+  templateNames,
+  type ExpiredTokenEmailData,
+  type TemplateName,
 } from '../functions/notifications/emails';
 import { compileTemplateSources } from './email-templates';
-import type { ExpiryReason } from '../functions/platform/schemas';
+import type { ExpiryReason } from '../functions/tokens/lifecycle';
+
+/** Each template's sample: a new template fails to compile here until it has one. */
+const samples: Record<TemplateName, ExpiredTokenEmailData> = {
+  'expired-owner': sampleEmailData,
+  'expired-developer': {
+    ...sampleEmailData,
+    actionUrl: 'https://app.example.com/instagram-accounts?account=17841400000000001',
+  },
+};
 
 const outputDirectory = fileURLToPath(new URL('../preview/', import.meta.url));
 mkdirSync(outputDirectory, { recursive: true });
@@ -18,17 +30,10 @@ mkdirSync(outputDirectory, { recursive: true });
 // The templates as they are now, even before `npm run templates` compiled them.
 const renderer = createEmailRenderer(compileTemplateSources());
 const links: string[] = [];
-for (const kind of emailKinds) {
+for (const template of templateNames) {
   for (const reason of ['expired', 'invalid'] as ExpiryReason[]) {
-    const email = renderer.render(kind, {
-      ...sampleEmailData,
-      reason,
-      actionUrl:
-        kind === 'owner'
-          ? 'https://app.example.com/instagram-accounts'
-          : 'https://app.example.com/instagram-accounts?account=17841400000000001',
-    });
-    const name = `${kind}-${reason}`;
+    const email = renderer.render(template, { ...samples[template], reason });
+    const name = `${template}-${reason}`;
     writeFileSync(`${outputDirectory}${name}.html`, email.html);
     writeFileSync(`${outputDirectory}${name}.txt`, `Subject: ${email.subject}\n\n${email.text}`);
     links.push(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,22 +10,25 @@ import {
   createEmailRenderer,
   formatInstant,
   sampleEmailData,
+  templateNames,
   type ExpiredTokenEmailData,
 } from '#notifications/emails';
+import { compiledTemplates } from '#notifications/email-templates.generated';
 import {
   compileTemplateSources,
   generatedFile,
   handlebarsTemplates,
   readTemplateSources,
   renderGeneratedModule,
+  templatesDirectory,
   TemplateError,
 } from '../scripts/email-templates';
 
 const renderer = createEmailRenderer();
 const owner = (data: Partial<ExpiredTokenEmailData> = {}) =>
-  renderer.render('owner', { ...sampleEmailData, ...data });
+  renderer.render('expired-owner', { ...sampleEmailData, ...data });
 const developer = (data: Partial<ExpiredTokenEmailData> = {}) =>
-  renderer.render('developer', {
+  renderer.render('expired-developer', {
     ...sampleEmailData,
     actionUrl: 'https://app.example.com/instagram-accounts?account=17841400000000001',
     ...data,
@@ -107,23 +110,36 @@ describe('the expired-token emails', () => {
   it('refuse to render with a field missing instead of sending a gap', () => {
     const withoutUnsubscribe = { ...sampleEmailData, unsubscribeUrl: undefined };
     expect(() =>
-      renderer.render('owner', withoutUnsubscribe as unknown as ExpiredTokenEmailData),
-    ).toThrow(/unsubscribeUrl is missing/);
+      renderer.render('expired-owner', withoutUnsubscribe as unknown as ExpiredTokenEmailData),
+    ).toThrow(/expired-owner email: unsubscribeUrl is missing/);
+  });
+
+  it('still take an audience alone, as its expired email, until every caller names the template', () => {
+    expect(renderer.render('owner', sampleEmailData)).toEqual(owner());
+    expect(renderer.render('developer', sampleEmailData)).toEqual(
+      renderer.render('expired-developer', sampleEmailData),
+    );
   });
 
   it('fail at build time, naming the template and line, when a template is broken or names a field the view lacks', () => {
     const sources = readTemplateSources();
-    const withTemplate = (kind: 'owner' | 'developer', part: 'html' | 'text', source: string) => ({
+    const withTemplate = (
+      name: 'expired-owner' | 'expired-developer',
+      part: 'html' | 'text',
+      source: string,
+    ) => ({
       ...sources,
-      [kind]: { ...sources[kind], [part]: source },
+      [name]: { ...sources[name], [part]: source },
     });
     expect(() =>
-      renderGeneratedModule(withTemplate('developer', 'html', '{{#if invalid}}never closed')),
-    ).toThrow(/templates\/developer\.html\.hbs/);
+      renderGeneratedModule(
+        withTemplate('expired-developer', 'html', '{{#if invalid}}never closed'),
+      ),
+    ).toThrow(/templates\/expired-developer\.html\.hbs/);
     expect(() =>
-      renderGeneratedModule(withTemplate('owner', 'text', 'Hi\n{{noSuchField}}')),
+      renderGeneratedModule(withTemplate('expired-owner', 'text', 'Hi\n{{noSuchField}}')),
     ).toThrow(
-      /templates\/owner\.text\.hbs:2: \{\{noSuchField\}\} is not a field of the email view/,
+      /templates\/expired-owner\.text\.hbs:2: \{\{noSuchField\}\} is not a field of the email view/,
     );
     for (const unsupported of [
       '{{#each accounts}}{{this}}{{/each}}',
@@ -136,9 +152,9 @@ describe('the expired-token emails', () => {
       '{{&name}}',
       '{{#if invalid name}}x{{/if}}',
     ]) {
-      expect(() => renderGeneratedModule(withTemplate('owner', 'html', unsupported))).toThrow(
-        TemplateError,
-      );
+      expect(() =>
+        renderGeneratedModule(withTemplate('expired-owner', 'html', unsupported)),
+      ).toThrow(TemplateError);
     }
   });
 
@@ -156,10 +172,10 @@ describe('the expired-token emails', () => {
       { ...sampleEmailData, name: hostile, actionUrl: 'https://app.example.com/a?b=1&c="2"' },
       { ...sampleEmailData, reason: 'invalid', name: hostile, unsubscribeUrl: hostile },
     ];
-    for (const kind of ['owner', 'developer'] as const) {
+    for (const template of templateNames) {
       for (const data of cases) {
-        expect(renderer.render(kind, data)).toEqual(reference.render(kind, data));
-        expect(preview.render(kind, data)).toEqual(reference.render(kind, data));
+        expect(renderer.render(template, data)).toEqual(reference.render(template, data));
+        expect(preview.render(template, data)).toEqual(reference.render(template, data));
       }
     }
   });
@@ -177,5 +193,50 @@ describe('the expired-token emails', () => {
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs).toContain('functions/notifications/email-templates.generated.ts');
     expect(inputs.filter((path) => path.includes('node_modules/handlebars/'))).toEqual([]);
+  });
+});
+
+describe('the email templates', () => {
+  it('are one per template name of occasions.ts, each with a subject, an HTML and a text part', () => {
+    expect(Object.keys(compiledTemplates)).toEqual([...templateNames]);
+    for (const name of templateNames) {
+      expect(Object.keys(compiledTemplates[name])).toEqual(['subject', 'html', 'text']);
+    }
+  });
+
+  /** templates/ as it is, copied to a directory of its own, with `change` made, then read. */
+  const readChanged = (change: (directory: string) => void) => {
+    const directory = mkdtempSync(join(tmpdir(), 'tokenwatch-templates-'));
+    try {
+      cpSync(templatesDirectory, directory, { recursive: true });
+      change(directory);
+      return readTemplateSources(`${directory}/`);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  };
+
+  it('refuse, naming the file, a template for no known name or part, and a known one missing a part', () => {
+    expect(() =>
+      readChanged((directory) => {
+        writeFileSync(join(directory, 'owner.html.hbs'), 'Hi');
+      }),
+    ).toThrow(/owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer\)/);
+    expect(() =>
+      readChanged((directory) => {
+        writeFileSync(join(directory, 'expired-owner.body.hbs'), 'Hi');
+      }),
+    ).toThrow(/expired-owner\.body\.hbs: body is not a part of an email \(subject, html, text\)/);
+    expect(() =>
+      readChanged((directory) => {
+        writeFileSync(join(directory, 'expired.hbs'), 'Hi');
+      }),
+    ).toThrow(/expired\.hbs: a template file is named <template>\.<part>\.hbs/);
+    expect(() =>
+      readChanged((directory) => {
+        rmSync(join(directory, 'expired-developer.text.hbs'));
+      }),
+    ).toThrow(/expired-developer\.text\.hbs is missing/);
+    expect(readChanged(() => undefined)).toEqual(readTemplateSources());
   });
 });

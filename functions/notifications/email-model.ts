@@ -1,16 +1,33 @@
 /**
- * The two emails, their three parts, and the view a template may name: shared by the renderer
- * and by the build step that compiles the templates (which must not need its own output).
+ * The emails' templates, their three parts, and the view a template may name: shared by the
+ * renderer and by the build step that compiles the templates (which must not need its own
+ * output). Which templates exist is not said here: there is one per `TemplateName` of
+ * occasions.ts, a kind of occasion for one audience.
  */
-export type EmailKind = 'owner' | 'developer';
-export const emailKinds: readonly EmailKind[] = ['owner', 'developer'];
+import type { TemplateName } from './occasions';
 
 export const emailParts = ['subject', 'html', 'text'] as const;
 export type EmailPart = (typeof emailParts)[number];
 
 /**
- * Every field a template may name, and what it holds: a `flag` is for `{{#if}}`, a `text` is
- * shown. The compiler refuses any other name, so a typo fails `npm run templates`, never a send.
+ * What a view field holds: a `flag` is for `{{#if}}`, a `text` is shown, and a `list` is for
+ * `{{#each}}`, each item with fields of its own (the only ones a template may name inside it).
+ */
+export type ViewFieldKind = 'text' | 'flag' | { readonly list: ViewFields };
+export type ViewFields = Readonly<Record<string, ViewFieldKind>>;
+
+/** The values a field declaration asks for: string, boolean, or a list of such records. */
+export type ViewOf<Fields extends ViewFields> = {
+  readonly [Field in keyof Fields]: Fields[Field] extends 'flag'
+    ? boolean
+    : Fields[Field] extends { readonly list: infer Item extends ViewFields }
+      ? readonly ViewOf<Item>[]
+      : string;
+};
+
+/**
+ * Every field a template may name. The compiler refuses any other name, so a typo fails
+ * `npm run templates`, never a send.
  */
 export const emailViewFields = {
   name: 'text',
@@ -21,16 +38,18 @@ export const emailViewFields = {
   accountsUrl: 'text',
   preferencesUrl: 'text',
   unsubscribeUrl: 'text',
-} as const;
-export type EmailView = {
-  [Field in keyof typeof emailViewFields]: (typeof emailViewFields)[Field] extends 'flag'
-    ? boolean
-    : string;
-};
+} as const satisfies ViewFields;
+export type EmailView = ViewOf<typeof emailViewFields>;
 
-export type TemplateSources = Record<EmailKind, Record<EmailPart, string>>;
-export type EmailTemplate = (view: EmailView) => string;
-export type EmailTemplates = Record<EmailKind, Record<EmailPart, EmailTemplate>>;
+export type TemplateSources<Name extends string = TemplateName> = Record<
+  Name,
+  Record<EmailPart, string>
+>;
+export type EmailTemplate<View = EmailView> = (view: View) => string;
+export type EmailTemplates<Name extends string = TemplateName, View = EmailView> = Record<
+  Name,
+  Record<EmailPart, EmailTemplate<View>>
+>;
 
 /** Only the HTML bodies are HTML: a subject or a plain-text body shows values as they are. */
 export const escapesHtml = (part: EmailPart) => part === 'html';

@@ -3,7 +3,7 @@
 import { escapeTemplateValue as escape, type EmailTemplates } from './email-model';
 
 export const compiledTemplates: EmailTemplates = {
-  owner: {
+  "expired-owner": {
     subject: (view) =>
       "Your Instagram account @" + view.username + " is disconnected: reconnect it to keep your widget updating\n",
     html: (view) =>
@@ -11,7 +11,7 @@ export const compiledTemplates: EmailTemplates = {
     text: (view) =>
       "Hi " + view.name + ",\n\nYour Instagram account @" + view.username + " has lost its connection to your widgets.\n" + (view.invalid ? "Instagram no longer accepts its access token (it was revoked, or the account's password or permissions changed).\n" : "Its access token expired on " + view.expiredOn + ".\n") + "\nUntil you reconnect it:\n- the widget stops updating: new posts from @" + view.username + " do not appear;\n- images already shown may stop loading.\n\nReconnect @" + view.username + " (sign in to Instagram again when asked):\n" + view.reconnectUrl + "\n\n--\nYou receive this email because you own @" + view.username + ".\nChange your notification preferences: " + view.preferencesUrl + "\nStop these emails: " + view.unsubscribeUrl + "\n",
   },
-  developer: {
+  "expired-developer": {
     subject: (view) =>
       "[Developer] Your client's Instagram account @" + view.username + " needs reconnecting\n",
     html: (view) =>

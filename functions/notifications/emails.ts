@@ -1,18 +1,26 @@
 /**
- * The two expired-token emails: one for the owner of the account, one for an opted-in
- * developer, each as subject, HTML and plain text. HTML bodies are HTML-escaped; subjects and
- * text bodies are not (they are not HTML), which is safe because every value is either
- * validated (username) or a profile name shown as text.
+ * The emails, one per template of occasions.ts (`expired-owner`, `expired-developer`: a kind of
+ * occasion for one audience), each as subject, HTML and plain text. HTML bodies are
+ * HTML-escaped; subjects and text bodies are not (they are not HTML), which is safe because
+ * every value is either validated (username) or a profile name shown as text.
  *
  * The templates are Handlebars files in templates/, compiled at build time (`npm run templates`)
  * into plain functions in email-templates.generated.ts: no template engine ships or starts up,
  * and a template naming a field the view lacks fails the build, not a send.
  */
-import type { EmailKind, EmailTemplates } from './email-model';
+import type { EmailTemplates } from './email-model';
 import { compiledTemplates } from './email-templates.generated';
-import type { ExpiryReason } from '#platform/schemas';
+import { audiences, templateName, type Audience, type TemplateName } from './occasions';
+import type { ExpiryReason } from '#tokens/lifecycle';
 
-export { emailKinds, type EmailKind } from './email-model';
+export { templateNames, type TemplateName } from './occasions';
+
+/**
+ * Transitional, to be removed once notify.ts names the template: the audience alone, as `render`
+ * took it before templates were named for the occasion, means that audience's `expired` email.
+ * (Not tagged deprecated, so that its last caller lints until it switches.)
+ */
+export type EmailKind = Audience;
 
 /** What a template may show. Nothing else reaches it: there is no way to pass a token in. */
 export interface ExpiredTokenEmailData {
@@ -36,8 +44,18 @@ export interface RenderedEmail {
 }
 
 export interface EmailRenderer {
-  render(kind: EmailKind, data: ExpiredTokenEmailData): RenderedEmail;
+  /**
+   * The email of that template (`templateName(kind, audience)` of occasions.ts). An audience
+   * alone (`EmailKind`) is transitional: it means `templateName('expired', audience)`.
+   */
+  render(template: TemplateName | EmailKind, data: ExpiredTokenEmailData): RenderedEmail;
 }
+
+/** Transitional (see `EmailKind`): an audience alone names its `expired` email. */
+const templateOf = (name: TemplateName | EmailKind): TemplateName =>
+  (audiences as readonly string[]).includes(name)
+    ? templateName('expired', name as Audience)
+    : (name as TemplateName);
 
 const months = [
   'January',
@@ -91,10 +109,13 @@ const requiredFields = [
 
 export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates): EmailRenderer {
   return {
-    render(kind, data) {
+    render(name, data) {
+      const template = templateOf(name);
+      const templates = Object.hasOwn(compiled, template) ? compiled[template] : undefined;
+      if (!templates) throw new Error(`Cannot render the ${template} email: no such template`);
       for (const field of requiredFields) {
         if (typeof data[field] !== 'string' || data[field] === '') {
-          throw new Error(`Cannot render the ${kind} email: ${field} is missing`);
+          throw new Error(`Cannot render the ${template} email: ${field} is missing`);
         }
       }
       const view = {
@@ -107,7 +128,6 @@ export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates
         preferencesUrl: data.preferencesUrl,
         unsubscribeUrl: data.unsubscribeUrl,
       };
-      const templates = compiled[kind];
       return {
         // One line, whatever the template file's layout: a subject may not carry a line break.
         subject: templates.subject(view).replace(/\s+/g, ' ').trim(),

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import {
   templateNames,
   type ExpiredTokenEmailData,
 } from '#notifications/emails';
+import type { ViewFields, ViewOf } from '#notifications/email-model';
 import { compiledTemplates } from '#notifications/email-templates.generated';
 import {
   compileTemplateSources,
@@ -238,5 +239,107 @@ describe('the email templates', () => {
       }),
     ).toThrow(/expired-developer\.text\.hbs is missing/);
     expect(readChanged(() => undefined)).toEqual(readTemplateSources());
+  });
+});
+
+describe('a template that lists several accounts ({{#each}})', () => {
+  // A test-only template (test/fixtures/templates/), with fields of its own, nested lists too.
+  const digestFields = {
+    name: 'text',
+    accounts: {
+      list: {
+        username: 'text',
+        invalid: 'flag',
+        expiredOn: 'text',
+        reconnectUrl: 'text',
+        people: { list: { name: 'text' } },
+      },
+    },
+    preferencesUrl: 'text',
+  } as const satisfies ViewFields;
+  type DigestView = ViewOf<typeof digestFields>;
+  const fixtures = fileURLToPath(new URL('fixtures/templates/', import.meta.url));
+  const sources = readTemplateSources(fixtures, ['digest-owner'] as const);
+  const compiled = compileTemplateSources(sources, { directory: fixtures, fields: digestFields });
+  const reference = handlebarsTemplates(sources);
+  const hostile = `<b>"Ann" & 'Bob'</b> \`=x\` {{name}}`;
+  const account = (username: string, invalid: boolean) => ({
+    username,
+    invalid,
+    expiredOn: '25 November 2026 at 12:00 UTC',
+    reconnectUrl: `https://app.example.com/reconnect?account=${username}&x="1"`,
+    people: [{ name: 'Bob' }, { name: hostile }],
+  });
+  const views: DigestView[] = [
+    {
+      name: 'Ann',
+      accounts: [account('ann.bakery', false), account('ann.cafe', true)],
+      preferencesUrl: 'https://app.example.com/settings#notifications',
+    },
+    { name: hostile, accounts: [], preferencesUrl: hostile },
+    {
+      name: 'Ann',
+      accounts: [{ ...account(hostile, true), people: [] }],
+      preferencesUrl: 'https://app.example.com/settings',
+    },
+  ];
+
+  it('has a precise view type: a list field is a list of its items', () => {
+    expectTypeOf<DigestView['accounts'][number]['people'][number]>().toEqualTypeOf<{
+      readonly name: string;
+    }>();
+    expectTypeOf<DigestView['accounts'][number]['invalid']>().toEqualTypeOf<boolean>();
+    expectTypeOf<DigestView['name']>().toEqualTypeOf<string>();
+  });
+
+  it('renders exactly what Handlebars itself renders, {{field}} and {{this.field}} alike', () => {
+    for (const view of views) {
+      for (const part of ['subject', 'html', 'text'] as const) {
+        expect(compiled['digest-owner'][part](view)).toBe(reference['digest-owner'][part](view));
+      }
+    }
+    const [first] = views;
+    if (!first) throw new Error('no view');
+    const html = compiled['digest-owner'].html(first);
+    expect(html).toContain('<strong>@ann.bakery</strong>');
+    expect(html).toContain('its token expired on 25 November 2026 at 12:00 UTC.');
+    expect(html).toContain('<strong>@ann.cafe</strong>');
+    expect(html).toContain('Instagram no longer accepts its token.');
+    expect(html).toContain('&lt;b&gt;&quot;Ann&quot;');
+    expect(html).not.toContain('<b>');
+    expect(compiled['digest-owner'].text(first)).toContain('<b>"Ann" & \'Bob\'</b>');
+    expect(compiled['digest-owner'].subject(first)).toBe(
+      '@ann.bakery @ann.cafe need reconnecting\n',
+    );
+  });
+
+  it("refuses, naming the template and line, what Handlebars would not render from the item's fields", () => {
+    const compile = (html: string) => () =>
+      compileTemplateSources(
+        { 'digest-owner': { ...sources['digest-owner'], html } },
+        { directory: fixtures, fields: digestFields },
+      );
+    expect(compile('\n{{#each accounts}}{{preferencesUrl}}{{/each}}')).toThrow(
+      /fixtures\/templates\/digest-owner\.html\.hbs:2: \{\{preferencesUrl\}\} is not a field of an item of accounts \(username, invalid, expiredOn, reconnectUrl, people\)/,
+    );
+    expect(compile('{{#each name}}x{{/each}}')).toThrow(/name is not a list/);
+    expect(compile('{{accounts}}')).toThrow(/accounts is a list: go through it with \{\{#each/);
+    expect(compile('{{#if accounts}}x{{/if}}')).toThrow(/accounts is a list/);
+    expect(compile('{{#each accounts}}{{{username}}}{{/each}}')).toThrow(
+      /\{\{\{username\}\}\} would put it into the HTML unescaped/,
+    );
+    for (const unsupported of [
+      '{{#each accounts as |account|}}{{account.username}}{{/each}}',
+      '{{#each accounts}}x{{else}}none{{/each}}',
+      '{{#each accounts}}{{@index}}{{/each}}',
+      '{{#each accounts}}{{../name}}{{/each}}',
+      '{{#each accounts}}{{this}}{{/each}}',
+      '{{#each accounts.people}}{{name}}{{/each}}',
+      '{{#each accounts key="x"}}{{username}}{{/each}}',
+      '{{#each accounts}}{{#each people}}{{username}}{{/each}}{{/each}}',
+      '{{#with accounts}}x{{/with}}',
+    ]) {
+      expect(compile(unsupported)).toThrow(TemplateError);
+    }
   });
 });

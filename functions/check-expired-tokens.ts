@@ -6,6 +6,7 @@
 import { createEventPublisher } from '#platform/eventbridge';
 import { documentClient } from '#platform/dynamodb';
 import { envInteger, envString, readConfig } from '#platform/config';
+import type { ConfigShapeOf } from './environment/variables';
 import { runExpiryCheck, type ExpiryCheckSummary } from '#tokens/expiry-check';
 import { metrics, MetricUnit } from '#platform/metrics';
 import { logger } from '#platform/observability';
@@ -16,7 +17,7 @@ const config = readConfig({
   EVENT_BUS_NAME: envString(),
   // At least yesterday: a token due at 23:55 must still be read by the 00:05 run.
   CHECK_LOOKBACK_DAYS: envInteger(7, { min: 1, max: 60 }),
-});
+} satisfies ConfigShapeOf<'check-expired-tokens'>);
 
 const store = createStore(documentClient(), config.TABLE_NAME);
 const publisher = createEventPublisher({ busName: config.EVENT_BUS_NAME });

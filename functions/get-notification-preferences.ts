@@ -1,11 +1,14 @@
 /** GET /me/notification-preferences: the caller's stored preferences, or the defaults. */
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
+import type { ConfigShapeOf } from './environment/variables';
 import { httpHandler } from '#platform/http/handler';
 import { json } from '#platform/http/responses';
 import { createStore } from '#storage/store';
 
-const config = readConfig({ TABLE_NAME: envString() });
+const config = readConfig({
+  TABLE_NAME: envString(),
+} satisfies ConfigShapeOf<'get-notification-preferences'>);
 const store = createStore(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler({ auth: 'jwt' }, async ({ caller }) =>

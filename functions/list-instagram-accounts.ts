@@ -4,12 +4,15 @@
  */
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
+import type { ConfigShapeOf } from './environment/variables';
 import { httpHandler } from '#platform/http/handler';
 import { json } from '#platform/http/responses';
 import { createStore } from '#storage/store';
 import { effectiveTokenStatus } from '#tokens/refresh';
 
-const config = readConfig({ TABLE_NAME: envString() });
+const config = readConfig({
+  TABLE_NAME: envString(),
+} satisfies ConfigShapeOf<'list-instagram-accounts'>);
 const store = createStore(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler({ auth: 'jwt' }, async ({ caller }) => {

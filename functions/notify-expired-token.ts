@@ -9,6 +9,7 @@ import { documentClient } from '#platform/dynamodb';
 import { readSecret } from '#platform/secrets';
 import { createPacer, createSesMailer } from '#platform/ses';
 import { envInteger, envString, envUrl, readConfig } from '#platform/config';
+import type { ConfigShapeOf } from './environment/variables';
 import { createEmailRenderer } from '#notifications/emails';
 import { notifyFromQueue } from '#notifications/notify';
 import { metrics, MetricUnit } from '#platform/metrics';
@@ -30,7 +31,7 @@ const config = readConfig({
   /** how many notifiers run at once at most (the event source mapping's maximum concurrency) */
   NOTIFY_MAX_CONCURRENCY: envInteger(2, { min: 1 }),
   NOTIFICATION_LEASE_SECONDS: envInteger(120, { min: 1 }),
-});
+} satisfies ConfigShapeOf<'notify-expired-token'>);
 
 const store = createStore(documentClient(), config.TABLE_NAME);
 const renderer = createEmailRenderer();

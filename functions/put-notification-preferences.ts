@@ -2,11 +2,14 @@
 import { preferencesBody } from '#api/schemas';
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
+import type { ConfigShapeOf } from './environment/variables';
 import { httpHandler } from '#platform/http/handler';
 import { json } from '#platform/http/responses';
 import { createStore } from '#storage/store';
 
-const config = readConfig({ TABLE_NAME: envString() });
+const config = readConfig({
+  TABLE_NAME: envString(),
+} satisfies ConfigShapeOf<'put-notification-preferences'>);
 const store = createStore(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler(

@@ -6,6 +6,7 @@
 import { unsubscribeQuery } from '#api/schemas';
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
+import type { ConfigShapeOf } from './environment/variables';
 import { httpHandler } from '#platform/http/handler';
 import { escapeHtml, html, page } from '#platform/http/responses';
 import { createStore } from '#storage/store';
@@ -15,7 +16,7 @@ import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 const config = readConfig({
   TABLE_NAME: envString(),
   UNSUBSCRIBE_KEY_SECRET_ID: envString(),
-});
+} satisfies ConfigShapeOf<'unsubscribe-page'>);
 const store = createStore(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler(

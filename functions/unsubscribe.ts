@@ -8,6 +8,7 @@ import * as z from '#platform/validation';
 import { unsubscribeQuery } from '#api/schemas';
 import { documentClient } from '#platform/dynamodb';
 import { envString, envUrl, readConfig } from '#platform/config';
+import type { ConfigShapeOf } from './environment/variables';
 import { httpHandler } from '#platform/http/handler';
 import { escapeHtml, html, json, page, prefersHtml } from '#platform/http/responses';
 import { logger } from '#platform/observability';
@@ -19,7 +20,7 @@ const config = readConfig({
   TABLE_NAME: envString(),
   UNSUBSCRIBE_KEY_SECRET_ID: envString(),
   APP_URL: z.optional(envUrl()),
-});
+} satisfies ConfigShapeOf<'unsubscribe'>);
 const store = createStore(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler(

@@ -3,6 +3,7 @@
  * stack serves exactly these, and the OpenAPI document describes exactly these. No aws-cdk-lib
  * import here, so the local stack can read it without loading the CDK.
  */
+import type { FunctionName } from '../functions/environment/variables';
 
 export type TableAction =
   | 'dynamodb:GetItem'
@@ -16,12 +17,12 @@ export interface TableAccess {
   indexes?: Readonly<Record<string, readonly TableAction[]>>;
 }
 
-export interface RouteDefinition {
+export interface RouteDefinition<Entry extends FunctionName = FunctionName> {
   method: 'GET' | 'PUT' | 'POST';
   /** API Gateway v2 form, e.g. `/instagram-accounts/{accountId}/token/refresh`. */
   path: string;
   /** The file in `functions/` without `.ts`; it exports `handler`. */
-  entry: string;
+  entry: Entry;
   /** `jwt`: API Gateway's JWT authorizer runs first and the caller is the token's `sub`. */
   auth: 'jwt' | 'none';
   /**
@@ -40,7 +41,7 @@ export interface RouteDefinition {
   summary: string;
 }
 
-export const routes: readonly RouteDefinition[] = [
+const routeTable = [
   {
     method: 'GET',
     path: '/me/notification-preferences',
@@ -108,7 +109,12 @@ export const routes: readonly RouteDefinition[] = [
     readsUnsubscribeKey: true,
     summary: 'A confirmation page for an unsubscribe link, with a button that POSTs it',
   },
-];
+] as const satisfies readonly RouteDefinition[];
+
+/** The functions that serve a route. */
+export type RouteEntry = (typeof routeTable)[number]['entry'];
+
+export const routes: readonly RouteDefinition<RouteEntry>[] = routeTable;
 
 /** CORS for the browser frontend; the allowed origin is the configured app URL's, only. */
 export const cors = {

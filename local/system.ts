@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { createDocumentClient } from '../functions/platform/dynamodb';
 import { tokenExpiredRulePattern } from '../functions/platform/schemas';
 import { createStore, type TokenwatchStore } from '../functions/storage/store';
+import type { EnvironmentFor, FunctionName } from '../functions/environment/variables';
 import { createTableInput } from '../functions/storage/table';
 import { routes } from '../lib/routes';
 import { localCredentials, startDynamoDbLocal, startSes } from './services';
@@ -195,6 +196,12 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
+      POWERTOOLS_DEV: 'true',
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    });
+    // One process runs every handler, so it sets what any of them requires.
+    Object.assign(process.env, {
       TABLE_NAME: tableName,
       EVENT_BUS_NAME: busName,
       APP_URL: apiUrl,
@@ -210,10 +217,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       NOTIFY_MAX_CONCURRENCY: String(options.notifierConcurrency ?? 2),
       CHECK_LOOKBACK_DAYS: '7',
       NOTIFICATION_LEASE_SECONDS: String(Math.ceil((notifierTimeoutMs * 1.5) / 1000)),
-      POWERTOOLS_DEV: 'true',
-      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    });
+    } satisfies EnvironmentFor<FunctionName>);
 
     const dynamoClient = new DynamoDBClient({});
     stops.push(() => {
@@ -270,7 +274,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const identity = await createLocalIdentityProvider(`${apiUrl}/_local`);
     const keys = createLocalJWKSet(identity.jwks);
     // Every route's module is loaded now, so a broken handler fails the start, not a request.
-    const handlers = new Map(
+    const handlers = new Map<string, RouteModule>(
       await Promise.all(
         routes.map(
           async (route) =>

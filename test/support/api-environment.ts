@@ -9,6 +9,8 @@ import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { vi } from 'vitest';
 import { startSecretsManagerStandIn } from '../../local/standins/secrets-manager';
 import { startInstagramStandIn, type InstagramStandIn } from '../../local/standins/instagram';
+import type { EnvironmentFor } from '../../functions/environment/variables';
+import type { RouteEntry } from '../../lib/routes';
 import { createTestTable, type TestTable } from './table';
 import { createTestApi, createTestIdentity, type TestIdentity } from './api-gateway';
 
@@ -33,18 +35,18 @@ export async function startApiEnvironment(): Promise<ApiEnvironment> {
     'tokenwatch/test/unsubscribe-key': unsubscribeSigningKey,
   });
   const instagram = await startInstagramStandIn({ app, acceptUnknownTokens: false });
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
   Object.assign(process.env, {
     TABLE_NAME: table.tableName,
     EVENT_BUS_NAME: 'tokenwatch-test',
     APP_URL: appUrl,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     INSTAGRAM_APP_SECRET_ID: 'tokenwatch/test/instagram-app',
     UNSUBSCRIBE_KEY_SECRET_ID: 'tokenwatch/test/unsubscribe-key',
     INSTAGRAM_GRAPH_URL: instagram.endpoint,
     INSTAGRAM_API_URL: instagram.endpoint,
     INSTAGRAM_AUTHORIZE_URL: instagram.authorizeUrl,
     INSTAGRAM_REDIRECT_URI: redirectUri,
-  });
+  } satisfies EnvironmentFor<RouteEntry>);
   const eventBridge = mockClient(EventBridgeClient);
   eventBridge
     .on(PutEventsCommand)

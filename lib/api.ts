@@ -25,17 +25,49 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { StackConfig } from './config';
-import { cors, routes, type RouteDefinition } from './routes';
-import type { Secrets } from './secrets';
-import { grantTableActions, logRetention } from './function-access';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import {
+  declaredEnvironment,
+  functionEnvironments,
+  type DeployedEnvironment,
+} from '../functions/environment/variables';
+import { cors, routes, type RouteDefinition, type RouteEntry } from './routes';
+import { grantTableActions } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
 
+/** Where the routes that call Instagram reach it. */
+export interface InstagramEndpoints {
+  readonly graphUrl: string;
+  readonly apiUrl: string;
+  readonly authorizeUrl: string;
+  /** Where Instagram sends the user back after re-authorizing. */
+  readonly redirectUri: string;
+}
+
 export interface ApiProps {
-  readonly config: StackConfig;
   readonly table: ITableV2;
   readonly bus: IEventBus;
-  readonly secrets: Secrets;
+  /** `{"appId": "...", "appSecret": "..."}` of the Instagram app. */
+  readonly instagramAppSecret: ISecret;
+  /** The key unsubscribe links are signed with. */
+  readonly unsubscribeSigningKey: ISecret;
+  /** The frontend's base URL: CORS allows its origin only, and pages link back to it. */
+  readonly appUrl: string;
+  readonly instagram: InstagramEndpoints;
+  /** Named in the API's description. @default 'dev' */
+  readonly stage?: string;
+  /** The frontend identity provider's JWT issuer; give `jwtAudience` with it. @default a Cognito user pool made here */
+  readonly jwtIssuer?: string;
+  /** @default the client of the Cognito user pool made here */
+  readonly jwtAudience?: string;
+  /** Requests per second, steady, for the whole API. @default 50 */
+  readonly throttleRate?: number;
+  /** @default 100 */
+  readonly throttleBurst?: number;
+  /** Keep the user pool made here when the stack is deleted. @default true */
+  readonly retainData?: boolean;
+  /** Of the functions' logs and the access logs. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
 }
 
 /** A construct id from a route entry: `refresh-instagram-token` → `RefreshInstagramToken`. */
@@ -56,16 +88,13 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const { config } = props;
-    if ((config.jwtIssuer === undefined) !== (config.jwtAudience === undefined)) {
-      throw new Error('jwtIssuer and jwtAudience must be given together, or neither');
-    }
-    const retention = logRetention(config.logRetentionDays);
+    checkProps(props);
+    const retention = props.logRetention ?? RetentionDays.ONE_MONTH;
 
-    let issuer = config.jwtIssuer;
-    let audience = config.jwtAudience;
+    let issuer = props.jwtIssuer;
+    let audience = props.jwtAudience;
     if (issuer === undefined || audience === undefined) {
-      const pool = this.createUserPool(config);
+      const pool = this.createUserPool(props.retainData ?? true);
       issuer = `https://cognito-idp.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${pool.userPool.userPoolId}`;
       audience = pool.client.userPoolClientId;
       this.userPool = pool.userPool;
@@ -76,10 +105,10 @@ export class Api extends Construct {
     });
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
-      description: `tokenwatch (${config.stage}): notification preferences, Instagram tokens, unsubscribe`,
+      description: `tokenwatch (${props.stage ?? 'dev'}): notification preferences, Instagram tokens, unsubscribe`,
       createDefaultStage: false,
       corsPreflight: {
-        allowOrigins: [new URL(config.appUrl).origin],
+        allowOrigins: [new URL(props.appUrl).origin],
         allowMethods: cors.allowMethods.map((method) => CorsHttpMethod[method]),
         allowHeaders: [...cors.allowHeaders],
         maxAge: Duration.seconds(cors.maxAgeSeconds),
@@ -94,7 +123,7 @@ export class Api extends Construct {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: config.apiThrottleRate, burstLimit: config.apiThrottleBurst },
+      throttle: { rateLimit: props.throttleRate ?? 50, burstLimit: props.throttleBurst ?? 100 },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
         // $context.path carries no query string, so no unsubscribe token reaches the logs.
@@ -120,9 +149,21 @@ export class Api extends Construct {
     this.url = stage.url;
     this.unsubscribeUrl = `${this.url}unsubscribe`;
 
+    // Every value any route may need; each route's function gets the ones its handler declares.
+    const environment: DeployedEnvironment<RouteEntry> = {
+      TABLE_NAME: props.table.tableName,
+      EVENT_BUS_NAME: props.bus.eventBusName,
+      APP_URL: props.appUrl,
+      UNSUBSCRIBE_KEY_SECRET_ID: props.unsubscribeSigningKey.secretArn,
+      INSTAGRAM_APP_SECRET_ID: props.instagramAppSecret.secretArn,
+      INSTAGRAM_GRAPH_URL: props.instagram.graphUrl,
+      INSTAGRAM_API_URL: props.instagram.apiUrl,
+      INSTAGRAM_AUTHORIZE_URL: props.instagram.authorizeUrl,
+      INSTAGRAM_REDIRECT_URI: props.instagram.redirectUri,
+    };
     const functions = new Map<string, TokenwatchFunction>();
     for (const route of routes) {
-      const fn = this.routeFunction(route, props, retention);
+      const fn = this.routeFunction(route, props, { environment, retention });
       functions.set(route.entry, fn);
       const [httpRoute] = this.httpApi.addRoutes({
         path: route.path,
@@ -142,47 +183,29 @@ export class Api extends Construct {
   }
 
   private routeFunction(
-    route: RouteDefinition,
-    { config, table, bus, secrets }: ApiProps,
-    logRetention: RetentionDays,
+    route: RouteDefinition<RouteEntry>,
+    { table, bus, instagramAppSecret, unsubscribeSigningKey }: ApiProps,
+    options: { environment: DeployedEnvironment<RouteEntry>; retention: RetentionDays },
   ): TokenwatchFunction {
-    const environment: Record<string, string> = { APP_URL: config.appUrl };
-    if (route.callsInstagram) {
-      Object.assign(environment, {
-        INSTAGRAM_GRAPH_URL: config.instagramGraphUrl,
-        INSTAGRAM_API_URL: config.instagramApiUrl,
-        INSTAGRAM_AUTHORIZE_URL: config.instagramAuthorizeUrl,
-        INSTAGRAM_REDIRECT_URI: config.instagramRedirectUri,
-      });
-    }
     const fn = new TokenwatchFunction(this, pascal(route.entry), {
       entry: route.entry,
       description: `tokenwatch API: ${route.method} ${route.path}: ${route.summary}`.slice(0, 256),
-      environment,
-      logRetention,
+      environment: declaredEnvironment(route.entry, options.environment),
+      logRetention: options.retention,
       // Two Instagram calls (4 s each at most), a cold secret read and a publish: 10 s is too
       // tight, and a timeout after the code exchange would burn the one-time code. API Gateway
       // waits up to 30 s.
       timeout: route.callsInstagram ? Duration.seconds(20) : undefined,
     });
     grantTableActions(fn, table, route.table);
-    if (route.publishesEvents) {
-      bus.grantPutEventsTo(fn);
-      fn.addEnvironment('EVENT_BUS_NAME', bus.eventBusName);
-    }
-    if (route.readsInstagramApp) {
-      secrets.instagramApp.grantRead(fn);
-      fn.addEnvironment('INSTAGRAM_APP_SECRET_ID', secrets.instagramApp.secretArn);
-    }
-    if (route.readsUnsubscribeKey) {
-      secrets.unsubscribeSigningKey.grantRead(fn);
-      fn.addEnvironment('UNSUBSCRIBE_KEY_SECRET_ID', secrets.unsubscribeSigningKey.secretArn);
-    }
+    if (route.publishesEvents) bus.grantPutEventsTo(fn);
+    if (route.readsInstagramApp) instagramAppSecret.grantRead(fn);
+    if (route.readsUnsubscribeKey) unsubscribeSigningKey.grantRead(fn);
     return fn;
   }
 
   /** The default identity provider: a Cognito user pool and a public (SPA) client. */
-  private createUserPool(config: StackConfig) {
+  private createUserPool(retainData: boolean) {
     const userPool = new UserPool(this, 'UserPool', {
       selfSignUpEnabled: false,
       signInAliases: { email: true },
@@ -198,8 +221,8 @@ export class Api extends Construct {
         requireSymbols: true,
         tempPasswordValidity: Duration.days(3),
       },
-      deletionProtection: config.retainData,
-      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      deletionProtection: retainData,
+      removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     Validations.of(userPool).acknowledge({
       id: 'AwsSolutions-COG2',
@@ -224,5 +247,36 @@ export class Api extends Construct {
       idTokenValidity: Duration.hours(1),
     });
     return { userPool, client };
+  }
+}
+
+/** Bad props fail the synth with their name, before anything is built. */
+function checkProps(props: ApiProps): void {
+  if ((props.jwtIssuer === undefined) !== (props.jwtAudience === undefined)) {
+    throw new Error('jwtIssuer and jwtAudience must be given together, or neither');
+  }
+  for (const [name, value] of [
+    ['throttleRate', props.throttleRate],
+    ['throttleBurst', props.throttleBurst],
+  ] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw new Error(`${name}: ${value} is not a positive whole number`);
+    }
+  }
+  for (const route of routes) {
+    // The grants follow the route's flags, the variables its handler's declaration: they must agree.
+    const declared = Object.keys(functionEnvironments[route.entry]);
+    for (const [flag, variable] of [
+      ['publishesEvents', 'EVENT_BUS_NAME'],
+      ['readsInstagramApp', 'INSTAGRAM_APP_SECRET_ID'],
+      ['readsUnsubscribeKey', 'UNSUBSCRIBE_KEY_SECRET_ID'],
+      ['callsInstagram', 'INSTAGRAM_GRAPH_URL'],
+    ] as const) {
+      if ((route[flag] === true) !== declared.includes(variable)) {
+        throw new Error(
+          `route ${route.entry}: ${flag} is ${String(route[flag] === true)}, yet its handler ${declared.includes(variable) ? 'reads' : 'does not read'} ${variable}`,
+        );
+      }
+    }
   }
 }

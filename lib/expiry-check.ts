@@ -2,56 +2,60 @@
  * The expiry check: an EventBridge Scheduler schedule (default every 15 minutes) runs
  * check-expired-tokens, which reads the due-token index and publishes to the bus.
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  MathExpression,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
+import { declaredEnvironment } from '../functions/environment/variables';
 import { dueIndex } from '../functions/storage/table';
-import type { StackConfig } from './config';
-import { grantTableActions, logRetention } from './function-access';
-import { tokenwatchMetric } from './metrics';
+import { grantTableActions } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface ExpiryCheckProps {
-  readonly config: StackConfig;
   readonly table: ITableV2;
   readonly bus: IEventBus;
+  /** An EventBridge Scheduler expression. @default 'rate(15 minutes)' */
+  readonly schedule?: string;
+  /**
+   * Days the check looks back, to catch tokens due while it could not run; 1 to 60.
+   * @default 7
+   */
+  readonly lookbackDays?: number;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
 }
 
 export class ExpiryCheck extends Construct {
   readonly checker: TokenwatchFunction;
   readonly schedule: Schedule;
-  /** In alarm when the check failed in two periods of one hour in a row. */
-  readonly failingAlarm: Alarm;
-  /**
-   * In alarm when, in two periods of one hour in a row, the bus refused expired-token events or
-   * marks failed: the check itself ran, so the errors alarm stays quiet, yet nobody is emailed.
-   */
-  readonly publishingAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: ExpiryCheckProps) {
     super(scope, id);
-    const { config } = props;
+    const lookbackDays = props.lookbackDays ?? 7;
+    // The handler refuses anything else at cold start; better to fail the synth.
+    if (!Number.isInteger(lookbackDays) || lookbackDays < 1 || lookbackDays > 60) {
+      throw new Error(`lookbackDays: ${lookbackDays} is not a whole number of days from 1 to 60`);
+    }
+    const schedule = props.schedule ?? 'rate(15 minutes)';
+    if (!Token.isUnresolved(schedule) && !/^(rate|cron|at)\(.+\)$/.test(schedule)) {
+      throw new Error(`schedule: ${schedule} is not a rate(), cron() or at() expression`);
+    }
 
     this.checker = new TokenwatchFunction(this, 'Checker', {
       entry: 'check-expired-tokens',
       description: 'tokenwatch: publishes an event for every Instagram token that expired',
       timeout: Duration.minutes(5),
-      logRetention: logRetention(config.logRetentionDays),
-      environment: {
+      logRetention: props.logRetention,
+      environment: declaredEnvironment('check-expired-tokens', {
+        TABLE_NAME: props.table.tableName,
         EVENT_BUS_NAME: props.bus.eventBusName,
-        CHECK_LOOKBACK_DAYS: String(config.checkLookbackDays),
-      },
+        CHECK_LOOKBACK_DAYS: String(lookbackDays),
+      }),
     });
     grantTableActions(this.checker, props.table, {
       table: ['dynamodb:UpdateItem'],
@@ -74,7 +78,7 @@ export class ExpiryCheck extends Construct {
     });
     this.schedule = new Schedule(this, 'Schedule', {
       description: 'tokenwatch: runs the expired-token check',
-      schedule: ScheduleExpression.expression(config.checkSchedule),
+      schedule: ScheduleExpression.expression(schedule),
       target: new LambdaInvoke(this.checker, {
         role: schedulerRole,
         retryAttempts: 2,
@@ -82,33 +86,6 @@ export class ExpiryCheck extends Construct {
         // next run and the look-back cover the same tokens.
         maxEventAge: Duration.minutes(5),
       }),
-    });
-
-    this.failingAlarm = new Alarm(this, 'CheckFailing', {
-      alarmDescription:
-        'tokenwatch: the expired-token check failed in two hours in a row; expired tokens may go unnoticed',
-      metric: this.checker.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 2,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-
-    this.publishingAlarm = new Alarm(this, 'CheckCannotPublish', {
-      alarmDescription:
-        'tokenwatch: for two hours the bus refused expired-token events, or marking them failed; owners and developers are not being told',
-      metric: new MathExpression({
-        expression: 'FILL(refused, 0) + FILL(markFailed, 0)',
-        usingMetrics: {
-          refused: tokenwatchMetric('ExpiredEventsFailed', Duration.hours(1)),
-          markFailed: tokenwatchMetric('TokenMarksFailed', Duration.hours(1)),
-        },
-        period: Duration.hours(1),
-      }),
-      threshold: 1,
-      evaluationPeriods: 2,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
   }
 }

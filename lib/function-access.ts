@@ -1,7 +1,7 @@
 /**
  * Least-privilege access for every function: table grants of exactly the actions it calls, on
- * the table and the indexes it reads, with TABLE_NAME set in the same call so the two cannot
- * drift apart.
+ * the table and the indexes it reads. TABLE_NAME itself comes with the rest of the function's
+ * declared environment (functions/environment/variables.ts).
  */
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -33,7 +33,6 @@ export function grantTableActions(
       }),
     );
   }
-  fn.addEnvironment('TABLE_NAME', table.tableName);
 }
 
 /** The configured log retention as CloudWatch accepts it; a number it does not offer fails synth. */

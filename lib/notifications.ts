@@ -1,12 +1,10 @@
 /**
  * From the bus to the inbox: a rule on `Instagram Token Expired` → an encrypted, TLS-only queue
  * (with a dead-letter queue after 5 receives) → notify-expired-token, which sends through SES.
- * Alarms fire when either dead-letter queue (the queue's, or the rule target's for events that
- * never reached the queue) holds anything, and when anyone got the same email twice.
+ * Both dead-letter queues (the queue's, and the rule target's for events that never reached the
+ * queue) are exposed for lib/alarms.ts to watch.
  */
 import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -14,25 +12,32 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
-import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { tokenwatchMetric } from './metrics';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { declaredEnvironment } from '../functions/environment/variables';
 import { tokenExpiredRulePattern } from '../functions/platform/schemas';
-import type { StackConfig } from './config';
-import { grantTableActions, logRetention } from './function-access';
+import { grantTableActions } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface NotificationsProps {
-  readonly config: StackConfig;
   readonly table: ITableV2;
   readonly bus: IEventBus;
   /** The full URL of `POST /unsubscribe` on the deployed API. */
   readonly unsubscribeUrl: string;
   readonly unsubscribeSigningKey: ISecret;
+  /** The frontend's base URL, without a trailing slash: links in emails point there. */
+  readonly appUrl: string;
+  /** A verified SES identity in the target account; the notifier may send as it only. */
+  readonly senderAddress: string;
+  /** @default an SES configuration set created here */
+  readonly sesConfigurationSetName?: string;
+  /** Emails per second the notifiers may send, together, at most. @default 10 */
+  readonly sesMaxSendRate?: number;
   /** @default Duration.seconds(60) */
   readonly notifierTimeout?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
 }
 
 /** Receives before a message is given up on and moved to the dead-letter queue. */
@@ -55,14 +60,19 @@ export class Notifications extends Construct {
   readonly rule: Rule;
   readonly notifier: TokenwatchFunction;
   readonly configurationSetName: string;
-  readonly alarms: Alarm[];
-  readonly alarmTopic?: Topic;
 
   constructor(scope: Construct, id: string, props: NotificationsProps) {
     super(scope, id);
-    const { config } = props;
+    const { senderAddress } = props;
+    const sesMaxSendRate = props.sesMaxSendRate ?? 10;
+    if (!(sesMaxSendRate > 0)) throw new Error(`sesMaxSendRate: ${sesMaxSendRate} is not positive`);
+    // The SES permission below is scoped to the sender's domain and address.
+    const senderDomain = /^[^@\s]+@([^@\s]+)$/.exec(senderAddress)?.[1];
+    if (senderDomain === undefined) {
+      throw new Error(`senderAddress: ${senderAddress} is not an email address`);
+    }
     const timeout = props.notifierTimeout ?? Duration.seconds(60);
-    const concurrency = notifierConcurrency(config.sesMaxSendRate);
+    const concurrency = notifierConcurrency(sesMaxSendRate);
     const secureQueue = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true };
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
@@ -103,8 +113,8 @@ export class Notifications extends Construct {
       ],
     });
 
-    if (config.sesConfigurationSetName) {
-      this.configurationSetName = config.sesConfigurationSetName;
+    if (props.sesConfigurationSetName) {
+      this.configurationSetName = props.sesConfigurationSetName;
     } else {
       const configurationSet = new ConfigurationSet(this, 'ConfigurationSet', {
         reputationMetrics: true,
@@ -119,19 +129,20 @@ export class Notifications extends Construct {
       entry: 'notify-expired-token',
       description: 'tokenwatch: emails owners and opted-in developers about an expired token',
       timeout,
-      logRetention: logRetention(config.logRetentionDays),
-      environment: {
-        SENDER_ADDRESS: config.senderAddress,
-        APP_URL: config.appUrl,
+      logRetention: props.logRetention,
+      environment: declaredEnvironment('notify-expired-token', {
+        TABLE_NAME: props.table.tableName,
+        SENDER_ADDRESS: senderAddress,
+        APP_URL: props.appUrl,
         UNSUBSCRIBE_URL: props.unsubscribeUrl,
         UNSUBSCRIBE_KEY_SECRET_ID: props.unsubscribeSigningKey.secretArn,
         SES_CONFIGURATION_SET: this.configurationSetName,
-        SES_MAX_SEND_RATE: String(config.sesMaxSendRate),
+        SES_MAX_SEND_RATE: String(sesMaxSendRate),
         NOTIFY_MAX_CONCURRENCY: String(concurrency),
         // Longer than any live invocation (so a running send is never taken over), shorter
         // than the visibility timeout (so the first redelivery after a crash can take over).
         NOTIFICATION_LEASE_SECONDS: String(leaseSeconds),
-      },
+      }),
     });
     grantTableActions(this.notifier, props.table, {
       table: [
@@ -145,16 +156,15 @@ export class Notifications extends Construct {
     });
     props.unsubscribeSigningKey.grantRead(this.notifier);
     const { region, account } = Stack.of(this);
-    const senderDomain = config.senderAddress.split('@')[1] ?? config.senderAddress;
     this.notifier.addToRolePolicy(
       new PolicyStatement({
         actions: ['ses:SendEmail'],
         resources: [
           `arn:${Aws.PARTITION}:ses:${region}:${account}:identity/${senderDomain}`,
-          `arn:${Aws.PARTITION}:ses:${region}:${account}:identity/${config.senderAddress}`,
+          `arn:${Aws.PARTITION}:ses:${region}:${account}:identity/${senderAddress}`,
           `arn:${Aws.PARTITION}:ses:${region}:${account}:configuration-set/${this.configurationSetName}`,
         ],
-        conditions: { StringEquals: { 'ses:FromAddress': config.senderAddress } },
+        conditions: { StringEquals: { 'ses:FromAddress': senderAddress } },
       }),
     );
     this.notifier.addEventSource(
@@ -164,54 +174,5 @@ export class Notifications extends Construct {
         maxConcurrency: concurrency,
       }),
     );
-
-    this.alarms = [
-      this.notEmptyAlarm('DeadLetterQueueNotEmpty', this.deadLetterQueue, {
-        description: `tokenwatch: expired-token messages failed ${maxReceiveCount} times and wait in the dead-letter queue; emails may be missing`,
-      }),
-      this.notEmptyAlarm('UndeliveredEventsNotEmpty', this.undeliveredEvents, {
-        description:
-          'tokenwatch: expired-token events could not be delivered to the notification queue',
-      }),
-      // Exactly once is the promise: a second email for the same token only happens when a
-      // send outlived its claim's lease, which the lease (twice the timeout) should rule out.
-      new Alarm(this, 'EmailsSentTwice', {
-        alarmDescription:
-          'tokenwatch: someone got the same expired-token email twice: a send outlived its claim lease (NOTIFICATION_LEASE_SECONDS)',
-        metric: tokenwatchMetric('ExpiredTokenEmailsSentTwice', Duration.minutes(5)),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    ];
-
-    if (config.alarmEmail) {
-      this.alarmTopic = new Topic(this, 'AlarmTopic', {
-        displayName: 'tokenwatch alarms',
-        enforceSSL: true,
-      });
-      Validations.of(this.alarmTopic).acknowledge({
-        id: 'AwsSolutions-SNS2',
-        reason:
-          'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, and the topic carries only alarm names and states, no customer data.',
-      });
-      this.alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
-      for (const alarm of this.alarms) alarm.addAlarmAction(new SnsAction(this.alarmTopic));
-    }
-  }
-
-  private notEmptyAlarm(id: string, queue: Queue, options: { description: string }): Alarm {
-    return new Alarm(this, id, {
-      alarmDescription: options.description,
-      metric: queue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
   }
 }

@@ -1,7 +1,6 @@
 /**
  * Everything every tokenwatch Lambda shares, in one place: Node.js 24 on arm64, ESM bundles
- * with the AWS SDK inside (minified, with source maps), an explicit log group, tracing, and
- * helpers that grant access and set the matching environment variable in one call.
+ * with the AWS SDK inside (minified, with source maps), an explicit log group and tracing.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';

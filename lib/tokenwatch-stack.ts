@@ -1,15 +1,17 @@
 /**
- * The one tokenwatch stack: it composes one construct per concern. No resource carries a
- * hard-coded name, so several stages can be deployed side by side in one account.
+ * The one tokenwatch stack: it composes one construct per concern, and is the one place that
+ * reads the deployment configuration; each construct gets only the settings it uses. No resource
+ * carries a hard-coded name, so several stages can be deployed side by side in one account.
  */
 import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
+import { Alarms } from './alarms';
 import { Api } from './api';
 import type { StackConfig } from './config';
 import { Events } from './events';
 import { ExpiryCheck } from './expiry-check';
-import { Notifications } from './notifications';
+import { logRetention } from './function-access';
+import { maxReceiveCount, Notifications } from './notifications';
 import { Secrets } from './secrets';
 import { Storage } from './storage';
 
@@ -24,12 +26,14 @@ export class TokenwatchStack extends Stack {
   readonly api: Api;
   readonly expiryCheck: ExpiryCheck;
   readonly notifications: Notifications;
+  readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: TokenwatchStackProps) {
     super(scope, id, props);
     const { config } = props;
     Tags.of(this).add('app', 'tokenwatch');
     Tags.of(this).add('stage', config.stage);
+    const retention = logRetention(config.logRetentionDays);
 
     this.storage = new Storage(this, 'Storage', { retainData: config.retainData });
     const table = this.storage.table;
@@ -39,23 +43,51 @@ export class TokenwatchStack extends Stack {
       instagramAppSecretName: config.instagramAppSecretName,
     });
 
-    this.api = new Api(this, 'Api', { config, table, bus, secrets: this.secrets });
-    this.expiryCheck = new ExpiryCheck(this, 'ExpiryCheck', { config, table, bus });
+    this.api = new Api(this, 'Api', {
+      table,
+      bus,
+      instagramAppSecret: this.secrets.instagramApp,
+      unsubscribeSigningKey: this.secrets.unsubscribeSigningKey,
+      appUrl: config.appUrl,
+      instagram: {
+        graphUrl: config.instagramGraphUrl,
+        apiUrl: config.instagramApiUrl,
+        authorizeUrl: config.instagramAuthorizeUrl,
+        redirectUri: config.instagramRedirectUri,
+      },
+      stage: config.stage,
+      jwtIssuer: config.jwtIssuer,
+      jwtAudience: config.jwtAudience,
+      throttleRate: config.apiThrottleRate,
+      throttleBurst: config.apiThrottleBurst,
+      retainData: config.retainData,
+      logRetention: retention,
+    });
+    this.expiryCheck = new ExpiryCheck(this, 'ExpiryCheck', {
+      table,
+      bus,
+      schedule: config.checkSchedule,
+      lookbackDays: config.checkLookbackDays,
+      logRetention: retention,
+    });
     this.notifications = new Notifications(this, 'Notifications', {
-      config,
       table,
       bus,
       unsubscribeUrl: this.api.unsubscribeUrl,
       unsubscribeSigningKey: this.secrets.unsubscribeSigningKey,
+      appUrl: config.appUrl,
+      senderAddress: config.senderAddress,
+      sesConfigurationSetName: config.sesConfigurationSetName,
+      sesMaxSendRate: config.sesMaxSendRate,
+      logRetention: retention,
     });
-
-    // Every alarm of the stack goes to the one alarm topic, when an alarm email was configured.
-    const alarmTopic = this.notifications.alarmTopic;
-    if (alarmTopic) {
-      for (const alarm of [this.expiryCheck.failingAlarm, this.expiryCheck.publishingAlarm]) {
-        alarm.addAlarmAction(new SnsAction(alarmTopic));
-      }
-    }
+    this.alarms = new Alarms(this, 'Alarms', {
+      expiryCheck: this.expiryCheck.checker,
+      deadLetterQueue: this.notifications.deadLetterQueue,
+      undeliveredEvents: this.notifications.undeliveredEvents,
+      maxReceiveCount,
+      alarmEmail: config.alarmEmail,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
     new CfnOutput(this, 'TableName', { value: table.tableName });

@@ -4,6 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { synthesize, unacknowledgedNagFindings } from './support/stack';
+import { functionEnvironments } from '../functions/environment/variables';
 import { readStackConfig } from '../lib/config';
 import { TokenwatchFunction } from '../lib/tokenwatch-function';
 
@@ -79,6 +80,39 @@ describe('the tokenwatch stack', () => {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
     });
+  });
+
+  it('keeps every alarm, and the topic they go to, in the one alarms construct', () => {
+    const { template } = synthesize({ alarmEmail: 'ops@example.com' });
+    const ids = (type: string) => Object.keys(template.findResources(type));
+    expect(ids('AWS::CloudWatch::Alarm')).toHaveLength(5);
+    for (const id of [...ids('AWS::CloudWatch::Alarm'), ...ids('AWS::SNS::Topic')]) {
+      expect(id).toMatch(/^Alarms[A-Z]/);
+    }
+  });
+
+  it('gives each function exactly the environment its handler declares', () => {
+    const { template } = synthesize();
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function')) as [
+      string,
+      { Properties: { Environment: { Variables: Record<string, unknown> } } },
+    ][];
+    const entries = Object.keys(functionEnvironments);
+    expect(functions).toHaveLength(entries.length);
+    for (const [id, fn] of functions) {
+      const variables = Object.keys(fn.Properties.Environment.Variables).sort();
+      const declared = entries
+        .map((entry) =>
+          Object.keys(functionEnvironments[entry as keyof typeof functionEnvironments]),
+        )
+        .map((names) => ['NODE_OPTIONS', ...names].sort());
+      expect(declared, id).toContainEqual(variables);
+    }
+  });
+
+  it('refuses settings a construct cannot deploy, with their name', () => {
+    expect(() => synthesize({ checkSchedule: 'every 15 minutes' })).toThrow(/schedule/);
+    expect(() => synthesize({ logRetentionDays: '31' })).toThrow(/logRetentionDays/);
   });
 
   it('creates the Instagram app secret with empty fields for the operator to fill, never a made-up value', () => {

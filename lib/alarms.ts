@@ -1,0 +1,146 @@
+/**
+ * Every alarm of the stack, and the one topic they go to. The other constructs expose what is
+ * worth watching (a function, a queue); what counts as trouble, and who hears of it, is here.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  MathExpression,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { tokenwatchMetric } from './metrics';
+
+export interface AlarmsProps {
+  /** The function the schedule runs to find expired tokens. */
+  readonly expiryCheck: IFunction;
+  /** Where expired-token messages end up after the notifier failed them `maxReceiveCount` times. */
+  readonly deadLetterQueue: IQueue;
+  /** Where the rule puts expired-token events it could not deliver to the notification queue. */
+  readonly undeliveredEvents: IQueue;
+  /** Receives before a message reaches `deadLetterQueue`, for the alarm's description. */
+  readonly maxReceiveCount: number;
+  /** Where alarms are sent. @default none: alarms only change state, and no topic is created */
+  readonly alarmEmail?: string;
+}
+
+/** Any one occurrence in one period is trouble; no data is no trouble. */
+const onFirst = {
+  threshold: 1,
+  comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  treatMissingData: TreatMissingData.NOT_BREACHING,
+} as const;
+
+export class Alarms extends Construct {
+  /** In alarm when the check failed in two periods of one hour in a row. */
+  readonly checkFailing: Alarm;
+  /**
+   * In alarm when, in two periods of one hour in a row, the bus refused expired-token events or
+   * marks failed: the check itself ran, so `checkFailing` stays quiet, yet nobody is emailed.
+   */
+  readonly checkCannotPublish: Alarm;
+  readonly deadLetterQueueNotEmpty: Alarm;
+  readonly undeliveredEventsNotEmpty: Alarm;
+  /** Exactly once is the promise: this fires the first time it is broken. */
+  readonly emailsSentTwice: Alarm;
+  /** Every alarm above. */
+  readonly all: readonly Alarm[];
+  /** Set when an alarm email was given. */
+  readonly topic?: Topic;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    if (!Number.isInteger(props.maxReceiveCount) || props.maxReceiveCount < 1) {
+      throw new Error(`maxReceiveCount: ${props.maxReceiveCount} is not a positive integer`);
+    }
+
+    this.checkFailing = this.alarm('CheckFailing', {
+      description:
+        'tokenwatch: the expired-token check failed in two hours in a row; expired tokens may go unnoticed',
+      metric: props.expiryCheck.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+      evaluationPeriods: 2,
+    });
+    this.checkCannotPublish = this.alarm('CheckCannotPublish', {
+      description:
+        'tokenwatch: for two hours the bus refused expired-token events, or marking them failed; owners and developers are not being told',
+      metric: new MathExpression({
+        expression: 'FILL(refused, 0) + FILL(markFailed, 0)',
+        usingMetrics: {
+          refused: tokenwatchMetric('ExpiredEventsFailed', Duration.hours(1)),
+          markFailed: tokenwatchMetric('TokenMarksFailed', Duration.hours(1)),
+        },
+        period: Duration.hours(1),
+      }),
+      evaluationPeriods: 2,
+    });
+    this.deadLetterQueueNotEmpty = this.alarm('DeadLetterQueueNotEmpty', {
+      description: `tokenwatch: expired-token messages failed ${props.maxReceiveCount} times and wait in the dead-letter queue; emails may be missing`,
+      metric: messagesWaitingIn(props.deadLetterQueue),
+    });
+    this.undeliveredEventsNotEmpty = this.alarm('UndeliveredEventsNotEmpty', {
+      description:
+        'tokenwatch: expired-token events could not be delivered to the notification queue',
+      metric: messagesWaitingIn(props.undeliveredEvents),
+    });
+    // A second email for the same token only happens when a send outlived its claim's lease,
+    // which the lease (twice the timeout) should rule out.
+    this.emailsSentTwice = this.alarm('EmailsSentTwice', {
+      description:
+        'tokenwatch: someone got the same expired-token email twice: a send outlived its claim lease (NOTIFICATION_LEASE_SECONDS)',
+      metric: tokenwatchMetric('ExpiredTokenEmailsSentTwice', Duration.minutes(5)),
+    });
+    this.all = [
+      this.checkFailing,
+      this.checkCannotPublish,
+      this.deadLetterQueueNotEmpty,
+      this.undeliveredEventsNotEmpty,
+      this.emailsSentTwice,
+    ];
+
+    if (props.alarmEmail !== undefined) {
+      this.topic = this.createTopic(props.alarmEmail);
+      const action = new SnsAction(this.topic);
+      for (const alarm of this.all) alarm.addAlarmAction(action);
+    }
+  }
+
+  private alarm(
+    id: string,
+    options: { description: string; metric: IMetric; evaluationPeriods?: number },
+  ): Alarm {
+    return new Alarm(this, id, {
+      ...onFirst,
+      alarmDescription: options.description,
+      metric: options.metric,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
+    });
+  }
+
+  private createTopic(alarmEmail: string): Topic {
+    if (!/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) {
+      throw new Error(`alarmEmail: ${alarmEmail} is not an email address`);
+    }
+    const topic = new Topic(this, 'Topic', { displayName: 'tokenwatch alarms', enforceSSL: true });
+    Validations.of(topic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, and the topic carries only alarm names and states, no customer data.',
+    });
+    topic.addSubscription(new EmailSubscription(alarmEmail));
+    return topic;
+  }
+}
+
+/** The most messages visible in a minute: one is enough to look. */
+const messagesWaitingIn = (queue: IQueue) =>
+  queue.metricApproximateNumberOfMessagesVisible({
+    period: Duration.minutes(1),
+    statistic: 'Maximum',
+  });

@@ -1,6 +1,17 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Which module folder may not import which: the one-way flow of imports under functions/. */
+const layers = [
+  { folder: '', mayNotImport: [] },
+  { folder: 'api/', mayNotImport: [] },
+  { folder: 'notifications/', mayNotImport: ['api'] },
+  { folder: 'tokens/', mayNotImport: ['api', 'notifications'] },
+  { folder: 'people/', mayNotImport: ['api', 'notifications', 'tokens'] },
+  { folder: 'storage/', mayNotImport: ['api', 'notifications', 'tokens', 'people'] },
+  { folder: 'platform/', mayNotImport: ['api', 'notifications', 'tokens', 'people', 'storage'] },
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -26,11 +37,13 @@ export default tseslint.config(
       'no-new': 'off',
     },
   },
-  {
-    // Everything under functions/ is bundled into a Lambda function: a plain `zod` import there
-    // would add 75 KiB and ~10 ms of cold start to it, and `zod/mini` without the configured
-    // messages would answer 400s with "Invalid input".
-    files: ['functions/**/*.ts'],
+  // Everything under functions/ is bundled into a Lambda function: a plain `zod` import there
+  // would add 75 KiB and ~10 ms of cold start to it, and `zod/mini` without the configured
+  // messages would answer 400s with "Invalid input". And imports flow one way: handlers →
+  // product modules (notifications → tokens → people) → storage → platform; nothing under
+  // functions/ reaches into local/, bench/, scripts/, lib/ or a handler.
+  ...layers.map(({ folder, mayNotImport }) => ({
+    files: [`functions/${folder}**/*.ts`],
     ignores: ['functions/platform/validation.ts'],
     rules: {
       'no-restricted-imports': [
@@ -42,11 +55,20 @@ export default tseslint.config(
               message:
                 'Import * as z from functions/platform/validation.ts, zod/mini with messages.',
             },
+            {
+              regex: '(^|/)(local|bench|scripts|lib)/|^\\.\\./[a-z-]+$',
+              message:
+                'Production code never imports the local stack, the bench, scripts or a handler.',
+            },
+            ...mayNotImport.map((module) => ({
+              regex: `^#${module}/`,
+              message: `functions/${folder || '*'} may not import #${module}: imports flow handlers → notifications → tokens → people → storage → platform.`,
+            })),
           ],
         },
       ],
     },
-  },
+  })),
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,

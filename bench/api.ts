@@ -7,7 +7,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../functions/platform/dynamodb';
-import { keys } from '../functions/storage/store';
+import { keys } from '../functions/storage/keys';
 import { freePort } from '../local/services';
 import { startLocalSystem } from '../local/system';
 import { type Benchmark } from './harness';

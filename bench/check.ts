@@ -12,9 +12,12 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../functions/platform/dynamodb';
-import { createEventPublisher, maxEntriesPerCall } from '../functions/platform/eventbridge';
-import { runExpiryCheck, type LogSink } from '../functions/tokens/expiry-check';
-import { createStore, keys } from '../functions/storage/store';
+import { maxEntriesPerCall } from '../functions/platform/eventbridge';
+import { createEventPublisher } from '../functions/tokens/event-publisher';
+import { runExpiryCheck } from '../functions/tokens/expiry-check';
+import { type LogSink } from '../functions/platform/observability';
+import { createTableStore as createStore } from '../local/table-store';
+import { keys } from '../functions/storage/keys';
 import {
   createBenchTable,
   generateTokens,

@@ -10,7 +10,10 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../functions/platform/dynamodb';
-import { createStore, type TokenwatchStore } from '../functions/storage/store';
+import {
+  createTableStore as createStore,
+  type TableStore as TokenwatchStore,
+} from '../local/table-store';
 import { createTableInput } from '../functions/storage/table';
 import { seededRandom, withConcurrency } from './stats';
 

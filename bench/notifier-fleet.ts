@@ -5,7 +5,7 @@
  */
 import { eventEnvelope } from '../local/eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { detailTypes, eventSource, type TokenExpiredDetail } from '../functions/platform/schemas';
+import { detailTypes, eventSource, type TokenExpiredDetail } from '../functions/tokens/events';
 import { LocalQueue } from '../local/queue';
 import { startSecretsManagerStandIn } from '../local/standins/secrets-manager';
 import { itemsWrittenBy, type Item } from './data';

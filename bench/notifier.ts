@@ -42,7 +42,7 @@ export const run: Benchmark = async ({ quick, log }) => {
     sesMaxSendRate: 1_000_000,
   });
 
-  const rendered = createEmailRenderer().render('owner', sampleEmailData);
+  const rendered = createEmailRenderer().render('expired-owner', sampleEmailData);
   const ses = new SESv2Client({ maxAttempts: 1 });
   const bareSends = (count: number, label: string) =>
     withConcurrency(

@@ -3,14 +3,14 @@
  * token that became due and marks it expired (see #tokens/expiry-check); returns the summary,
  * which the local stack's /_local/run-check answers with.
  */
-import { createEventPublisher } from '#platform/eventbridge';
+import { createEventPublisher } from '#tokens/event-publisher';
 import { documentClient } from '#platform/dynamodb';
 import { envInteger, envString, readConfig } from '#platform/config';
 import type { ConfigShapeOf } from './environment/variables';
 import { runExpiryCheck, type ExpiryCheckSummary } from '#tokens/expiry-check';
 import { metrics, MetricUnit } from '#platform/metrics';
 import { logger } from '#platform/observability';
-import { createStore } from '#storage/store';
+import { createDueTokenSchedule } from '#tokens/due-tokens';
 
 const config = readConfig({
   TABLE_NAME: envString(),
@@ -19,7 +19,7 @@ const config = readConfig({
   CHECK_LOOKBACK_DAYS: envInteger(7, { min: 1, max: 60 }),
 } satisfies ConfigShapeOf<'check-expired-tokens'>);
 
-const store = createStore(documentClient(), config.TABLE_NAME);
+const store = createDueTokenSchedule(documentClient(), config.TABLE_NAME);
 const publisher = createEventPublisher({ busName: config.EVENT_BUS_NAME });
 
 export const handler = async (): Promise<ExpiryCheckSummary> => {

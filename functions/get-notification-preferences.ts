@@ -2,14 +2,14 @@
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
 import type { ConfigShapeOf } from './environment/variables';
-import { httpHandler } from '#platform/http/handler';
+import { httpHandler } from '#api/handler';
 import { json } from '#platform/http/responses';
-import { createStore } from '#storage/store';
+import { createPreferencesRepository } from '#notifications/preferences-store';
 
 const config = readConfig({
   TABLE_NAME: envString(),
 } satisfies ConfigShapeOf<'get-notification-preferences'>);
-const store = createStore(documentClient(), config.TABLE_NAME);
+const store = createPreferencesRepository(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler({ auth: 'jwt' }, async ({ caller }) =>
   json(200, await store.getPreferences(caller)),

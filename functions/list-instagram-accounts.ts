@@ -5,15 +5,15 @@
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
 import type { ConfigShapeOf } from './environment/variables';
-import { httpHandler } from '#platform/http/handler';
+import { httpHandler } from '#api/handler';
 import { json } from '#platform/http/responses';
-import { createStore } from '#storage/store';
-import { effectiveTokenStatus } from '#tokens/refresh';
+import { createMemberships } from '#tokens/memberships';
+import { displayedStatus } from '#tokens/lifecycle';
 
 const config = readConfig({
   TABLE_NAME: envString(),
 } satisfies ConfigShapeOf<'list-instagram-accounts'>);
-const store = createStore(documentClient(), config.TABLE_NAME);
+const store = createMemberships(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler({ auth: 'jwt' }, async ({ caller }) => {
   const now = new Date();
@@ -23,7 +23,7 @@ export const handler = httpHandler({ auth: 'jwt' }, async ({ caller }) => {
       accountId: account.accountId,
       username: account.username,
       relation: account.relation,
-      tokenStatus: effectiveTokenStatus(account, now),
+      tokenStatus: displayedStatus(account, now),
       expiresAt: account.expiresAt,
     })),
   });

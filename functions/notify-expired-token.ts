@@ -11,10 +11,14 @@ import { createPacer, createSesMailer } from '#platform/ses';
 import { envInteger, envString, envUrl, readConfig } from '#platform/config';
 import type { ConfigShapeOf } from './environment/variables';
 import { createEmailRenderer } from '#notifications/emails';
-import { notifyFromQueue } from '#notifications/notify';
+import { notifyFromQueue } from '#notifications/queue-batch';
 import { metrics, MetricUnit } from '#platform/metrics';
 import { logger } from '#platform/observability';
-import { createStore } from '#storage/store';
+import { createSendOnceLedger } from '#notifications/ledger';
+import { createPreferencesRepository } from '#notifications/preferences-store';
+import { createProfileRepository } from '#people/profiles';
+import { createAccountRepository } from '#tokens/accounts';
+import { createDeveloperRoleRepository } from '#tokens/developer-roles';
 
 const config = readConfig({
   TABLE_NAME: envString(),
@@ -33,7 +37,14 @@ const config = readConfig({
   NOTIFICATION_LEASE_SECONDS: envInteger(120, { min: 1 }),
 } satisfies ConfigShapeOf<'notify-expired-token'>);
 
-const store = createStore(documentClient(), config.TABLE_NAME);
+const db = documentClient();
+const store = {
+  ...createAccountRepository(db, config.TABLE_NAME),
+  ...createDeveloperRoleRepository(db, config.TABLE_NAME),
+  ...createPreferencesRepository(db, config.TABLE_NAME),
+  ...createProfileRepository(db, config.TABLE_NAME),
+  ...createSendOnceLedger(db, config.TABLE_NAME),
+};
 const renderer = createEmailRenderer();
 // Each process takes its share of the account's rate, less a margin, so the fleet never exceeds
 // it where SES counts: on arrival. The time from the pacer to SES varies, and without the margin

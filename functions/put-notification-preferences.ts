@@ -3,14 +3,14 @@ import { preferencesBody } from '#api/schemas';
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
 import type { ConfigShapeOf } from './environment/variables';
-import { httpHandler } from '#platform/http/handler';
+import { httpHandler } from '#api/handler';
 import { json } from '#platform/http/responses';
-import { createStore } from '#storage/store';
+import { createPreferencesRepository } from '#notifications/preferences-store';
 
 const config = readConfig({
   TABLE_NAME: envString(),
 } satisfies ConfigShapeOf<'put-notification-preferences'>);
-const store = createStore(documentClient(), config.TABLE_NAME);
+const store = createPreferencesRepository(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler(
   { auth: 'jwt', body: preferencesBody },

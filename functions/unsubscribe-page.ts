@@ -7,17 +7,17 @@ import { unsubscribeQuery } from '#api/schemas';
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
 import type { ConfigShapeOf } from './environment/variables';
-import { httpHandler } from '#platform/http/handler';
+import { httpHandler } from '#api/handler';
 import { escapeHtml, html, page } from '#platform/http/responses';
-import { createStore } from '#storage/store';
-import { preferenceLabels, unsubscribeKey } from '#notifications/unsubscribe';
+import { createPreferencesRepository } from '#notifications/preferences-store';
+import { preferenceLabel, unsubscribeKey } from '#notifications/unsubscribe';
 import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 const config = readConfig({
   TABLE_NAME: envString(),
   UNSUBSCRIBE_KEY_SECRET_ID: envString(),
 } satisfies ConfigShapeOf<'unsubscribe-page'>);
-const store = createStore(documentClient(), config.TABLE_NAME);
+const store = createPreferencesRepository(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler(
   // Always a browser here: errors are pages too.
@@ -28,7 +28,7 @@ export const handler = httpHandler(
       await unsubscribeKey(config.UNSUBSCRIBE_KEY_SECRET_ID),
       new Date(),
     );
-    const label = escapeHtml(preferenceLabels[request.preference]);
+    const label = escapeHtml(preferenceLabel(request.preference));
     const current = await store.getPreferences(request.userId);
     if (!current[request.preference]) {
       return html(200, page('Already unsubscribed', `<p>“${label}” is already off.</p>`));

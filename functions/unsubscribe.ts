@@ -9,11 +9,11 @@ import { unsubscribeQuery } from '#api/schemas';
 import { documentClient } from '#platform/dynamodb';
 import { envString, envUrl, readConfig } from '#platform/config';
 import type { ConfigShapeOf } from './environment/variables';
-import { httpHandler } from '#platform/http/handler';
+import { httpHandler } from '#api/handler';
 import { escapeHtml, html, json, page, prefersHtml } from '#platform/http/responses';
 import { logger } from '#platform/observability';
-import { createStore } from '#storage/store';
-import { preferenceLabels, unsubscribeKey } from '#notifications/unsubscribe';
+import { createPreferencesRepository } from '#notifications/preferences-store';
+import { preferenceLabel, unsubscribeKey } from '#notifications/unsubscribe';
 import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 const config = readConfig({
@@ -21,7 +21,7 @@ const config = readConfig({
   UNSUBSCRIBE_KEY_SECRET_ID: envString(),
   APP_URL: z.optional(envUrl()),
 } satisfies ConfigShapeOf<'unsubscribe'>);
-const store = createStore(documentClient(), config.TABLE_NAME);
+const store = createPreferencesRepository(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler(
   { auth: 'none', query: unsubscribeQuery, htmlForBrowsers: true, ignoresBody: true },
@@ -47,7 +47,7 @@ export const handler = httpHandler(
       200,
       page(
         'You are unsubscribed',
-        `<p>“${escapeHtml(preferenceLabels[request.preference])}” is now off. You can turn it on again in your settings.</p>${settings}`,
+        `<p>“${escapeHtml(preferenceLabel(request.preference))}” is now off. You can turn it on again in your settings.</p>${settings}`,
       ),
     );
   },

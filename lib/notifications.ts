@@ -16,7 +16,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { declaredEnvironment } from '../functions/environment/variables';
-import { tokenExpiredRulePattern } from '../functions/platform/schemas';
+import { tokenExpiredRulePattern } from '../functions/tokens/events';
 import { grantTableActions } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
 

@@ -3,14 +3,10 @@
  * plain JSON) into the table, validated with the same schemas the rest of the code uses. The
  * whole document is checked before anything is written, so bad input changes nothing.
  */
-import {
-  developerRole,
-  instagramAccount,
-  notificationPreferences,
-  userId,
-  userProfile,
-} from '../functions/platform/schemas';
-import type { TokenwatchStore } from '../functions/storage/store';
+import { developerRole, instagramAccount } from '../functions/tokens/account';
+import { notificationPreferences } from '../functions/notifications/preferences';
+import { userId, userProfile } from '../functions/people/user';
+import { type TableStore as TokenwatchStore } from './table-store';
 import * as z from '../functions/platform/validation';
 
 /** Left out, a list is empty; past `max` items the document is refused, not truncated. */

@@ -7,12 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from '../functions/platform/validation';
 import { routes } from '../lib/routes';
-import {
-  apiContracts,
-  problemResponse,
-  type ApiEntry,
-  type RouteContract,
-} from '../functions/api/contracts';
+import { apiContracts, problemResponse, type RouteContract } from '../functions/api/contracts';
 import packageJson from '../package.json' with { type: 'json' };
 
 export const openApiFile = fileURLToPath(new URL('../docs/openapi.json', import.meta.url));
@@ -66,7 +61,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   const problem = { 'application/problem+json': { schema: schemaOf(problemResponse, 'output') } };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    const contract: RouteContract = apiContracts[route.entry as ApiEntry];
+    const contract: RouteContract = apiContracts[route.entry];
     const responses: Record<string, unknown> = {};
     for (const [status, response] of Object.entries(contract.responses)) {
       const ok = Number(status) < 400;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import createHttpError from 'http-errors';
 import * as z from '../functions/platform/validation';
-import { httpHandler } from '#platform/http/handler';
+import { httpHandler } from '#api/handler';
 import { json } from '#platform/http/responses';
 import { authorizeJwt } from '../local/jwt-authorizer';
 import { createLocalApiGateway, matchRoute, toApiGatewayEvent } from '../local/api-gateway';

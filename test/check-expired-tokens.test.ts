@@ -9,10 +9,14 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createTestTable, type TestTable } from './support/table';
-import { createEventPublisher } from '#platform/eventbridge';
+import { createEventPublisher } from '#tokens/event-publisher';
 import { createDocumentClient } from '#platform/dynamodb';
-import { runExpiryCheck, type ExpiryCheckDependencies, type LogSink } from '#tokens/expiry-check';
-import { createStore, type TokenwatchStore } from '#storage/store';
+import { runExpiryCheck, type ExpiryCheckDependencies } from '#tokens/expiry-check';
+import { type LogSink } from '#platform/observability';
+import {
+  createTableStore as createStore,
+  type TableStore as TokenwatchStore,
+} from '../local/table-store';
 
 const eventBridge = mockClient(EventBridgeClient);
 afterEach(() => {

@@ -115,13 +115,6 @@ describe('the expired-token emails', () => {
     ).toThrow(/expired-owner email: unsubscribeUrl is missing/);
   });
 
-  it('still take an audience alone, as its expired email, until every caller names the template', () => {
-    expect(renderer.render('owner', sampleEmailData)).toEqual(owner());
-    expect(renderer.render('developer', sampleEmailData)).toEqual(
-      renderer.render('expired-developer', sampleEmailData),
-    );
-  });
-
   it('fail at build time, naming the template and line, when a template is broken or names a field the view lacks', () => {
     const sources = readTemplateSources();
     const withTemplate = (

@@ -15,16 +15,12 @@ import {
 } from './support/pipeline-services';
 import { createPacer, createSesMailer, type Mailer } from '#platform/ses';
 import { createEmailRenderer } from '#notifications/emails';
-import {
-  chooseRecipients,
-  notifyExpiredToken,
-  notifyFromQueue,
-  staleReason,
-  type NotifierDependencies,
-  type QueueRecord,
-} from '#notifications/notify';
-import type { LogSink } from '#tokens/expiry-check';
-import type { TokenExpiredDetail } from '#platform/schemas';
+import { notifyExpiredToken, type NotifierDependencies } from '#notifications/notify';
+import { notifyFromQueue, type QueueRecord } from '#notifications/queue-batch';
+import { chooseRecipients } from '#notifications/recipients';
+import { staleReason } from '#tokens/lifecycle';
+import { type LogSink } from '#platform/observability';
+import { type TokenExpiredDetail } from '#tokens/events';
 import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 let table: TestTable;
@@ -135,13 +131,19 @@ describe('the recipients rule', () => {
 
   it('tells the owner by default and no developer by default', () => {
     expect(
-      chooseRecipients({ ownerUserId: 'o', developerIds: ['d'], preferencesOf: prefs({}) }),
-    ).toEqual([{ userId: 'o', kind: 'owner' }]);
+      chooseRecipients({
+        kind: 'expired',
+        ownerUserId: 'o',
+        developerIds: ['d'],
+        preferencesOf: prefs({}),
+      }),
+    ).toEqual([{ userId: 'o', audience: 'owner' }]);
   });
 
   it('tells each developer who opted in, and not the owner who opted out', () => {
     expect(
       chooseRecipients({
+        kind: 'expired',
         ownerUserId: 'o',
         developerIds: ['d1', 'd2', 'd3'],
         preferencesOf: prefs({
@@ -152,22 +154,24 @@ describe('the recipients rule', () => {
         }),
       }),
     ).toEqual([
-      { userId: 'd1', kind: 'developer' },
-      { userId: 'd3', kind: 'developer' },
+      { userId: 'd1', audience: 'developer' },
+      { userId: 'd3', audience: 'developer' },
     ]);
   });
 
   it('gives an owner who is also a developer one email, as the owner', () => {
     expect(
       chooseRecipients({
+        kind: 'expired',
         ownerUserId: 'o',
         developerIds: ['o', 'o'],
         preferencesOf: prefs({ o: developerOn }),
       }),
-    ).toEqual([{ userId: 'o', kind: 'owner' }]);
+    ).toEqual([{ userId: 'o', audience: 'owner' }]);
     // Owning beats developing: opting out as owner is not undone by the developer setting.
     expect(
       chooseRecipients({
+        kind: 'expired',
         ownerUserId: 'o',
         developerIds: ['o'],
         preferencesOf: prefs({ o: { ownerExpiredToken: false, developerExpiredToken: true } }),
@@ -257,7 +261,7 @@ describe('notifying about an expired token', () => {
     // Handlebars escapes `=` in the HTML as `&#x3D;`, which a mail client reads back as `=`.
     expect(email.body.html?.replaceAll('&#x3D;', '=')).toContain(`href="${url.toString()}"`);
 
-    expect(await table.store.getNotification(scenario.accountId, 1, owner.userId)).toMatchObject({
+    expect(await table.notificationRecord(scenario.accountId, 1, owner.userId)).toMatchObject({
       status: 'sent',
       messageId: email.messageId,
     });
@@ -417,7 +421,7 @@ describe('notifying about an expired token', () => {
     expect(log.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual([
       'Email sent, but another delivery had already sent and recorded it',
     ]);
-    expect(await table.store.getNotification(scenario.accountId, 1, owner.userId)).toMatchObject({
+    expect(await table.notificationRecord(scenario.accountId, 1, owner.userId)).toMatchObject({
       status: 'sent',
       messageId: 'm-other',
     });
@@ -536,7 +540,7 @@ describe('notifying about an expired token', () => {
       expect(await emailsTo([developer.email])).toHaveLength(0);
       // SES refused it, so the claim was given back: the retry need not wait for the lease.
       expect(
-        await table.store.getNotification(scenario.accountId, 1, developer.userId),
+        await table.notificationRecord(scenario.accountId, 1, developer.userId),
       ).toBeUndefined();
 
       throttling = false;
@@ -564,7 +568,7 @@ describe('notifying about an expired token', () => {
     const crashed = await notifyFromQueue([record], deps({ store: crashingStore }));
     expect(crashed.batchItemFailures).toHaveLength(1);
     expect(await emailsTo([owner.email])).toHaveLength(1);
-    expect(await table.store.getNotification(scenario.accountId, 1, owner.userId)).toMatchObject({
+    expect(await table.notificationRecord(scenario.accountId, 1, owner.userId)).toMatchObject({
       status: 'sending',
     });
 
@@ -584,7 +588,7 @@ describe('notifying about an expired token', () => {
     );
     expect(after.batchItemFailures).toEqual([]);
     expect(await emailsTo([owner.email])).toHaveLength(2);
-    expect(await table.store.getNotification(scenario.accountId, 1, owner.userId)).toMatchObject({
+    expect(await table.notificationRecord(scenario.accountId, 1, owner.userId)).toMatchObject({
       status: 'sent',
     });
   });
@@ -601,7 +605,7 @@ describe('notifying about an expired token', () => {
     const result = await notifyFromQueue([queueRecord(scenario.detail)], deps({ mailer: silent }));
 
     expect(result.batchItemFailures).toHaveLength(1);
-    expect(await table.store.getNotification(scenario.accountId, 1, owner.userId)).toMatchObject({
+    expect(await table.notificationRecord(scenario.accountId, 1, owner.userId)).toMatchObject({
       status: 'sending',
     });
   });

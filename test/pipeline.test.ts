@@ -25,7 +25,7 @@ import {
   startSecretsStandIn,
   type Person,
 } from './support/pipeline-services';
-import type { ExpiryCheckSummary } from '#tokens/expiry-check';
+import { type ExpiryCheckSummary } from '#tokens/expiry-check';
 import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 const eventBridge = mockClient(EventBridgeClient);
@@ -219,7 +219,8 @@ describe('the notification pipeline', () => {
     expect(JSON.stringify(emails)).not.toContain(canary);
     const printed = output.printed.join('');
     expect(printed).toContain('Expiry check finished');
-    expect(printed).toContain('Expired-token email sent');
+    expect(printed).toContain('"message":"Email sent"');
+    expect(printed).toContain('"occasion":"expired"');
     expect(printed).not.toContain(canary);
   });
 });

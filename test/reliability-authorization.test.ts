@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '#platform/dynamodb';
-import { keys } from '#storage/store';
+import { keys } from '#storage/keys';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../lib/routes';
 import {

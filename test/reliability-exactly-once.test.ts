@@ -180,7 +180,12 @@ function scheduleFor(rand: Random, run: () => PipelineRun, recipients: number): 
         kind: 'race',
         competitor: () =>
           pipeline.table.store.claimNotification(
-            { accountId: item.accountId, generation: item.generation, userId: item.userId },
+            {
+              accountId: item.accountId,
+              generation: item.generation,
+              occasion: 'expired',
+              userId: item.userId,
+            },
             {
               claimId: 'competitor',
               now: new Date(run().base.getTime() + run().epoch * 300_000),

@@ -13,7 +13,7 @@ import { eventEnvelope } from '../local/eventbridge';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '#platform/dynamodb';
-import { keys } from '#storage/store';
+import { keys } from '#storage/keys';
 import { LocalQueue } from '../local/queue';
 import { createTestTable, type TestTable } from './support/table';
 import {

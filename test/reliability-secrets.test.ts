@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { documentClient } from '#platform/dynamodb';
-import { detailTypes, eventSource } from '#platform/schemas';
+import { detailTypes, eventSource } from '#tokens/events';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { startEventBridgeStandIn, type EventBridgeStandIn } from '../local/eventbridge';
 import { LocalQueue } from '../local/queue';

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createTestTable, type TestTable } from './support/table';
-import { dueBuckets, GenerationConflictError, type DueToken } from '#storage/store';
+import { dueBuckets, type DueToken } from '#tokens/due-tokens';
+import { requireAccess } from '#tokens/access';
+import { AccountNotFoundError, GenerationConflictError } from '#tokens/errors';
 
 let table: TestTable;
 beforeAll(async () => {
@@ -278,6 +280,13 @@ describe('the due-token index', () => {
 });
 
 describe('developer roles', () => {
+  /** How a user relates to an account, by the access rule; undefined when not at all. */
+  const relationTo = (accountId: string, userId: string) =>
+    requireAccess(table.store, accountId, userId).catch((error: unknown) => {
+      if (error instanceof AccountNotFoundError) return undefined;
+      throw error;
+    });
+
   it('lists the accounts a user owns and develops for, owner first when both', async () => {
     const own = { ownerUserId: 'u-carla', accessToken: 'IGQ-y', expiresAt: hoursFromNow(100) };
     await table.store.putAccount({ ...own, accountId: 'carla-1', username: 'carla.one' }, now);
@@ -296,18 +305,18 @@ describe('developer roles', () => {
     ]);
     expect(JSON.stringify(accounts)).not.toContain('IGQ-');
 
-    expect(await table.store.relationTo('client-1', 'u-carla')).toMatchObject({
+    expect(await relationTo('client-1', 'u-carla')).toMatchObject({
       relation: 'developer',
     });
-    expect(await table.store.relationTo('client-1', 'u-client')).toMatchObject({
+    expect(await relationTo('client-1', 'u-client')).toMatchObject({
       relation: 'owner',
     });
-    expect(await table.store.relationTo('client-1', 'u-stranger')).toBeUndefined();
-    expect(await table.store.relationTo('no-such-account', 'u-carla')).toBeUndefined();
+    expect(await relationTo('client-1', 'u-stranger')).toBeUndefined();
+    expect(await relationTo('no-such-account', 'u-carla')).toBeUndefined();
     expect((await table.store.listDeveloperIds('client-1')).sort()).toEqual(['u-carla']);
 
     await table.store.deleteDeveloperRole('client-1', 'u-carla');
-    expect(await table.store.relationTo('client-1', 'u-carla')).toBeUndefined();
+    expect(await relationTo('client-1', 'u-carla')).toBeUndefined();
   });
 });
 
@@ -315,6 +324,7 @@ describe('notification records', () => {
   const email = (accountId: string, generation: number, userId: string) => ({
     accountId,
     generation,
+    occasion: 'expired' as const,
     userId,
   });
   const claimAt = (at: Date, claimId = 'claim-a') => ({ claimId, now: at, leaseSeconds: 60 });
@@ -345,7 +355,7 @@ describe('notification records', () => {
       await table.store.completeNotification(owner, holder, { messageId: 'm-1', sentAt: now }),
     ).toBe('recorded');
     expect(await table.store.claimNotification(owner, claimAt(now, 'claim-late'))).toBe('sent');
-    const record = await table.store.getNotification('acc-n', 3, 'u-owner');
+    const record = await table.notificationRecord('acc-n', 3, 'u-owner');
     expect(record).toMatchObject({ status: 'sent', messageId: 'm-1', sentAt: now.toISOString() });
     expect(record?.ttl).toBeGreaterThan(now.getTime() / 1000);
   });
@@ -379,7 +389,7 @@ describe('notification records', () => {
 
     // The slow sender's send fails after all, and it gives back what it thinks is its claim.
     await table.store.releaseNotification(developer, 'slow');
-    expect(await table.store.getNotification('acc-o', 1, 'u-dev')).toMatchObject({
+    expect(await table.notificationRecord('acc-o', 1, 'u-dev')).toMatchObject({
       status: 'sending',
     });
     expect(await table.store.claimNotification(developer, claimAt(later, 'third'))).toBe(
@@ -396,7 +406,7 @@ describe('notification records', () => {
 
     // The new holder's own send went out too: the second email is reported, the first record kept.
     expect(await complete(developer, 'next', 'm-next')).toBe('already-recorded');
-    expect(await table.store.getNotification('acc-t', 1, 'u-dev')).toMatchObject({
+    expect(await table.notificationRecord('acc-t', 1, 'u-dev')).toMatchObject({
       status: 'sent',
       messageId: 'm-slow',
     });
@@ -408,7 +418,7 @@ describe('notification records', () => {
     expect(await complete(developer, 'slow', 'm-slow')).toBe('already-recorded');
     // A completion repeated after a lost answer changes nothing and is not a second email.
     expect(await complete(developer, 'next', 'm-next')).toBe('recorded');
-    expect(await table.store.getNotification('acc-t2', 1, 'u-dev')).toMatchObject({
+    expect(await table.notificationRecord('acc-t2', 1, 'u-dev')).toMatchObject({
       status: 'sent',
       messageId: 'm-next',
     });
@@ -418,10 +428,10 @@ describe('notification records', () => {
     const developer = await takenOver('acc-t3');
     // SES refused the new holder's send, so it gave its claim back...
     await table.store.releaseNotification(developer, 'next');
-    expect(await table.store.getNotification('acc-t3', 1, 'u-dev')).toBeUndefined();
+    expect(await table.notificationRecord('acc-t3', 1, 'u-dev')).toBeUndefined();
     // ...but the slow send had gone out.
     expect(await complete(developer, 'slow', 'm-slow')).toBe('recorded');
-    const record = await table.store.getNotification('acc-t3', 1, 'u-dev');
+    const record = await table.notificationRecord('acc-t3', 1, 'u-dev');
     expect(record).toMatchObject({ status: 'sent', messageId: 'm-slow' });
     expect(record?.ttl).toBeGreaterThan(later.getTime() / 1000);
     expect(await table.store.claimNotification(developer, claimAt(later, 'retry'))).toBe('sent');
@@ -476,7 +486,7 @@ describe('an account stored again', () => {
     await table.store.markTokenExpired(due);
     const claim = { claimId: 'claim-a', now, leaseSeconds: 60 };
     await table.store.claimNotification(
-      { accountId: 'acc-again', generation: 1, userId: 'u-owner' },
+      { accountId: 'acc-again', generation: 1, occasion: 'expired', userId: 'u-owner' },
       claim,
     );
 
@@ -491,7 +501,7 @@ describe('an account stored again', () => {
     expect(dueAgain.map((t) => t.generation)).toEqual([2]);
     expect(
       await table.store.claimNotification(
-        { accountId: 'acc-again', generation: 2, userId: 'u-owner' },
+        { accountId: 'acc-again', generation: 2, occasion: 'expired', userId: 'u-owner' },
         claim,
       ),
     ).toBe('claimed');

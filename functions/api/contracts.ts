@@ -6,7 +6,10 @@
  */
 import * as z from '#platform/validation';
 import { accountPath, preferencesBody, reconnectBody, unsubscribeQuery } from './schemas';
-import { accountId, isoDateTime, preferenceName, tokenStatus } from '#platform/schemas';
+import { isoDateTime } from '#platform/schemas';
+import { preferenceName } from '#notifications/preferences';
+import { accountId } from '#tokens/account';
+import { tokenStatus } from '#tokens/lifecycle';
 
 // ---- outputs ---------------------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ import {
   InstagramUserMismatchError,
   ReauthorizationRequiredError,
   RedirectUriNotAllowedError,
+  AccountNotFoundError,
 } from '#tokens/errors';
 import { InvalidUnsubscribeTokenError } from '#notifications/unsubscribe-errors';
-import { AccountNotFoundError } from '#storage/store';
 import {
   accountNotFound,
   HttpProblem,

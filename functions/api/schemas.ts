@@ -6,7 +6,9 @@
  * only the document needs.
  */
 import * as z from '#platform/validation';
-import { accountId, boundedString, notificationPreferences } from '#platform/schemas';
+import { boundedString } from '#platform/schemas';
+import { notificationPreferences } from '#notifications/preferences';
+import { accountId } from '#tokens/account';
 
 // ---- inputs ----------------------------------------------------------------------------------
 

@@ -10,17 +10,10 @@
  */
 import type { EmailTemplates } from './email-model';
 import { compiledTemplates } from './email-templates.generated';
-import { audiences, templateName, type Audience, type TemplateName } from './occasions';
+import type { TemplateName } from './occasions';
 import type { ExpiryReason } from '#tokens/lifecycle';
 
 export { templateNames, type TemplateName } from './occasions';
-
-/**
- * Transitional, to be removed once notify.ts names the template: the audience alone, as `render`
- * took it before templates were named for the occasion, means that audience's `expired` email.
- * (Not tagged deprecated, so that its last caller lints until it switches.)
- */
-export type EmailKind = Audience;
 
 /** What a template may show. Nothing else reaches it: there is no way to pass a token in. */
 export interface ExpiredTokenEmailData {
@@ -44,18 +37,9 @@ export interface RenderedEmail {
 }
 
 export interface EmailRenderer {
-  /**
-   * The email of that template (`templateName(kind, audience)` of occasions.ts). An audience
-   * alone (`EmailKind`) is transitional: it means `templateName('expired', audience)`.
-   */
-  render(template: TemplateName | EmailKind, data: ExpiredTokenEmailData): RenderedEmail;
+  /** The email of that template (`templateName(kind, audience)` of occasions.ts). */
+  render(template: TemplateName, data: ExpiredTokenEmailData): RenderedEmail;
 }
-
-/** Transitional (see `EmailKind`): an audience alone names its `expired` email. */
-const templateOf = (name: TemplateName | EmailKind): TemplateName =>
-  (audiences as readonly string[]).includes(name)
-    ? templateName('expired', name as Audience)
-    : (name as TemplateName);
 
 const months = [
   'January',
@@ -109,8 +93,7 @@ const requiredFields = [
 
 export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates): EmailRenderer {
   return {
-    render(name, data) {
-      const template = templateOf(name);
+    render(template, data) {
       const templates = Object.hasOwn(compiled, template) ? compiled[template] : undefined;
       if (!templates) throw new Error(`Cannot render the ${template} email: no such template`);
       for (const field of requiredFields) {

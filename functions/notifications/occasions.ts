@@ -11,7 +11,8 @@ export const audiences: readonly Audience[] = ['owner', 'developer'];
 
 /** The kinds of email; an occasion is a kind, with its days where the kind has them. */
 export type OccasionKind = 'expired';
-export type Occasion = 'expired';
+/** A kind, with the days before expiry or since the announcement for kinds that repeat. */
+export type Occasion = OccasionKind | `${OccasionKind}-${number}`;
 
 interface OccasionKindEntry {
   /** who may hear of it (each still subject to their preference) */
@@ -22,7 +23,8 @@ export const occasionKinds = {
   expired: { audiences: ['owner', 'developer'] },
 } as const satisfies Record<OccasionKind, OccasionKindEntry>;
 
-export const kindOf = (occasion: Occasion): OccasionKind => occasion;
+export const kindOf = (occasion: Occasion): OccasionKind =>
+  occasion.replace(/-\d+$/, '') as OccasionKind;
 
 /**
  * The ledger's records before occasions existed carry none: such a record is the `expired`

@@ -3,12 +3,9 @@
  * from Secrets Manager once per cold start (#platform/secrets caches it).
  */
 import { readSecret } from '#platform/secrets';
-import type { PreferenceName } from '#platform/schemas';
+import { preferenceCatalogue, type PreferenceName } from './preferences';
 
-/** The settings' own words, as the frontend's Settings page shows them. */
-export const preferenceLabels: Record<PreferenceName, string> = {
-  ownerExpiredToken: 'Expired token notifications for your Instagram accounts',
-  developerExpiredToken: 'Expired token notifications for the developer',
-};
+/** The setting's own words, as the frontend's settings page shows them. */
+export const preferenceLabel = (name: PreferenceName): string => preferenceCatalogue[name].label;
 
 export const unsubscribeKey = (secretId: string) => readSecret(secretId);

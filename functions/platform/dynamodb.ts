@@ -1,9 +1,17 @@
 /**
- * One DynamoDB document client per cold start. The endpoint comes from the SDK's standard
+ * One DynamoDB document client per cold start, and the few ways every repository reads and
+ * writes with it (paging, batch gets, conditional writes). The endpoint comes from the SDK's standard
  * settings (AWS_ENDPOINT_URL_DYNAMODB locally and in tests), so there is no special case here.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+  type BatchGetCommandOutput,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { backoffDelay, sleep } from './retry';
 
 export function createDocumentClient(client = new DynamoDBClient({})): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, {
@@ -15,4 +23,59 @@ let shared: DynamoDBDocumentClient | undefined;
 export function documentClient(): DynamoDBDocumentClient {
   shared ??= createDocumentClient();
   return shared;
+}
+
+/** Whether a write was refused by its condition: a lost race or a repeat, never a fault. */
+export const isConditionFailure = (error: unknown): error is ConditionalCheckFailedException =>
+  error instanceof ConditionalCheckFailedException ||
+  (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+
+/** `#p0, #p1, …` for a list of attribute names, so no name ever clashes with a reserved word. */
+export function projectionOf(names: readonly string[]) {
+  const attributeNames = Object.fromEntries(names.map((name, i) => [`#p${i}`, name]));
+  return {
+    ProjectionExpression: Object.keys(attributeNames).join(', '),
+    ExpressionAttributeNames: attributeNames,
+  };
+}
+
+export type Item = Record<string, unknown>;
+
+/** Every item of a query, page after page. */
+export async function queryAll(
+  db: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+): Promise<Item[]> {
+  const items: Item[] = [];
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await db.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+/** BatchGet in chunks of 100 (DynamoDB's limit), retrying with backoff what it left unprocessed. */
+export async function batchGetAll(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Item[],
+  projection: readonly string[],
+): Promise<Item[]> {
+  const items: Item[] = [];
+  for (let start = 0; start < keys.length; start += 100) {
+    let pending: Item[] | undefined = keys.slice(start, start + 100);
+    for (let attempt = 0; pending && pending.length > 0; attempt += 1) {
+      if (attempt > 0) await sleep(backoffDelay(attempt, 50, 1_000));
+      const result: BatchGetCommandOutput = await db.send(
+        new BatchGetCommand({
+          RequestItems: { [tableName]: { Keys: pending, ...projectionOf(projection) } },
+        }),
+      );
+      items.push(...(result.Responses?.[tableName] ?? []));
+      pending = result.UnprocessedKeys?.[tableName]?.Keys;
+    }
+  }
+  return items;
 }

@@ -1,53 +1,39 @@
 /**
- * The event publisher, the one adapter over EventBridge: PutEvents to the tokenwatch bus, ten
- * entries per call (the API's limit),
+ * The one adapter over EventBridge: PutEvents to a bus, ten entries per call (the API's limit),
  * re-sending only the entries EventBridge failed with a transient error, with backoff. An entry
  * it refuses for good (or that is still failing after the last attempt) is reported, not thrown,
  * so one bad entry never stops the others. The endpoint comes from AWS_ENDPOINT_URL_EVENTBRIDGE
- * locally, like every other client.
+ * locally, like every other client. What the events are is tokens/event-publisher.ts's business.
  */
 import {
   EventBridgeClient,
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import {
-  detailTypes,
-  eventSource,
-  type TokenExpiredDetail,
-  type TokenRefreshedDetail,
-} from './schemas';
 import { backoffDelay, isTransientAwsError, sleep as realSleep } from './retry';
 
 export const maxEntriesPerCall = 10;
 
-export interface RejectedEvent<Detail = TokenExpiredDetail> {
+export interface RejectedEvent<Detail> {
   detail: Detail;
   errorCode: string;
   errorMessage?: string;
 }
 
-export interface PublishOutcome<Detail = TokenExpiredDetail> {
+export interface PublishOutcome<Detail> {
   accepted: Detail[];
   rejected: RejectedEvent<Detail>[];
-}
-
-export interface TokenExpiredPublisher {
-  publishTokenExpired(details: readonly TokenExpiredDetail[]): Promise<PublishOutcome>;
-}
-
-export interface TokenRefreshedPublisher {
-  /** Throws EventNotPublishedError when the bus did not accept it after the retries. */
-  publishTokenRefreshed(detail: TokenRefreshedDetail): Promise<void>;
 }
 
 export class EventNotPublishedError extends Error {
   override name = 'EventNotPublishedError';
 }
 
-export interface EventPublisherOptions {
+export interface BusPublisherOptions {
   client?: EventBridgeClient;
   busName: string;
+  /** the `source` of every event */
+  source: string;
   /** @default 4 — calls per chunk of ten, the first one included */
   maxAttempts?: number;
   /** @default 100 — the first backoff, doubled on each retry (full jitter) */
@@ -58,38 +44,24 @@ export interface EventPublisherOptions {
 /** Entry error codes that may succeed when sent again; anything else is final. */
 const transientEntryError = /throttl|internal|unavailable|timeout/i;
 
-export function createEventPublisher(
-  options: EventPublisherOptions,
-): TokenExpiredPublisher & TokenRefreshedPublisher {
+export interface BusPublisher {
+  /**
+   * Puts one event per detail, `detailOf` choosing exactly what each carries; answers which the
+   * bus accepted and which it did not.
+   */
+  publish<Detail>(
+    detailType: string,
+    details: readonly Detail[],
+    detailOf: (detail: Detail) => Record<string, unknown>,
+  ): Promise<PublishOutcome<Detail>>;
+}
+
+export function createBusPublisher(options: BusPublisherOptions): BusPublisher {
   // The SDK's own retries are off: this adapter's policy is the one policy, not multiplied by it.
   const client = options.client ?? new EventBridgeClient({ maxAttempts: 1 });
   const maxAttempts = options.maxAttempts ?? 4;
   const baseDelayMs = options.baseDelayMs ?? 100;
   const sleep = options.sleep ?? realSleep;
-
-  // Only the schema's fields: nothing else the caller's object might carry reaches the bus.
-  const expiredEntry = (detail: TokenExpiredDetail): PutEventsRequestEntry => ({
-    EventBusName: options.busName,
-    Source: eventSource,
-    DetailType: detailTypes.tokenExpired,
-    Detail: JSON.stringify({
-      accountId: detail.accountId,
-      generation: detail.generation,
-      expiresAt: detail.expiresAt,
-      reason: detail.reason,
-    }),
-  });
-  const refreshedEntry = (detail: TokenRefreshedDetail): PutEventsRequestEntry => ({
-    EventBusName: options.busName,
-    Source: eventSource,
-    DetailType: detailTypes.tokenRefreshed,
-    Detail: JSON.stringify({
-      accountId: detail.accountId,
-      generation: detail.generation,
-      expiresAt: detail.expiresAt,
-      by: detail.by,
-    }),
-  });
 
   async function publishChunk<Detail>(
     chunk: Detail[],
@@ -136,20 +108,19 @@ export function createEventPublisher(
   }
 
   return {
-    async publishTokenExpired(details) {
-      const outcome: PublishOutcome = { accepted: [], rejected: [] };
+    async publish(detailType, details, detailOf) {
+      type Detail = (typeof details)[number];
+      const entryOf = (detail: Detail): PutEventsRequestEntry => ({
+        EventBusName: options.busName,
+        Source: options.source,
+        DetailType: detailType,
+        Detail: JSON.stringify(detailOf(detail)),
+      });
+      const outcome: PublishOutcome<Detail> = { accepted: [], rejected: [] };
       for (let start = 0; start < details.length; start += maxEntriesPerCall) {
-        await publishChunk(details.slice(start, start + maxEntriesPerCall), expiredEntry, outcome);
+        await publishChunk(details.slice(start, start + maxEntriesPerCall), entryOf, outcome);
       }
       return outcome;
-    },
-    async publishTokenRefreshed(detail) {
-      const outcome: PublishOutcome<TokenRefreshedDetail> = { accepted: [], rejected: [] };
-      await publishChunk([detail], refreshedEntry, outcome);
-      const [rejected] = outcome.rejected;
-      if (rejected) {
-        throw new EventNotPublishedError(`EventBridge refused the event: ${rejected.errorCode}`);
-      }
     },
   };
 }

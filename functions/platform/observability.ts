@@ -8,3 +8,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { serviceName } from './metric-names';
 
 export const logger = new Logger({ serviceName });
+
+/** What the jobs' cores log through: the logger above, or a test's recorder. */
+export interface LogSink {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}

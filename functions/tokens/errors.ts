@@ -30,3 +30,22 @@ export class InstagramUserMismatchError extends Error {
 export class RedirectUriNotAllowedError extends Error {
   override name = 'RedirectUriNotAllowedError';
 }
+
+/** Thrown when a write lost a race: the token's generation moved on under it. */
+export class GenerationConflictError extends Error {
+  override name = 'GenerationConflictError';
+  constructor(
+    readonly accountId: string,
+    readonly expectedGeneration: number,
+  ) {
+    super(`Account ${accountId} is no longer at generation ${expectedGeneration}`);
+  }
+}
+
+/** The account does not exist, or, to this caller, might as well not (see access.ts). */
+export class AccountNotFoundError extends Error {
+  override name = 'AccountNotFoundError';
+  constructor(readonly accountId: string) {
+    super(`Account ${accountId} does not exist`);
+  }
+}

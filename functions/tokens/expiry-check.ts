@@ -4,9 +4,11 @@
  * the bus accepted the event means a crash in between never loses an expiry: the token is still
  * due on the next run and is published again, which the notifier absorbs (it is idempotent).
  */
-import type { DueToken, TokenwatchStore } from '#storage/store';
-import { maxEntriesPerCall, type TokenExpiredPublisher } from '#platform/eventbridge';
-import type { TokenExpiredDetail } from '#platform/schemas';
+import type { DueToken, DueTokenSchedule } from './due-tokens';
+import { maxEntriesPerCall } from '#platform/eventbridge';
+import type { TokenExpiredPublisher } from './event-publisher';
+import type { LogSink } from '#platform/observability';
+import type { TokenExpiredDetail } from './events';
 
 export interface ExpiryCheckSummary {
   /** tokens found due in the index */
@@ -25,14 +27,8 @@ export interface ExpiryCheckSummary {
   failedAccountIds: string[];
 }
 
-export interface LogSink {
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
-
 export interface ExpiryCheckDependencies {
-  store: Pick<TokenwatchStore, 'dueTokens' | 'markTokenExpired'>;
+  store: DueTokenSchedule;
   publisher: TokenExpiredPublisher;
   clock: () => Date;
   lookbackDays: number;

@@ -9,19 +9,27 @@ import {
   instagramEnvironment,
 } from '#platform/instagram';
 import { envString, readConfig } from '#platform/config';
-import { createStore } from '#storage/store';
-import { createEventPublisher } from '#platform/eventbridge';
-import type { TokenFlowDependencies } from './refresh';
+import { createEventPublisher } from './event-publisher';
+import type { AccessReader } from './access';
+import { createAccountRepository } from './accounts';
+import { createDeveloperRoleRepository } from './developer-roles';
+import type { TokenFlowDependencies } from './new-token';
+import type { ConfigShapeOf } from '../environment/variables';
 
-export function tokenFlowDependencies(): TokenFlowDependencies {
+export function tokenFlowDependencies(): TokenFlowDependencies & {
+  store: TokenFlowDependencies['store'] & AccessReader;
+} {
   const config = readConfig({
     TABLE_NAME: envString(),
     EVENT_BUS_NAME: envString(),
     ...instagramEnvironment,
-  });
+  } satisfies ConfigShapeOf<'refresh-instagram-token' | 'reconnect-instagram-token'>);
   const events = createEventPublisher({ busName: config.EVENT_BUS_NAME });
   return {
-    store: createStore(documentClient(), config.TABLE_NAME),
+    store: {
+      ...createAccountRepository(documentClient(), config.TABLE_NAME),
+      ...createDeveloperRoleRepository(documentClient(), config.TABLE_NAME),
+    },
     instagram: createInstagramClient(instagramConfigFrom(config)),
     publishRefreshed: (detail) => events.publishTokenRefreshed(detail),
     now: () => new Date(),

@@ -7,8 +7,8 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { TokenwatchStore } from '#storage/store';
-import type { NotificationPreferences } from '#platform/schemas';
+import { type TableStore as TokenwatchStore } from '../../local/table-store';
+import { type NotificationPreferences } from '#notifications/preferences';
 
 export interface StoredEmail {
   messageId: string;

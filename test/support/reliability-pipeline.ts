@@ -17,13 +17,18 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '#platform/dynamodb';
-import { createEventPublisher } from '#platform/eventbridge';
+import { createEventPublisher } from '#tokens/event-publisher';
 import { createSesMailer } from '#platform/ses';
 import { createEmailRenderer } from '#notifications/emails';
-import { runExpiryCheck, type ExpiryCheckSummary, type LogSink } from '#tokens/expiry-check';
-import { notifyFromQueue, type NotifierDependencies } from '#notifications/notify';
-import { tokenExpiredRulePattern } from '#platform/schemas';
-import { createStore, type TokenwatchStore } from '#storage/store';
+import { runExpiryCheck, type ExpiryCheckSummary } from '#tokens/expiry-check';
+import { type LogSink } from '#platform/observability';
+import { notifyFromQueue } from '#notifications/queue-batch';
+import { type NotifierDependencies } from '#notifications/notify';
+import { tokenExpiredRulePattern } from '#tokens/events';
+import {
+  createTableStore as createStore,
+  type TableStore as TokenwatchStore,
+} from '../../local/table-store';
 import { startEventBridgeStandIn, type EventBridgeStandIn } from '../../local/eventbridge';
 import { LocalQueue } from '../../local/queue';
 import { createTestTable, type TestTable } from './table';
@@ -355,7 +360,7 @@ export function noteSendWindow(run: PipelineRun, input: Record<string, unknown>)
 
 export function noteRecordWindow(run: PipelineRun, input: Record<string, unknown>): void {
   const sk = JSON.stringify(input.Key ?? {});
-  const userId = /NOTIFIED#\d+#([^"]+)"/.exec(sk)?.[1];
+  const userId = /NOTIFIED#\d+#[^#"]+#([^"]+)"/.exec(sk)?.[1];
   const address = userId === undefined ? undefined : run.addressOf.get(userId);
   if (address) run.windowAddresses.set(address, (run.windowAddresses.get(address) ?? 0) + 1);
 }

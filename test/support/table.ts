@@ -6,23 +6,52 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk
 import { randomUUID } from 'node:crypto';
 import { createTableInput } from '#storage/table';
 import { createDocumentClient } from '#platform/dynamodb';
-import { createStore, type TokenwatchStore } from '#storage/store';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '#storage/keys';
+import type { Occasion } from '#notifications/occasions';
+import { createTableStore, type TableStore } from '../../local/table-store';
 
 export interface TestTable {
   tableName: string;
   client: DynamoDBClient;
-  store: TokenwatchStore;
+  store: TableStore;
+  /** The send-once ledger's record of one email, as stored; only tests need to read one. */
+  notificationRecord(
+    accountId: string,
+    generation: number,
+    userId: string,
+    occasion?: Occasion,
+  ): Promise<NotificationRecord | undefined>;
   drop(): Promise<void>;
+}
+
+export interface NotificationRecord {
+  status: 'sending' | 'sent';
+  occasion: Occasion;
+  messageId?: string;
+  sentAt?: string;
+  ttl: number;
 }
 
 export async function createTestTable(prefix = 'tokenwatch-test'): Promise<TestTable> {
   const tableName = `${prefix}-${randomUUID()}`;
   const client = new DynamoDBClient({});
   await client.send(new CreateTableCommand(createTableInput(tableName)));
+  const db = createDocumentClient(client);
   return {
     tableName,
     client,
-    store: createStore(createDocumentClient(client), tableName),
+    store: createTableStore(db, tableName),
+    async notificationRecord(accountId, generation, userId, occasion = 'expired') {
+      const result = await db.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: keys.notification(accountId, generation, occasion, userId),
+          ConsistentRead: true,
+        }),
+      );
+      return result.Item as NotificationRecord | undefined;
+    },
     async drop() {
       await client.send(new DeleteTableCommand({ TableName: tableName }));
       client.destroy();

@@ -1,5 +1,5 @@
 /**
- * The one way a route handler is built: `httpHandler(spec, fn)` composes the shared middy
+ * The one way a route handler is built: `httpHandler(spec, fn)` (from api/handler.ts) composes the shared middy
  * chain around a function that receives a validated request and returns a result. Handlers
  * never parse, validate or build an error response themselves.
  */
@@ -16,6 +16,7 @@ import {
   noBody,
   problemErrorHandler,
   validateRequest,
+  type ProblemMapper,
   type ValidatedEvent,
 } from './middleware';
 import { unauthorized } from './problem';
@@ -69,40 +70,46 @@ export function callerOf(event: ApiEvent): string {
   return sub;
 }
 
-export function httpHandler<
-  Auth extends 'jwt' | 'none',
-  Body extends z.ZodMiniType | undefined = undefined,
-  Path extends z.ZodMiniType | undefined = undefined,
-  Query extends z.ZodMiniType | undefined = undefined,
->(
-  spec: HandlerSpec<Auth, Body, Path, Query>,
-  fn: (request: ApiRequest<Auth, Body, Path, Query>) => Promise<HttpResult>,
-): ApiHandler {
-  const chain = middy<ApiEvent, HttpResult>()
-    .use(problemErrorHandler({ htmlForBrowsers: spec.htmlForBrowsers ?? false }))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(httpHeaderNormalizer());
-  // Who is asking is settled before what they sent: an anonymous caller learns nothing more.
-  if (spec.auth === 'jwt') chain.before((request) => void callerOf(request.event));
-  chain.use(bodySizeLimit(maxBodyBytes));
-  if (spec.body) chain.use(jsonBody());
-  else if (!spec.ignoresBody) chain.use(noBody());
-  chain.use(validateRequest({ body: spec.body, path: spec.path, query: spec.query }));
-  const handler = chain.handler(async (event) => {
-    const { validated } = event as ValidatedEvent<ApiEvent, unknown, unknown, unknown>;
-    return fn({
-      caller: (spec.auth === 'jwt' ? callerOf(event) : undefined) as ApiRequest<
-        Auth,
-        Body,
-        Path,
-        Query
-      >['caller'],
-      body: validated.body as Parsed<Body>,
-      path: validated.path as Parsed<Path>,
-      query: validated.query as Parsed<Query>,
-      headers: event.headers,
-      event,
+/**
+ * The route-handler builder of a product whose own failures `problemFor` turns into problems
+ * (api/handler.ts makes tokenwatch's).
+ */
+export function defineHttpHandler(problemFor?: ProblemMapper) {
+  return function httpHandler<
+    Auth extends 'jwt' | 'none',
+    Body extends z.ZodMiniType | undefined = undefined,
+    Path extends z.ZodMiniType | undefined = undefined,
+    Query extends z.ZodMiniType | undefined = undefined,
+  >(
+    spec: HandlerSpec<Auth, Body, Path, Query>,
+    fn: (request: ApiRequest<Auth, Body, Path, Query>) => Promise<HttpResult>,
+  ): ApiHandler {
+    const chain = middy<ApiEvent, HttpResult>()
+      .use(problemErrorHandler({ htmlForBrowsers: spec.htmlForBrowsers ?? false, problemFor }))
+      .use(injectLambdaContext(logger, { resetKeys: true }))
+      .use(httpHeaderNormalizer());
+    // Who is asking is settled before what they sent: an anonymous caller learns nothing more.
+    if (spec.auth === 'jwt') chain.before((request) => void callerOf(request.event));
+    chain.use(bodySizeLimit(maxBodyBytes));
+    if (spec.body) chain.use(jsonBody());
+    else if (!spec.ignoresBody) chain.use(noBody());
+    chain.use(validateRequest({ body: spec.body, path: spec.path, query: spec.query }));
+    const handler = chain.handler(async (event) => {
+      const { validated } = event as ValidatedEvent<ApiEvent, unknown, unknown, unknown>;
+      return fn({
+        caller: (spec.auth === 'jwt' ? callerOf(event) : undefined) as ApiRequest<
+          Auth,
+          Body,
+          Path,
+          Query
+        >['caller'],
+        body: validated.body as Parsed<Body>,
+        path: validated.path as Parsed<Path>,
+        query: validated.query as Parsed<Query>,
+        headers: event.headers,
+        event,
+      });
     });
-  });
-  return handler;
+    return handler;
+  };
 }

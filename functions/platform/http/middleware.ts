@@ -8,7 +8,6 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { STATUS_CODES } from 'node:http';
 import type { z } from '#platform/validation';
 import { logger } from '#platform/observability';
-import { problemFor } from '#api/problems';
 import {
   HttpProblem,
   internalError,
@@ -39,15 +38,18 @@ export type ValidatedEvent<E extends Event, Body, Path, Query> = E & {
  * a 4xx status say what went wrong; everything else is logged here and answered as a plain
  * 500, so no message, stack trace or upstream detail reaches the client.
  */
+/** The product's own failures, as problems; undefined for any other error. */
+export type ProblemMapper = (error: unknown) => HttpProblem | undefined;
+
 export function problemErrorHandler(
-  options: { htmlForBrowsers?: boolean } = {},
+  options: { htmlForBrowsers?: boolean; problemFor?: ProblemMapper } = {},
 ): MiddlewareObj<Event, HttpResult> {
   return {
     onError: (request) => {
       const error: (Error & { statusCode?: number; expose?: boolean }) | null = request.error;
       let problem: Problem;
       let headers: Record<string, string> = {};
-      const known = problemFor(error);
+      const known = error instanceof HttpProblem ? error : options.problemFor?.(error);
       if (known) {
         problem = known.problem;
         headers = known.headers;

@@ -1,0 +1,196 @@
+/**
+ * The send-once ledger: one record per email, keyed by (account, token generation, occasion,
+ * recipient), so each person hears of each occasion of a token once. A record is claimed with a
+ * conditional write before the send and completed after it; a claim left by a process that died
+ * is taken over once its lease has run out.
+ *
+ * Records written before occasions existed carry none and a key without one: they are the
+ * `expired` email (occasions.ts), and `sentBefore` finds them, so nothing already sent is sent
+ * again across the upgrade.
+ */
+import {
+  DeleteCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, queryAll } from '#platform/dynamodb';
+import { keys, notificationRecordDays } from '#storage/keys';
+import { occasionOfRecord, type Occasion } from './occasions';
+
+/** One email: an occasion of an account's token generation, and the person it goes to. */
+export interface NotificationKey {
+  accountId: string;
+  generation: number;
+  occasion: Occasion;
+  userId: string;
+}
+
+export type NotificationClaim = 'claimed' | 'sent' | 'in-progress';
+
+export interface SendOnceLedger {
+  /** The recipients already sent this occasion of this generation (one query, for a retry). */
+  sentBefore(accountId: string, generation: number, occasion: Occasion): Promise<Set<string>>;
+  /**
+   * Claims the right to send one email. `claimId` names this claim: only its holder may release
+   * it, so a delivery that outlived its lease cannot give away the claim of the one that took
+   * over.
+   */
+  claimNotification(
+    email: NotificationKey,
+    claim: { claimId: string; now: Date; leaseSeconds: number },
+  ): Promise<NotificationClaim>;
+  completeNotification(
+    email: NotificationKey,
+    claimId: string,
+    sent: { messageId: string; sentAt: Date },
+  ): Promise<'recorded' | 'already-recorded'>;
+  releaseNotification(email: NotificationKey, claimId: string): Promise<void>;
+}
+
+const keyOf = (email: NotificationKey) =>
+  keys.notification(email.accountId, email.generation, email.occasion, email.userId);
+
+/** Who was already sent this occasion of this generation, by either kind of key. */
+async function sentBefore(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  accountId: string,
+  generation: number,
+  occasion: Occasion,
+): Promise<Set<string>> {
+  const records = await queryAll(db, {
+    TableName: tableName,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':pk': keys.account(accountId).pk,
+      ':prefix': `NOTIFIED#${generation}#`,
+    },
+    ProjectionExpression: 'userId, occasion, #status',
+  });
+  return new Set(
+    records
+      .filter(
+        (record) =>
+          record.status === 'sent' &&
+          occasionOfRecord(record.occasion as string | undefined) === occasion,
+      )
+      .map((record) => record.userId as string),
+  );
+}
+
+export function createSendOnceLedger(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  options: { recordDays?: number } = {},
+): SendOnceLedger {
+  const recordDays = options.recordDays ?? notificationRecordDays;
+  /** When DynamoDB may delete a record claimed or sent at `at` (epoch seconds). */
+  const recordExpiry = (at: Date) => Math.floor(at.getTime() / 1000) + recordDays * 86_400;
+
+  return {
+    sentBefore: (accountId, generation, occasion) =>
+      sentBefore(db, tableName, accountId, generation, occasion),
+
+    async claimNotification(email, claim) {
+      const { now } = claim;
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...keyOf(email),
+              accountId: email.accountId,
+              generation: email.generation,
+              occasion: email.occasion,
+              userId: email.userId,
+              status: 'sending',
+              claimId: claim.claimId,
+              claimedAt: now.toISOString(),
+              ttl: recordExpiry(now),
+            },
+            ConditionExpression:
+              'attribute_not_exists(pk) OR (#status = :sending AND claimedAt < :leaseExpiredBefore)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':sending': 'sending',
+              ':leaseExpiredBefore': new Date(
+                now.getTime() - claim.leaseSeconds * 1000,
+              ).toISOString(),
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return 'claimed';
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        const status = (error.Item as Record<string, { S?: string }> | undefined)?.status?.S;
+        return status === 'sent' ? 'sent' : 'in-progress';
+      }
+    },
+
+    /**
+     * Records the email as sent. An email that went out is always recorded unless another one
+     * already is: also when another delivery took the claim over meanwhile (this send outlived
+     * its lease), so that delivery can no longer release the claim for a third send, and also
+     * when that delivery already released it (its own send failed), which recreates the record.
+     * Answers `already-recorded`, writing nothing, when a different email is recorded as sent:
+     * then this person got two. Repeating the same completion is harmless.
+     */
+    async completeNotification(email, claimId, sent) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keyOf(email),
+            UpdateExpression:
+              'SET #status = :sent, messageId = :messageId, sentAt = :sentAt, ' +
+              'accountId = :accountId, generation = :generation, occasion = :occasion, ' +
+              'userId = :userId, #ttl = if_not_exists(#ttl, :ttl)',
+            ConditionExpression:
+              'attribute_not_exists(pk) OR #status = :sending OR ' +
+              '(claimId = :claimId AND messageId = :messageId)',
+            ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':sent': 'sent',
+              ':sending': 'sending',
+              ':claimId': claimId,
+              ':messageId': sent.messageId,
+              ':sentAt': sent.sentAt.toISOString(),
+              ':accountId': email.accountId,
+              ':generation': email.generation,
+              ':occasion': email.occasion,
+              ':userId': email.userId,
+              ':ttl': recordExpiry(sent.sentAt),
+            },
+          }),
+        );
+        return 'recorded';
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        return 'already-recorded';
+      }
+    },
+
+    /**
+     * Gives a claim back after a send that certainly failed, so a retry can send at once. Only
+     * the claim's holder can, and only while nothing was recorded as sent.
+     */
+    async releaseNotification(email, claimId) {
+      try {
+        await db.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: keyOf(email),
+            ConditionExpression: '#status = :sending AND claimId = :claimId',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':sending': 'sending', ':claimId': claimId },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * One email, sent at most once (and, but for a crash in a narrow window, exactly once): claim its
+ * record in the ledger, look again that the token is still lost, send, complete the record.
+ *
+ * If the process dies between SES accepting an email and the record being completed, the claim
+ * stays `sending`; once its lease has run out a retry takes it over and sends again: that
+ * recipient gets the email twice, but nobody is ever left without it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { LogSink } from '#platform/observability';
+import { MailNotSentError, type Mailer, type OutgoingEmail } from '#platform/ses';
+import type { AccountReader } from '#tokens/accounts';
+import { staleReason, type StaleReason } from '#tokens/lifecycle';
+import type { TokenExpiredDetail } from '#tokens/events';
+import type { NotificationKey, SendOnceLedger } from './ledger';
+
+export type SendOutcome =
+  | { kind: 'sent'; messageId: string }
+  /** sent, but another delivery had already sent and recorded this email (lease outlived) */
+  | { kind: 'sent-twice'; messageId: string }
+  | { kind: 'already-sent' }
+  /** another delivery holds the claim; the retry finds it sent, or takes it over */
+  | { kind: 'in-progress' }
+  | { kind: 'failed' }
+  /** the token was fixed meanwhile: nothing more to send for this event, to anyone */
+  | { kind: 'stale'; reason: StaleReason };
+
+export interface SendOnceDependencies {
+  store: SendOnceLedger & AccountReader;
+  mailer: Mailer;
+  clock: () => Date;
+  /** how long a claim protects a send in progress before a retry may take it over */
+  leaseSeconds: number;
+  log: LogSink;
+}
+
+export async function sendOnce(
+  email: NotificationKey,
+  announced: Pick<TokenExpiredDetail, 'generation' | 'reason'>,
+  message: OutgoingEmail,
+  deps: SendOnceDependencies,
+): Promise<SendOutcome> {
+  const context = {
+    accountId: email.accountId,
+    generation: email.generation,
+    occasion: email.occasion,
+    userId: email.userId,
+  };
+  const claimId = randomUUID();
+  const now = deps.clock();
+  const claim = await deps.store.claimNotification(email, {
+    claimId,
+    now,
+    leaseSeconds: deps.leaseSeconds,
+  });
+  if (claim === 'sent') return { kind: 'already-sent' };
+  if (claim === 'in-progress') {
+    deps.log.info('Another delivery is sending this email; leaving it to that one', context);
+    return { kind: 'in-progress' };
+  }
+
+  // The token may have been replaced since the account was read (a reconnect, a refresh):
+  // look again now that this send is ours, so no email goes out for a token that is already
+  // fixed. The claim is given back; the event needs nothing more from anyone.
+  const stale = staleReason(announced, await deps.store.getAccount(email.accountId), now);
+  if (stale) {
+    await deps.store.releaseNotification(email, claimId).catch(() => undefined);
+    deps.log.info('Token replaced while notifying; nothing more to send', {
+      ...context,
+      staleReason: stale,
+    });
+    return { kind: 'stale', reason: stale };
+  }
+
+  let messageId: string;
+  try {
+    ({ messageId } = await deps.mailer.send(message));
+  } catch (error) {
+    if (error instanceof MailNotSentError) {
+      // SES said no, so nothing went out: give the claim back and let the retry send at once.
+      await deps.store.releaseNotification(email, claimId).catch(() => undefined);
+    }
+    deps.log.warn('Email not sent; the message will be retried', {
+      ...context,
+      error: errorName(error),
+    });
+    return { kind: 'failed' };
+  }
+
+  try {
+    const recorded = await deps.store.completeNotification(email, claimId, {
+      messageId,
+      sentAt: deps.clock(),
+    });
+    if (recorded === 'already-recorded') {
+      // Only when this send outlived its lease: another delivery took the claim over and
+      // recorded its own email first, so this person got it twice.
+      deps.log.warn('Email sent, but another delivery had already sent and recorded it', {
+        ...context,
+        messageId,
+      });
+      return { kind: 'sent-twice', messageId };
+    }
+    deps.log.info('Email sent', { ...context, messageId });
+    return { kind: 'sent', messageId };
+  } catch (error) {
+    // Sent, but not recorded: the claim stays `sending` and its lease decides what a retry does.
+    deps.log.error('Email sent but its record was not completed', {
+      ...context,
+      messageId,
+      error: errorName(error),
+    });
+    return { kind: 'failed' };
+  }
+}
+
+export const errorName = (error: unknown) =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -1,0 +1,40 @@
+/**
+ * An Instagram account as the widget service connects it, and the developers who may act on it.
+ * The only shape that carries the access token is `instagramAccount`, the input; what the rest
+ * of the code sees (`AccountSummary`) never does.
+ */
+import { boundedString, isoDateTime, positiveInteger } from '#platform/schemas';
+import * as z from '#platform/validation';
+import { userId } from '#people/user';
+import { tokenStatus } from './lifecycle';
+
+export const accountId = z
+  .string()
+  .check(z.regex(/^[0-9A-Za-z_-]{1,64}$/, 'an Instagram account id: letters, digits, _ or -'));
+
+export const instagramAccount = z.strictObject({
+  accountId,
+  ownerUserId: userId,
+  username: z.string().check(z.regex(/^[A-Za-z0-9._]{1,30}$/, 'an Instagram username')),
+  accessToken: boundedString(1, 2048),
+  expiresAt: isoDateTime,
+  tokenStatus: z._default(tokenStatus, 'active'),
+  // Positive, as in the events: a generation-0 token would be published, then refused as poison.
+  // Left out, a new account starts at 1 and a token stored over another is the next generation.
+  generation: z.optional(positiveInteger()),
+});
+export type InstagramAccountInput = z.input<typeof instagramAccount>;
+export type InstagramAccount = z.infer<typeof instagramAccount>;
+
+/** What the rest of the code sees of an account: everything but the secret. */
+export type AccountSummary = Omit<InstagramAccount, 'accessToken' | 'generation'> & {
+  /** A stored account always has one. */
+  generation: number;
+};
+
+export const developerRole = z.strictObject({
+  accountId,
+  userId,
+  grantedAt: z.optional(isoDateTime),
+});
+export type DeveloperRole = z.infer<typeof developerRole>;

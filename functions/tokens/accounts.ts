@@ -1,0 +1,230 @@
+/**
+ * Instagram accounts and their tokens. The access token leaves this module in exactly one place,
+ * `getAccountWithToken`, which the refresh flow needs to call Instagram; every other read
+ * projects it away.
+ */
+import {
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, projectionOf, type Item } from '#platform/dynamodb';
+import { keys, memberRelationKey } from '#storage/keys';
+import {
+  instagramAccount as instagramAccountSchema,
+  type AccountSummary,
+  type InstagramAccount,
+  type InstagramAccountInput,
+} from './account';
+import { dueKeys } from './due-tokens';
+import { GenerationConflictError } from './errors';
+import { inferredIssuedAt, toInstant, type TokenStatus } from './lifecycle';
+
+/** The attributes of an account's summary: every read but the refresh flow's projects these. */
+export const summaryAttributes = [
+  'accountId',
+  'ownerUserId',
+  'username',
+  'expiresAt',
+  'tokenStatus',
+  'generation',
+] as const;
+
+export const summaryOf = (item: Item): AccountSummary => ({
+  accountId: item.accountId as string,
+  ownerUserId: item.ownerUserId as string,
+  username: item.username as string,
+  expiresAt: item.expiresAt as string,
+  tokenStatus: item.tokenStatus as TokenStatus,
+  generation: item.generation as number,
+});
+
+/** An account with its secret: only for calling Instagram, never for an answer. */
+export type AccountWithToken = AccountSummary & { accessToken: string; tokenIssuedAt: string };
+
+/** Reading an account without its token: what most callers need. */
+export interface AccountReader {
+  getAccount(accountId: string): Promise<AccountSummary | undefined>;
+}
+
+/** What the token flows need: the secret to call Instagram, and the generation-safe writes. */
+export interface TokenKeeper extends AccountReader {
+  getAccountWithToken(accountId: string): Promise<AccountWithToken | undefined>;
+  replaceToken(
+    accountId: string,
+    expectedGeneration: number,
+    token: { accessToken: string; expiresAt: string },
+    now: Date,
+  ): Promise<AccountSummary>;
+  markTokenDueAsInvalid(accountId: string, generation: number, now: Date): Promise<boolean>;
+}
+
+export interface AccountRepository extends TokenKeeper {
+  putAccount(input: InstagramAccountInput, now: Date): Promise<AccountSummary>;
+}
+
+/**
+ * Stores a connected account, over whatever was there. Without an explicit generation, a
+ * token stored over an existing one is its next generation, so the records of the old
+ * token's emails cannot silence the new token's expiry.
+ */
+async function writeAccount(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  input: InstagramAccountInput,
+  now: Date,
+): Promise<AccountSummary> {
+  const account: InstagramAccount = instagramAccountSchema.parse(input);
+  const expiresAt = toInstant(account.expiresAt);
+  const watched = account.tokenStatus === 'active';
+  const attributes: Item = {
+    accountId: account.accountId,
+    ownerUserId: account.ownerUserId,
+    username: account.username,
+    accessToken: account.accessToken,
+    expiresAt,
+    tokenStatus: account.tokenStatus,
+    tokenIssuedAt: inferredIssuedAt(expiresAt, now),
+    memberUserId: account.ownerUserId,
+    memberRelation: memberRelationKey.owner(account.accountId),
+    ...(watched ? dueKeys(account.accountId, expiresAt, now) : {}),
+  };
+  if (account.generation !== undefined) {
+    const item = {
+      ...keys.account(account.accountId),
+      ...attributes,
+      generation: account.generation,
+    };
+    await db.send(new PutCommand({ TableName: tableName, Item: item }));
+    return summaryOf(item);
+  }
+  const names = Object.keys(attributes);
+  const removed = watched ? ['dueReason'] : ['dueBucket', 'dueAt', 'dueReason'];
+  const result = await db.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.account(account.accountId),
+      UpdateExpression:
+        `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(', ')}, ` +
+        '#generation = if_not_exists(#generation, :zero) + :one ' +
+        `REMOVE ${removed.map((_, i) => `#r${i}`).join(', ')}`,
+      ExpressionAttributeNames: {
+        ...Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
+        ...Object.fromEntries(removed.map((name, i) => [`#r${i}`, name])),
+        '#generation': 'generation',
+      },
+      ExpressionAttributeValues: {
+        ...Object.fromEntries(names.map((name, i) => [`:a${i}`, attributes[name]])),
+        ':zero': 0,
+        ':one': 1,
+      },
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return summaryOf(result.Attributes ?? {});
+}
+
+export function createAccountRepository(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+): AccountRepository {
+  return {
+    putAccount: (input, now) => writeAccount(db, tableName, input, now),
+
+    async getAccount(accountId) {
+      const result = await db.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: keys.account(accountId),
+          ...projectionOf(summaryAttributes),
+          ConsistentRead: true,
+        }),
+      );
+      return result.Item ? summaryOf(result.Item) : undefined;
+    },
+
+    async getAccountWithToken(accountId) {
+      const result = await db.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: keys.account(accountId),
+          ConsistentRead: true,
+        }),
+      );
+      if (!result.Item) return undefined;
+      return {
+        ...summaryOf(result.Item),
+        accessToken: result.Item.accessToken as string,
+        tokenIssuedAt: result.Item.tokenIssuedAt as string,
+      };
+    },
+
+    /**
+     * Stores a new token as the next generation, but only if nobody replaced it since
+     * `expectedGeneration` was read: two concurrent refreshes cannot both win.
+     */
+    async replaceToken(accountId, expectedGeneration, token, now) {
+      const expiresAt = toInstant(token.expiresAt);
+      const due = dueKeys(accountId, expiresAt, now);
+      try {
+        const result = await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.account(accountId),
+            UpdateExpression:
+              'SET accessToken = :token, expiresAt = :expiresAt, tokenStatus = :active, ' +
+              'generation = generation + :one, tokenIssuedAt = :now, dueBucket = :bucket, dueAt = :dueAt ' +
+              'REMOVE dueReason',
+            ConditionExpression: 'generation = :expected',
+            ExpressionAttributeValues: {
+              ':token': token.accessToken,
+              ':expiresAt': expiresAt,
+              ':active': 'active',
+              ':one': 1,
+              ':now': now.toISOString(),
+              ':bucket': due.dueBucket,
+              ':dueAt': due.dueAt,
+              ':expected': expectedGeneration,
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return summaryOf(result.Attributes ?? {});
+      } catch (error) {
+        if (isConditionFailure(error))
+          throw new GenerationConflictError(accountId, expectedGeneration);
+        throw error;
+      }
+    },
+
+    /**
+     * Instagram told us the token no longer works before its expiry: file it as due now, so
+     * the check publishes it like any expired token (one publisher, one path to the emails).
+     */
+    async markTokenDueAsInvalid(accountId, generation, now) {
+      const due = dueKeys(accountId, now.toISOString(), now);
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.account(accountId),
+            UpdateExpression: 'SET dueBucket = :bucket, dueAt = :dueAt, dueReason = :invalid',
+            ConditionExpression: 'generation = :generation AND tokenStatus = :active',
+            ExpressionAttributeValues: {
+              ':bucket': due.dueBucket,
+              ':dueAt': due.dueAt,
+              ':invalid': 'invalid',
+              ':generation': generation,
+              ':active': 'active',
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The token lifecycle, in one place: what a token's status words mean, how long a token lives,
+ * and when it is due, expired, refreshable or to be re-authorized. Every other module asks here.
+ *
+ * - **active**: Instagram accepts it, as far as we know, and it is watched.
+ * - **expired**: its expiry passed (the check marks it so after announcing it).
+ * - **invalid**: Instagram refused it before its expiry (revoked, password changed, …).
+ * - **due**: a watched token the check must look at now: its expiry has come, or it was found
+ *   invalid and filed for the check to announce.
+ *
+ * An expired or invalid token cannot be refreshed: only authorizing on Instagram again gives a
+ * new one (the reconnect flow).
+ */
+import * as z from '#platform/validation';
+
+export const tokenStatus = z.enum(['active', 'expired', 'invalid']);
+export type TokenStatus = z.infer<typeof tokenStatus>;
+
+/** Why a token was announced as lost: the two statuses it can end in. */
+export const expiryReason = z.enum(['expired', 'invalid']);
+export type ExpiryReason = z.infer<typeof expiryReason>;
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Instagram's long-lived tokens last this long from their issue. */
+export const longLivedTokenDays = 60;
+/** Instagram refreshes a long-lived token only once it is at least this old. */
+export const minimumRefreshAgeMs = 24 * HOUR_MS;
+
+interface TokenTimes {
+  tokenStatus: TokenStatus;
+  expiresAt: string;
+}
+
+/** Whether the token's expiry has come, whatever its stored status says yet. */
+export const isPastExpiry = (token: Pick<TokenTimes, 'expiresAt'>, now: Date): boolean =>
+  Date.parse(token.expiresAt) <= now.getTime();
+
+/**
+ * The status to show: a token past its expiry is expired even before the check has marked it
+ * (the check runs every quarter hour; the accounts page should not lag behind it).
+ */
+export function displayedStatus(token: TokenTimes, now: Date): TokenStatus {
+  return token.tokenStatus === 'active' && isPastExpiry(token, now) ? 'expired' : token.tokenStatus;
+}
+
+/**
+ * What a refresh can do for a token now: `refresh` it with Instagram; nothing, because it is
+ * `too-young` (Instagram refuses tokens under a day old, and it has 59 days left anyway); or
+ * nothing short of authorizing again (`reauthorize`), because it is expired or invalid.
+ */
+export type RefreshVerdict = 'refresh' | 'too-young' | 'reauthorize';
+export function refreshVerdict(
+  token: TokenTimes & { issuedAt: string },
+  now: Date,
+): RefreshVerdict {
+  if (token.tokenStatus !== 'active' || isPastExpiry(token, now)) return 'reauthorize';
+  const issuedAt = Date.parse(token.issuedAt);
+  if (Number.isFinite(issuedAt) && now.getTime() - issuedAt < minimumRefreshAgeMs) {
+    return 'too-young';
+  }
+  return 'refresh';
+}
+
+/** The status a token that needs authorizing again is in, for the answer that says so. */
+export const lostAs = (token: Pick<TokenTimes, 'tokenStatus'>): ExpiryReason =>
+  token.tokenStatus === 'invalid' ? 'invalid' : 'expired';
+
+/**
+ * When a stored token was issued, if nobody told us: a token expiring at T was issued at
+ * T - 60 days (and never later than now). Refresh needs it, because of the one-day minimum.
+ */
+export function inferredIssuedAt(expiresAt: string, now: Date): string {
+  const inferred = Date.parse(expiresAt) - longLivedTokenDays * DAY_MS;
+  return new Date(Math.min(inferred, now.getTime())).toISOString();
+}
+
+/** When a new token Instagram issued now, valid for `seconds`, expires. */
+export const expiryAfter = (now: Date, seconds: number): string =>
+  new Date(now.getTime() + seconds * 1000).toISOString();
+
+/**
+ * Whether an announcement of a lost token still holds: no, when the account is gone, its token
+ * was replaced since, or it turned out not to be lost. Undefined when it still holds.
+ */
+export type StaleReason = 'account-gone' | 'token-replaced' | 'token-active-again';
+export function staleReason(
+  announced: { generation: number; reason: ExpiryReason },
+  account: (TokenTimes & { generation: number }) | undefined,
+  now: Date,
+): StaleReason | undefined {
+  if (!account) return 'account-gone';
+  if (account.generation !== announced.generation) return 'token-replaced';
+  // At the announced generation an `active` status usually only means the check has not marked
+  // it yet (it marks after publishing). A token that is active with an expiry still ahead was
+  // not lost after all; an `invalid` one is due before its expiry, so that does not apply.
+  if (
+    announced.reason === 'expired' &&
+    account.tokenStatus === 'active' &&
+    !isPastExpiry(account, now)
+  ) {
+    return 'token-active-again';
+  }
+  return undefined;
+}
+
+/** UTC ISO 8601 with milliseconds: the one form stored, so that strings sort as instants. */
+export const toInstant = (value: string | Date): string => new Date(value).toISOString();

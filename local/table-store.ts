@@ -1,0 +1,40 @@
+/**
+ * Every repository over one table, as one object: for the local stack's seeding and its jobs,
+ * the tests and the benchmark, which touch every kind of item. Production code never uses it:
+ * each handler builds only the repositories it needs, and each core names the ports it uses.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  createPreferencesRepository,
+  type PreferencesRepository,
+} from '../functions/notifications/preferences-store';
+import { createSendOnceLedger, type SendOnceLedger } from '../functions/notifications/ledger';
+import { createProfileRepository, type ProfileRepository } from '../functions/people/profiles';
+import { createAccountRepository, type AccountRepository } from '../functions/tokens/accounts';
+import {
+  createDeveloperRoleRepository,
+  type DeveloperRoleRepository,
+} from '../functions/tokens/developer-roles';
+import { createDueTokenSchedule, type DueTokenSchedule } from '../functions/tokens/due-tokens';
+import { createMemberships, type Memberships } from '../functions/tokens/memberships';
+
+export type TableStore = AccountRepository &
+  DueTokenSchedule &
+  DeveloperRoleRepository &
+  Memberships &
+  ProfileRepository &
+  PreferencesRepository &
+  SendOnceLedger & { tableName: string };
+
+export function createTableStore(db: DynamoDBDocumentClient, tableName: string): TableStore {
+  return {
+    tableName,
+    ...createAccountRepository(db, tableName),
+    ...createDueTokenSchedule(db, tableName),
+    ...createDeveloperRoleRepository(db, tableName),
+    ...createMemberships(db, tableName),
+    ...createProfileRepository(db, tableName),
+    ...createPreferencesRepository(db, tableName),
+    ...createSendOnceLedger(db, tableName),
+  };
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { kindOf, occasionOfRecord, templateName, templateNames } from '#notifications/occasions';
+import {
+  defaultNotificationPreferences,
+  notificationPreferences,
+  preferenceCatalogue,
+  preferenceGoverning,
+  preferenceName,
+  preferenceNames,
+} from '#notifications/preferences';
+import { relationOf, strongerRelation } from '#tokens/access';
+
+describe('the preferences catalogue', () => {
+  it('defaults the owner on and the developer off, as DESIGN.md says', () => {
+    expect(defaultNotificationPreferences).toEqual({
+      ownerExpiredToken: true,
+      developerExpiredToken: false,
+    });
+  });
+
+  it('is what the API accepts: every setting, each a boolean, nothing else', () => {
+    const all = Object.fromEntries(preferenceNames.map((name) => [name, true]));
+    expect(notificationPreferences.safeParse(all).success).toBe(true);
+    expect(notificationPreferences.safeParse({ ...all, extra: true }).success).toBe(false);
+    for (const name of preferenceNames) {
+      const rest = Object.fromEntries(Object.entries(all).filter(([other]) => other !== name));
+      expect(notificationPreferences.safeParse(rest).success).toBe(false);
+      expect(preferenceName.safeParse(name).success).toBe(true);
+    }
+    expect(preferenceName.safeParse('toString').success).toBe(false);
+  });
+
+  it('names the one setting that governs each audience of each occasion', () => {
+    expect(preferenceGoverning('expired', 'owner')).toBe('ownerExpiredToken');
+    expect(preferenceGoverning('expired', 'developer')).toBe('developerExpiredToken');
+    for (const name of preferenceNames) expect(preferenceCatalogue[name].label).not.toBe('');
+  });
+});
+
+describe('occasions', () => {
+  it('read a ledger record without an occasion as the expired email', () => {
+    expect(occasionOfRecord(undefined)).toBe('expired');
+    expect(occasionOfRecord('expired')).toBe('expired');
+  });
+
+  it('name one template per kind and audience', () => {
+    expect(templateNames).toEqual(['expired-owner', 'expired-developer']);
+    expect(templateName('expired', 'developer')).toBe('expired-developer');
+    expect(kindOf('expired')).toBe('expired');
+  });
+});
+
+describe('access', () => {
+  it('lets the owner and developers act, and nobody else; owning beats developing', () => {
+    const account = { ownerUserId: 'o' };
+    expect(relationOf(account, 'o', false)).toBe('owner');
+    expect(relationOf(account, 'o', true)).toBe('owner');
+    expect(relationOf(account, 'd', true)).toBe('developer');
+    expect(relationOf(account, 's', false)).toBeUndefined();
+    expect(strongerRelation(undefined, 'developer')).toBe('developer');
+    expect(strongerRelation('developer', 'owner')).toBe('owner');
+    expect(strongerRelation('owner', 'developer')).toBe('owner');
+  });
+});

@@ -13,6 +13,125 @@ afterAll(async () => {
 });
 
 const now = new Date('2026-11-25T12:00:00.000Z');
+
+describe('notification records', () => {
+  const email = (accountId: string, generation: number, userId: string) => ({
+    accountId,
+    generation,
+    occasion: 'expired' as const,
+    userId,
+  });
+  const claimAt = (at: Date, claimId = 'claim-a') => ({ claimId, now: at, leaseSeconds: 60 });
+  /** Past the 60-second lease of a claim made `now`. */
+  const later = new Date(now.getTime() + 61_000);
+  /** `slow` claimed the email `now` and is still sending; `next` took the claim over `later`. */
+  async function takenOver(accountId: string) {
+    const key = email(accountId, 1, 'u-dev');
+    await table.store.claimNotification(key, claimAt(now, 'slow'));
+    await table.store.claimNotification(key, claimAt(later, 'next'));
+    return key;
+  }
+  const complete = (key: ReturnType<typeof email>, claimId: string, messageId: string) =>
+    table.store.completeNotification(key, claimId, { messageId, sentAt: later });
+
+  it('let exactly one sender claim a recipient for a generation', async () => {
+    const owner = email('acc-n', 3, 'u-owner');
+    const claims = await Promise.all(
+      Array.from({ length: 5 }, (_, index) =>
+        table.store.claimNotification(owner, claimAt(now, `claim-${index}`)),
+      ),
+    );
+    expect(claims.filter((claim) => claim === 'claimed')).toHaveLength(1);
+    expect(claims.filter((claim) => claim === 'in-progress')).toHaveLength(4);
+
+    const holder = `claim-${claims.indexOf('claimed')}`;
+    expect(
+      await table.store.completeNotification(owner, holder, { messageId: 'm-1', sentAt: now }),
+    ).toBe('recorded');
+    expect(await table.store.claimNotification(owner, claimAt(now, 'claim-late'))).toBe('sent');
+    const record = await table.notificationRecord('acc-n', 3, 'u-owner');
+    expect(record).toMatchObject({ status: 'sent', messageId: 'm-1', sentAt: now.toISOString() });
+    expect(record?.ttl).toBeGreaterThan(now.getTime() / 1000);
+  });
+
+  it('hand over a claim whose sender died once its lease ran out', async () => {
+    const developer = email('acc-d', 1, 'u-dev');
+    expect(await table.store.claimNotification(developer, claimAt(now))).toBe('claimed');
+    const soon = new Date(now.getTime() + 30_000);
+    expect(await table.store.claimNotification(developer, claimAt(soon, 'claim-b'))).toBe(
+      'in-progress',
+    );
+    expect(await table.store.claimNotification(developer, claimAt(later, 'claim-b'))).toBe(
+      'claimed',
+    );
+  });
+
+  it('can be released after a failed send, and a sent record is never released', async () => {
+    const developer = email('acc-r', 1, 'u-dev');
+    expect(await table.store.claimNotification(developer, claimAt(now))).toBe('claimed');
+    await table.store.releaseNotification(developer, 'claim-a');
+    expect(await table.store.claimNotification(developer, claimAt(now, 'claim-b'))).toBe('claimed');
+    await table.store.completeNotification(developer, 'claim-b', { messageId: 'm', sentAt: now });
+    await table.store.releaseNotification(developer, 'claim-b');
+    expect(await table.store.claimNotification(developer, claimAt(now, 'claim-c'))).toBe('sent');
+  });
+
+  it('let only the holder release a claim: a sender that outlived its lease cannot give away the next one', async () => {
+    const developer = email('acc-o', 1, 'u-dev');
+    expect(await table.store.claimNotification(developer, claimAt(now, 'slow'))).toBe('claimed');
+    expect(await table.store.claimNotification(developer, claimAt(later, 'next'))).toBe('claimed');
+
+    // The slow sender's send fails after all, and it gives back what it thinks is its claim.
+    await table.store.releaseNotification(developer, 'slow');
+    expect(await table.notificationRecord('acc-o', 1, 'u-dev')).toMatchObject({
+      status: 'sending',
+    });
+    expect(await table.store.claimNotification(developer, claimAt(later, 'third'))).toBe(
+      'in-progress',
+    );
+  });
+
+  it('record an email that went out even after a takeover, so the new holder cannot release it for a third send', async () => {
+    const developer = await takenOver('acc-t');
+
+    expect(await complete(developer, 'slow', 'm-slow')).toBe('recorded');
+    await table.store.releaseNotification(developer, 'next');
+    expect(await table.store.claimNotification(developer, claimAt(later, 'third'))).toBe('sent');
+
+    // The new holder's own send went out too: the second email is reported, the first record kept.
+    expect(await complete(developer, 'next', 'm-next')).toBe('already-recorded');
+    expect(await table.notificationRecord('acc-t', 1, 'u-dev')).toMatchObject({
+      status: 'sent',
+      messageId: 'm-slow',
+    });
+  });
+
+  it('report the slower of two sends after a takeover, whichever order they finish in', async () => {
+    const developer = await takenOver('acc-t2');
+    expect(await complete(developer, 'next', 'm-next')).toBe('recorded');
+    expect(await complete(developer, 'slow', 'm-slow')).toBe('already-recorded');
+    // A completion repeated after a lost answer changes nothing and is not a second email.
+    expect(await complete(developer, 'next', 'm-next')).toBe('recorded');
+    expect(await table.notificationRecord('acc-t2', 1, 'u-dev')).toMatchObject({
+      status: 'sent',
+      messageId: 'm-next',
+    });
+  });
+
+  it('record an email that went out after the new holder released the claim, so no retry sends it again', async () => {
+    const developer = await takenOver('acc-t3');
+    // SES refused the new holder's send, so it gave its claim back...
+    await table.store.releaseNotification(developer, 'next');
+    expect(await table.notificationRecord('acc-t3', 1, 'u-dev')).toBeUndefined();
+    // ...but the slow send had gone out.
+    expect(await complete(developer, 'slow', 'm-slow')).toBe('recorded');
+    const record = await table.notificationRecord('acc-t3', 1, 'u-dev');
+    expect(record).toMatchObject({ status: 'sent', messageId: 'm-slow' });
+    expect(record?.ttl).toBeGreaterThan(later.getTime() / 1000);
+    expect(await table.store.claimNotification(developer, claimAt(later, 'retry'))).toBe('sent');
+  });
+});
+
 const claim = { claimId: 'claim-a', now, leaseSeconds: 60 };
 
 describe('the send-once ledger', () => {

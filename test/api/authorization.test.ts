@@ -1,0 +1,258 @@
+/**
+ * Every route × every kind of caller, through the JWT authorizer as API Gateway runs it.
+ * Bad tokens never reach a handler (401); on an account, only its owner and its developers may
+ * act, and everyone else gets the very same 404 as for an account that does not exist.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routes, type RouteDefinition } from '../../lib/routes';
+import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
+import {
+  redirectUri,
+  startApiEnvironment,
+  unsubscribeSigningKey,
+  type ApiEnvironment,
+} from '../support/api-environment';
+import { testAudience, testIssuer } from '../support/api-gateway';
+
+let env: ApiEnvironment;
+beforeAll(async () => {
+  env = await startApiEnvironment();
+});
+afterAll(async () => {
+  await env.stop();
+});
+
+type Principal =
+  | 'no token'
+  | 'malformed token'
+  | 'alg: none'
+  | 'wrong key'
+  | 'expired'
+  | 'wrong audience'
+  | 'wrong issuer'
+  | 'owner'
+  | 'developer with role'
+  | 'developer without role'
+  | 'stranger';
+
+const principals: Principal[] = [
+  'no token',
+  'malformed token',
+  'alg: none',
+  'wrong key',
+  'expired',
+  'wrong audience',
+  'wrong issuer',
+  'owner',
+  'developer with role',
+  'developer without role',
+  'stranger',
+];
+
+const users = {
+  owner: 'u-owner',
+  'developer with role': 'u-dev',
+  'developer without role': 'u-dev-elsewhere',
+  stranger: 'u-stranger',
+} as const;
+
+async function authorization(principal: Principal): Promise<string | undefined> {
+  const { identity } = env;
+  switch (principal) {
+    case 'no token':
+      return undefined;
+    case 'malformed token':
+      return 'not.a.jwt';
+    case 'alg: none':
+      return identity.unsignedToken(users.owner);
+    case 'wrong key':
+      return identity.tokenFromWrongKey(users.owner);
+    case 'expired':
+      return identity.token(users.owner, { expiresInSeconds: -60 });
+    case 'wrong audience':
+      return identity.token(users.owner, { audience: 'another-app' });
+    case 'wrong issuer':
+      return identity.token(users.owner, { issuer: 'https://evil.example/' });
+    default:
+      return identity.token(users[principal]);
+  }
+}
+
+const rejectedToken = (p: Principal) =>
+  !['owner', 'developer with role', 'developer without role', 'stranger'].includes(p);
+
+let serial = 0;
+/** A fresh account per case: owner u-owner, developer u-dev; u-dev-elsewhere develops another. */
+async function freshAccount() {
+  serial += 1;
+  const accountId = `1784150${String(serial).padStart(10, '0')}`;
+  const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+  const accessToken = `IGAA-CANARY-${accountId}`;
+  await env.table.store.putAccount(
+    { accountId, ownerUserId: users.owner, username: `matrix.${serial}`, accessToken, expiresAt },
+    new Date(Date.now() - 30 * 86_400_000),
+  );
+  await env.table.store.putDeveloperRole(
+    { accountId, userId: users['developer with role'] },
+    new Date(),
+  );
+  await env.table.store.putDeveloperRole(
+    { accountId: 'some-other-account', userId: users['developer without role'] },
+    new Date(),
+  );
+  env.instagram.addToken(accessToken, { userId: accountId, expiresAt });
+  const code = `AQ-matrix-${accountId}`;
+  env.instagram.registerCode(code, accountId);
+  return { accountId, code };
+}
+
+interface Case {
+  method: string;
+  url: string;
+  body?: unknown;
+  accountId?: string;
+}
+
+const builders: Record<string, () => Promise<Case>> = {
+  'get-notification-preferences': () =>
+    Promise.resolve({ method: 'GET', url: '/me/notification-preferences' }),
+  'put-notification-preferences': () =>
+    Promise.resolve({
+      method: 'PUT',
+      url: '/me/notification-preferences',
+      body: { ownerExpiredToken: false, developerExpiredToken: true },
+    }),
+  'list-instagram-accounts': () =>
+    Promise.resolve({ method: 'GET', url: '/me/instagram-accounts' }),
+  'refresh-instagram-token': async () => {
+    const { accountId } = await freshAccount();
+    return { method: 'POST', url: `/instagram-accounts/${accountId}/token/refresh`, accountId };
+  },
+  'reconnect-instagram-token': async () => {
+    const { accountId, code } = await freshAccount();
+    return {
+      method: 'POST',
+      url: `/instagram-accounts/${accountId}/token`,
+      body: { code, redirectUri },
+      accountId,
+    };
+  },
+  unsubscribe: () =>
+    Promise.resolve({
+      method: 'POST',
+      url: `/unsubscribe?token=${signUnsubscribeToken(
+        {
+          userId: `u-unsub-${String(++serial)}`,
+          preference: 'ownerExpiredToken',
+          expiresAt: new Date(Date.now() + 86_400_000),
+        },
+        unsubscribeSigningKey,
+      )}`,
+    }),
+  'unsubscribe-page': () =>
+    Promise.resolve({
+      method: 'GET',
+      url: `/unsubscribe?token=${signUnsubscribeToken(
+        {
+          userId: 'u-page',
+          preference: 'developerExpiredToken',
+          expiresAt: new Date(Date.now() + 86_400_000),
+        },
+        unsubscribeSigningKey,
+      )}`,
+    }),
+};
+
+function expectedStatus(route: RouteDefinition, principal: Principal): number {
+  if (route.auth === 'none') return 200;
+  if (rejectedToken(principal)) return 401;
+  if (!route.path.includes('{accountId}')) return 200;
+  return principal === 'owner' || principal === 'developer with role' ? 200 : 404;
+}
+
+describe('the authorization matrix', () => {
+  it('covers every route the stack deploys', () => {
+    expect(Object.keys(builders).sort()).toEqual(routes.map((route) => route.entry).sort());
+    expect(testIssuer).not.toBe('https://evil.example/');
+    expect(testAudience).not.toBe('another-app');
+  });
+
+  const rows = routes.flatMap((route) =>
+    principals.map(
+      (principal) =>
+        [
+          `${route.method} ${route.path}`,
+          principal,
+          expectedStatus(route, principal),
+          route,
+        ] as const,
+    ),
+  );
+
+  it.each(rows)('%s as %s → %i', async (_name, principal, status, route) => {
+    const build = builders[route.entry];
+    if (!build) throw new Error(`no request for ${route.entry}`);
+    const request = await build();
+    const before = request.accountId
+      ? await env.table.store.getAccountWithToken(request.accountId)
+      : undefined;
+    const instagramCallsBefore = env.instagram.calls.length;
+    const token = await authorization(principal);
+    const response = await env.api.call(request.method, request.url, { token, body: request.body });
+
+    expect(response.status).toBe(status);
+    if (status === 401) {
+      // API Gateway's JWT authorizer answers by itself, in its own fixed shape.
+      expect(response.headers['content-type']).toBe('application/json');
+      expect(response.headers['www-authenticate']).toMatch(/^Bearer/);
+      expect(response.json()).toEqual({ message: 'Unauthorized' });
+    }
+    if (status === 404) {
+      expect(response.json()).toEqual({
+        type: 'about:blank',
+        title: 'Not Found',
+        status: 404,
+        detail: 'There is no Instagram account with this id that you own or develop for.',
+      });
+    }
+    if (status !== 200 && request.accountId) {
+      expect(await env.table.store.getAccountWithToken(request.accountId)).toEqual(before);
+      expect(env.instagram.calls.length).toBe(instagramCallsBefore);
+    }
+    if (status === 200 && request.accountId && route.entry === 'reconnect-instagram-token') {
+      expect((await env.table.store.getAccount(request.accountId))?.generation).toBe(2);
+    }
+  });
+
+  it.each(['refresh', 'reconnect'])(
+    'answers %s of an account that does not exist exactly as one the caller has no part in',
+    async (action) => {
+      const token = await env.identity.token(users.stranger);
+      const { accountId } = await freshAccount();
+      const path = action === 'refresh' ? 'token/refresh' : 'token';
+      const body = action === 'refresh' ? undefined : { code: 'AQ-x', redirectUri };
+      const missing = await env.api.call('POST', `/instagram-accounts/17849999999999999/${path}`, {
+        token,
+        body,
+      });
+      const foreign = await env.api.call('POST', `/instagram-accounts/${accountId}/${path}`, {
+        token,
+        body,
+      });
+      expect(missing.status).toBe(404);
+      expect({ ...foreign.headers }).toEqual({ ...missing.headers });
+      expect(foreign.body).toBe(missing.body);
+    },
+  );
+
+  it('takes the caller from the token, never from the request', async () => {
+    const token = await env.identity.token('u-self');
+    await env.api.call('PUT', '/me/notification-preferences', {
+      token,
+      body: { ownerExpiredToken: false, developerExpiredToken: true },
+      headers: { 'x-user-id': 'u-victim' },
+    });
+    expect((await env.table.store.getPreferences('u-victim')).updatedAt).toBeNull();
+    expect((await env.table.store.getPreferences('u-self')).ownerExpiredToken).toBe(false);
+  });
+});

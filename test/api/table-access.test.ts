@@ -1,0 +1,167 @@
+/**
+ * The stack grants each route exactly the DynamoDB actions `lib/routes.ts` declares for it. This
+ * file checks the other half: every command a route's handler really sends, on its success and
+ * failure paths, is among those declared, so the least-privilege grants never break a route in
+ * AWS. The commands are recorded on the very client the handlers use.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '#platform/dynamodb';
+import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
+import { routes } from '../../lib/routes';
+import {
+  redirectUri,
+  startApiEnvironment,
+  unsubscribeSigningKey,
+  type ApiEnvironment,
+} from '../support/api-environment';
+
+let env: ApiEnvironment;
+const sent = new Map<string, Set<string>>();
+let currentEntry = '';
+
+beforeAll(async () => {
+  env = await startApiEnvironment();
+  // DynamoDB's action names are the low-level command names without "Command".
+  documentClient().middlewareStack.add(
+    (next, context) => (args) => {
+      const action = `dynamodb:${String(context.commandName).replace(/Command$/, '')}`;
+      const actions = sent.get(currentEntry) ?? new Set<string>();
+      actions.add(action);
+      sent.set(currentEntry, actions);
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordTableActions' },
+  );
+});
+afterAll(async () => {
+  await env.stop();
+});
+
+const DAY = 86_400_000;
+
+async function seedAccount(accountId: string, expiresInDays: number) {
+  const expiresAt = new Date(Date.now() + expiresInDays * DAY).toISOString();
+  await env.table.store.putAccount(
+    {
+      accountId,
+      ownerUserId: 'u-owner',
+      username: `shop.${accountId.slice(-4)}`,
+      accessToken: `IGAA-${accountId}`,
+      expiresAt,
+    },
+    new Date(Date.now() - 30 * DAY),
+  );
+  await env.table.store.putDeveloperRole({ accountId, userId: 'u-dev' }, new Date());
+  env.instagram.addToken(`IGAA-${accountId}`, { userId: accountId, expiresAt });
+}
+
+async function call(entry: string, method: string, url: string, user?: string, body?: unknown) {
+  currentEntry = entry;
+  const token = user ? await env.identity.token(user) : undefined;
+  return env.api.call(method, url, { token, body });
+}
+
+describe('the DynamoDB actions each route sends', () => {
+  it('are all granted to that route', async () => {
+    const link = signUnsubscribeToken(
+      {
+        userId: 'u-owner',
+        preference: 'developerExpiredToken',
+        expiresAt: new Date(Date.now() + DAY),
+      },
+      unsubscribeSigningKey,
+    );
+    await seedAccount('17841400000009001', 30);
+    await seedAccount('17841400000009002', -1);
+    env.instagram.registerCode('AQ-access-1', '17841400000009002');
+
+    const statuses = [
+      (await call('get-notification-preferences', 'GET', '/me/notification-preferences', 'u-owner'))
+        .status,
+      (
+        await call(
+          'put-notification-preferences',
+          'PUT',
+          '/me/notification-preferences',
+          'u-owner',
+          {
+            ownerExpiredToken: true,
+            developerExpiredToken: true,
+          },
+        )
+      ).status,
+      (await call('list-instagram-accounts', 'GET', '/me/instagram-accounts', 'u-dev')).status,
+      // Refresh: a success, an expired token (409), and Instagram rejecting the token (190).
+      (
+        await call(
+          'refresh-instagram-token',
+          'POST',
+          '/instagram-accounts/17841400000009001/token/refresh',
+          'u-dev',
+        )
+      ).status,
+      (
+        await call(
+          'refresh-instagram-token',
+          'POST',
+          '/instagram-accounts/17841400000009002/token/refresh',
+          'u-owner',
+        )
+      ).status,
+      (
+        await call(
+          'reconnect-instagram-token',
+          'POST',
+          '/instagram-accounts/17841400000009002/token',
+          'u-owner',
+          {
+            code: 'AQ-access-1',
+            redirectUri,
+          },
+        )
+      ).status,
+      (await call('unsubscribe-page', 'GET', `/unsubscribe?token=${link}`)).status,
+      (await call('unsubscribe', 'POST', `/unsubscribe?token=${link}`)).status,
+    ];
+    expect(statuses).toEqual([200, 200, 200, 200, 409, 200, 200, 200]);
+
+    env.instagram.failNext('invalid-token', { operation: 'refresh' });
+    await env.table.store.putAccount(
+      {
+        accountId: '17841400000009003',
+        ownerUserId: 'u-owner',
+        username: 'shop.9003',
+        accessToken: 'IGAA-17841400000009003',
+        expiresAt: new Date(Date.now() + 30 * DAY).toISOString(),
+      },
+      new Date(Date.now() - 30 * DAY),
+    );
+    env.instagram.addToken('IGAA-17841400000009003', {
+      userId: '17841400000009003',
+      expiresAt: new Date(Date.now() + 30 * DAY),
+    });
+    expect(
+      (
+        await call(
+          'refresh-instagram-token',
+          'POST',
+          '/instagram-accounts/17841400000009003/token/refresh',
+          'u-owner',
+        )
+      ).status,
+    ).toBe(409);
+
+    for (const route of routes) {
+      const declared = new Set<string>([
+        ...route.table.table,
+        ...Object.values(route.table.indexes ?? {}).flat(),
+      ]);
+      const used = [...(sent.get(route.entry) ?? [])];
+      expect(used.length, route.entry).toBeGreaterThan(0);
+      expect(
+        used.filter((action) => !declared.has(action)),
+        route.entry,
+      ).toEqual([]);
+    }
+  });
+});

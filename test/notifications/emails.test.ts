@@ -1,0 +1,338 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { build } from 'esbuild';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { esbuildOptionsOf } from '../../lib/bundling';
+import fc from 'fast-check';
+import {
+  createEmailRenderer,
+  formatInstant,
+  sampleEmailData,
+  templateNames,
+  type ExpiredTokenEmailData,
+} from '#notifications/emails';
+import type { ViewFields, ViewOf } from '#notifications/email-model';
+import { compiledTemplates } from '#notifications/email-templates.generated';
+import {
+  compileTemplateSources,
+  generatedFile,
+  handlebarsTemplates,
+  readTemplateSources,
+  renderGeneratedModule,
+  templatesDirectory,
+  TemplateError,
+} from '../../scripts/email-templates';
+
+const renderer = createEmailRenderer();
+const owner = (data: Partial<ExpiredTokenEmailData> = {}) =>
+  renderer.render('expired-owner', { ...sampleEmailData, ...data });
+const developer = (data: Partial<ExpiredTokenEmailData> = {}) =>
+  renderer.render('expired-developer', {
+    ...sampleEmailData,
+    actionUrl: 'https://app.example.com/instagram-accounts?account=17841400000000001',
+    ...data,
+  });
+
+describe('the expired-token emails', () => {
+  it('have distinct one-line subjects naming the account', () => {
+    const subjects = [owner().subject, developer().subject];
+    expect(new Set(subjects).size).toBe(2);
+    for (const subject of subjects) {
+      expect(subject).toContain('@ann.bakery');
+      expect(subject).not.toMatch(/[\r\n]/);
+    }
+  });
+
+  it('tell the owner which account lost its connection, what stops working, and where to reconnect', () => {
+    for (const body of [owner().text, owner().html]) {
+      expect(body).toContain('@ann.bakery');
+      expect(body).toMatch(/widget stops updating/);
+      expect(body).toMatch(/images already shown may stop loading/);
+      expect(body).toContain('https://app.example.com/instagram-accounts');
+      expect(body).toContain('https://app.example.com/settings#notifications');
+      expect(body).toContain('25 November 2026 at 12:00 UTC');
+    }
+  });
+
+  it('tell a developer whose account it is, why they get it, where Refresh token is, and what a reconnect needs', () => {
+    for (const body of [developer().text, developer().html]) {
+      expect(body).toContain("client's Instagram account");
+      expect(body).toContain('@ann.bakery');
+      expect(body).toMatch(
+        /opted in to expired token notifications as a developer of @ann\.bakery/,
+      );
+      expect(body).toMatch(/Refresh token/);
+      expect(body).toMatch(/client's Instagram\s+credentials,\s+or a role on the Facebook page/);
+      expect(body).toContain('https://app.example.com/settings#notifications');
+    }
+    expect(developer().text).toContain(
+      'https://app.example.com/instagram-accounts?account=17841400000000001',
+    );
+  });
+
+  it('write an instant exactly as Intl writes it in en-GB, in UTC', () => {
+    const intl = new Intl.DateTimeFormat('en-GB', {
+      dateStyle: 'long',
+      timeStyle: 'short',
+      timeZone: 'UTC',
+    });
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('2000-01-01T00:00:00Z'),
+          max: new Date('2099-12-31T23:59:59Z'),
+          noInvalidDate: true,
+        }),
+        (instant) => {
+          expect(formatInstant(instant.toISOString())).toBe(`${intl.format(instant)} UTC`);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    expect(() => formatInstant('not a date')).toThrow(RangeError);
+  });
+
+  it('say so when the token was invalidated rather than expired', () => {
+    expect(owner({ reason: 'invalid' }).text).toMatch(/no longer accepts its access token/);
+    expect(owner({ reason: 'invalid' }).text).not.toMatch(/expired on/);
+    expect(owner().text).not.toMatch(/no longer accepts/);
+  });
+
+  it('escape what a user typed in the HTML, and keep the plain text readable', () => {
+    const email = owner({ name: '<script>alert("x")</script> & Co' });
+    expect(email.html).not.toContain('<script>');
+    expect(email.html).toContain('&lt;script&gt;');
+    expect(email.html).toContain('&amp; Co');
+    expect(email.text).toContain('Hi <script>alert("x")</script> & Co,');
+  });
+
+  it('refuse to render with a field missing instead of sending a gap', () => {
+    const withoutUnsubscribe = { ...sampleEmailData, unsubscribeUrl: undefined };
+    expect(() =>
+      renderer.render('expired-owner', withoutUnsubscribe as unknown as ExpiredTokenEmailData),
+    ).toThrow(/expired-owner email: unsubscribeUrl is missing/);
+  });
+
+  it('fail at build time, naming the template and line, when a template is broken or names a field the view lacks', () => {
+    const sources = readTemplateSources();
+    const withTemplate = (
+      name: 'expired-owner' | 'expired-developer',
+      part: 'html' | 'text',
+      source: string,
+    ) => ({
+      ...sources,
+      [name]: { ...sources[name], [part]: source },
+    });
+    expect(() =>
+      renderGeneratedModule(
+        withTemplate('expired-developer', 'html', '{{#if invalid}}never closed'),
+      ),
+    ).toThrow(/templates\/expired-developer\.html\.hbs/);
+    expect(() =>
+      renderGeneratedModule(withTemplate('expired-owner', 'text', 'Hi\n{{noSuchField}}')),
+    ).toThrow(
+      /templates\/expired-owner\.text\.hbs:2: \{\{noSuchField\}\} is not a field of the email view/,
+    );
+    for (const unsupported of [
+      '{{#each accounts}}{{this}}{{/each}}',
+      '{{lookup name "x"}}',
+      '{{> footer}}',
+      '{{@root.name}}',
+      '{{../name}}',
+      '{{name.length}}',
+      '{{{name}}}',
+      '{{&name}}',
+      '{{#if invalid name}}x{{/if}}',
+    ]) {
+      expect(() =>
+        renderGeneratedModule(withTemplate('expired-owner', 'html', unsupported)),
+      ).toThrow(TemplateError);
+    }
+  });
+
+  it('are compiled from the templates as they are now (npm run templates)', () => {
+    expect(readFileSync(generatedFile, 'utf8')).toBe(renderGeneratedModule());
+  });
+
+  it('render exactly what Handlebars itself renders from the same templates', () => {
+    const reference = createEmailRenderer(handlebarsTemplates());
+    const preview = createEmailRenderer(compileTemplateSources());
+    const hostile = `<b>"Ann" & 'Bob'</b> \`=x\` {{name}}`;
+    const cases: ExpiredTokenEmailData[] = [
+      sampleEmailData,
+      { ...sampleEmailData, reason: 'invalid' },
+      { ...sampleEmailData, name: hostile, actionUrl: 'https://app.example.com/a?b=1&c="2"' },
+      { ...sampleEmailData, reason: 'invalid', name: hostile, unsubscribeUrl: hostile },
+    ];
+    for (const template of templateNames) {
+      for (const data of cases) {
+        expect(renderer.render(template, data)).toEqual(reference.render(template, data));
+        expect(preview.render(template, data)).toEqual(reference.render(template, data));
+      }
+    }
+  });
+
+  it('carry no template engine into the notifier bundle', async () => {
+    const result = await build({
+      ...esbuildOptionsOf(),
+      entryPoints: [
+        fileURLToPath(new URL('../../functions/notify-expired-token.ts', import.meta.url)),
+      ],
+      outdir: join(tmpdir(), 'tokenwatch-bundle-check'),
+      write: false,
+      metafile: true,
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).toContain('functions/notifications/email-templates.generated.ts');
+    expect(inputs.filter((path) => path.includes('node_modules/handlebars/'))).toEqual([]);
+  });
+});
+
+describe('the email templates', () => {
+  it('are one per template name of occasions.ts, each with a subject, an HTML and a text part', () => {
+    expect(Object.keys(compiledTemplates)).toEqual([...templateNames]);
+    for (const name of templateNames) {
+      expect(Object.keys(compiledTemplates[name])).toEqual(['subject', 'html', 'text']);
+    }
+  });
+
+  /** templates/ as it is, copied to a directory of its own, with `change` made, then read. */
+  const readChanged = (change: (directory: string) => void) => {
+    const directory = mkdtempSync(join(tmpdir(), 'tokenwatch-templates-'));
+    try {
+      cpSync(templatesDirectory, directory, { recursive: true });
+      change(directory);
+      return readTemplateSources(`${directory}/`);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  };
+
+  it('refuse, naming the file, a template for no known name or part, and a known one missing a part', () => {
+    expect(() =>
+      readChanged((directory) => {
+        writeFileSync(join(directory, 'owner.html.hbs'), 'Hi');
+      }),
+    ).toThrow(/owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer\)/);
+    expect(() =>
+      readChanged((directory) => {
+        writeFileSync(join(directory, 'expired-owner.body.hbs'), 'Hi');
+      }),
+    ).toThrow(/expired-owner\.body\.hbs: body is not a part of an email \(subject, html, text\)/);
+    expect(() =>
+      readChanged((directory) => {
+        writeFileSync(join(directory, 'expired.hbs'), 'Hi');
+      }),
+    ).toThrow(/expired\.hbs: a template file is named <template>\.<part>\.hbs/);
+    expect(() =>
+      readChanged((directory) => {
+        rmSync(join(directory, 'expired-developer.text.hbs'));
+      }),
+    ).toThrow(/expired-developer\.text\.hbs is missing/);
+    expect(readChanged(() => undefined)).toEqual(readTemplateSources());
+  });
+});
+
+describe('a template that lists several accounts ({{#each}})', () => {
+  // A test-only template (test/fixtures/templates/), with fields of its own, nested lists too.
+  const digestFields = {
+    name: 'text',
+    accounts: {
+      list: {
+        username: 'text',
+        invalid: 'flag',
+        expiredOn: 'text',
+        reconnectUrl: 'text',
+        people: { list: { name: 'text' } },
+      },
+    },
+    preferencesUrl: 'text',
+  } as const satisfies ViewFields;
+  type DigestView = ViewOf<typeof digestFields>;
+  const fixtures = fileURLToPath(new URL('../fixtures/templates/', import.meta.url));
+  const sources = readTemplateSources(fixtures, ['digest-owner'] as const);
+  const compiled = compileTemplateSources(sources, { directory: fixtures, fields: digestFields });
+  const reference = handlebarsTemplates(sources);
+  const hostile = `<b>"Ann" & 'Bob'</b> \`=x\` {{name}}`;
+  const account = (username: string, invalid: boolean) => ({
+    username,
+    invalid,
+    expiredOn: '25 November 2026 at 12:00 UTC',
+    reconnectUrl: `https://app.example.com/reconnect?account=${username}&x="1"`,
+    people: [{ name: 'Bob' }, { name: hostile }],
+  });
+  const views: DigestView[] = [
+    {
+      name: 'Ann',
+      accounts: [account('ann.bakery', false), account('ann.cafe', true)],
+      preferencesUrl: 'https://app.example.com/settings#notifications',
+    },
+    { name: hostile, accounts: [], preferencesUrl: hostile },
+    {
+      name: 'Ann',
+      accounts: [{ ...account(hostile, true), people: [] }],
+      preferencesUrl: 'https://app.example.com/settings',
+    },
+  ];
+
+  it('has a precise view type: a list field is a list of its items', () => {
+    expectTypeOf<DigestView['accounts'][number]['people'][number]>().toEqualTypeOf<{
+      readonly name: string;
+    }>();
+    expectTypeOf<DigestView['accounts'][number]['invalid']>().toEqualTypeOf<boolean>();
+    expectTypeOf<DigestView['name']>().toEqualTypeOf<string>();
+  });
+
+  it('renders exactly what Handlebars itself renders, {{field}} and {{this.field}} alike', () => {
+    for (const view of views) {
+      for (const part of ['subject', 'html', 'text'] as const) {
+        expect(compiled['digest-owner'][part](view)).toBe(reference['digest-owner'][part](view));
+      }
+    }
+    const [first] = views;
+    if (!first) throw new Error('no view');
+    const html = compiled['digest-owner'].html(first);
+    expect(html).toContain('<strong>@ann.bakery</strong>');
+    expect(html).toContain('its token expired on 25 November 2026 at 12:00 UTC.');
+    expect(html).toContain('<strong>@ann.cafe</strong>');
+    expect(html).toContain('Instagram no longer accepts its token.');
+    expect(html).toContain('&lt;b&gt;&quot;Ann&quot;');
+    expect(html).not.toContain('<b>');
+    expect(compiled['digest-owner'].text(first)).toContain('<b>"Ann" & \'Bob\'</b>');
+    expect(compiled['digest-owner'].subject(first)).toBe(
+      '@ann.bakery @ann.cafe need reconnecting\n',
+    );
+  });
+
+  it("refuses, naming the template and line, what Handlebars would not render from the item's fields", () => {
+    const compile = (html: string) => () =>
+      compileTemplateSources(
+        { 'digest-owner': { ...sources['digest-owner'], html } },
+        { directory: fixtures, fields: digestFields },
+      );
+    expect(compile('\n{{#each accounts}}{{preferencesUrl}}{{/each}}')).toThrow(
+      /fixtures\/templates\/digest-owner\.html\.hbs:2: \{\{preferencesUrl\}\} is not a field of an item of accounts \(username, invalid, expiredOn, reconnectUrl, people\)/,
+    );
+    expect(compile('{{#each name}}x{{/each}}')).toThrow(/name is not a list/);
+    expect(compile('{{accounts}}')).toThrow(/accounts is a list: go through it with \{\{#each/);
+    expect(compile('{{#if accounts}}x{{/if}}')).toThrow(/accounts is a list/);
+    expect(compile('{{#each accounts}}{{{username}}}{{/each}}')).toThrow(
+      /\{\{\{username\}\}\} would put it into the HTML unescaped/,
+    );
+    for (const unsupported of [
+      '{{#each accounts as |account|}}{{account.username}}{{/each}}',
+      '{{#each accounts}}x{{else}}none{{/each}}',
+      '{{#each accounts}}{{@index}}{{/each}}',
+      '{{#each accounts}}{{../name}}{{/each}}',
+      '{{#each accounts}}{{this}}{{/each}}',
+      '{{#each accounts.people}}{{name}}{{/each}}',
+      '{{#each accounts key="x"}}{{username}}{{/each}}',
+      '{{#each accounts}}{{#each people}}{{username}}{{/each}}{{/each}}',
+      '{{#with accounts}}x{{/with}}',
+    ]) {
+      expect(compile(unsupported)).toThrow(TemplateError);
+    }
+  });
+});

@@ -1,0 +1,377 @@
+/**
+ * Bad input at the API. For every route, 1,000 generated requests (fast-check, seeded): bodies
+ * of every JSON shape, broken JSON, binary and oversize bodies, path parameters of any text,
+ * query strings, headers and content types, through the API Gateway stand-in to the real
+ * handlers on DynamoDB Local. Counted: 5xx answers, and table writes, Instagram calls and
+ * events made by a request the API refused.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import fc from 'fast-check';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { documentClient } from '#platform/dynamodb';
+import { preferencesBody, reconnectBody } from '#api/schemas';
+import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
+import { routes } from '../../lib/routes';
+import {
+  redirectUri,
+  startApiEnvironment,
+  unsubscribeSigningKey,
+  type ApiEnvironment,
+} from '../support/api-environment';
+import { reportFigure } from '../support/reliability-faults';
+import { captureQuietly } from '../support/reliability-output';
+import { canaryPrefix, canaryToken } from '../support/reliability-pipeline';
+
+const requestsPerRoute = 1000;
+const seed = 91_125;
+
+let env: ApiEnvironment;
+let ownerToken: string;
+const output: string[] = [];
+/** The writes and events of the request being handled, found through its async context. */
+const requestEffects = new AsyncLocalStorage<{ wrote: number; published: number }>();
+const ownedAccount = '17841400000004242';
+const strangersAccount = '17841400000004343';
+
+beforeAll(async () => {
+  env = await startApiEnvironment();
+  // Every write the handlers make, whatever route: the shared client of the functions.
+  documentClient().middlewareStack.add(
+    (next, context) => (args) => {
+      const effects = requestEffects.getStore();
+      if (
+        effects &&
+        /^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(context.commandName ?? '')
+      ) {
+        effects.wrote += 1;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'countWrites' },
+  );
+  env.eventBridge.on(PutEventsCommand).callsFake(() => {
+    const effects = requestEffects.getStore();
+    if (effects) effects.published += 1;
+    return { FailedEntryCount: 0, Entries: [{ EventId: 'event-1' }] };
+  });
+  ownerToken = await env.identity.token('u-fuzz-owner');
+  const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+  for (const [accountId, owner] of [
+    [ownedAccount, 'u-fuzz-owner'],
+    [strangersAccount, 'u-someone-else'],
+  ] as const) {
+    const accessToken = canaryToken();
+    await env.table.store.putAccount(
+      {
+        accountId,
+        ownerUserId: owner,
+        username: `fuzz.${owner.replace(/-/g, '_')}`,
+        accessToken,
+        expiresAt,
+      },
+      new Date(Date.now() - 30 * 86_400_000),
+    );
+    env.instagram.addToken(accessToken, { userId: accountId, expiresAt });
+  }
+});
+afterAll(async () => {
+  await env.stop();
+});
+beforeEach(() => {
+  captureQuietly(output);
+});
+
+// ---- generators ------------------------------------------------------------------------
+
+const big = (min: number, max: number) =>
+  fc.integer({ min, max }).map((n) => `{"ownerExpiredToken":true,"pad":"${'x'.repeat(n)}"}`);
+
+/** A body: any JSON, almost-right JSON, broken JSON, text, oversize; or none. */
+const body = (nearlyValid: fc.Arbitrary<unknown>) =>
+  fc.oneof(
+    { weight: 2, arbitrary: nearlyValid.map((value) => JSON.stringify(value)) },
+    { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 300 }) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .jsonValue({ maxDepth: 2 })
+        .map((value) => JSON.stringify(value).slice(0, -1) || '{'),
+    },
+    { weight: 1, arbitrary: fc.constantFrom('', ' ', 'null', '[]', '{}', '{"__proto__":{}}') },
+    { weight: 1, arbitrary: big(16 * 1024, 80_000) },
+    { weight: 1, arbitrary: fc.constant(undefined) },
+  );
+
+const contentType = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/problem+json',
+      'Application/JSON',
+      'application/merge-patch+json',
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/octet-stream',
+      'application/jsonx',
+      '',
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.constant(undefined) },
+);
+
+const headerName = fc.constantFrom(
+  'x-user-id',
+  'x-forwarded-for',
+  'cookie',
+  'accept',
+  'accept-language',
+  'origin',
+  'x-amz-date',
+  'content-encoding',
+  'x-api-key',
+  'user-agent',
+);
+const headers = fc.dictionary(headerName, fc.string({ maxLength: 60 }), { maxKeys: 4 });
+
+/** Path parameters: anything a client might put there, encoded or not. */
+const accountParameter = fc.oneof(
+  fc.constantFrom(ownedAccount, strangersAccount, '17849999999999999', '0'),
+  fc.string({ maxLength: 80 }).map(encodeURIComponent),
+  fc.stringMatching(/^[0-9A-Za-z_-]{1,70}$/),
+  fc.constantFrom('..', '%2e%2e', '%zz', '%00', '%2F', 'a%2Fb', ' ', '%20', '{accountId}'),
+  fc.string({ maxLength: 10 }).map((text) => `${'9'.repeat(65)}${encodeURIComponent(text)}`),
+);
+
+const authorization = fc.oneof(
+  { weight: 8, arbitrary: fc.constant('owner') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('none', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearer x.y.z'),
+  },
+);
+
+const unsubscribeToken = fc.oneof(
+  fc.string({ maxLength: 300 }),
+  fc.constantFrom('valid', 'tampered', 'expired'),
+  fc.string({ maxLength: 3000, unit: 'binary-ascii' }),
+);
+
+interface FuzzRequest {
+  path: string;
+  query?: string;
+  body?: string;
+  contentType?: string;
+  headers: Record<string, string>;
+  authorization: string;
+}
+
+function unsubscribeQuery(kind: string): string {
+  const sign = (expiresAt: Date) =>
+    signUnsubscribeToken(
+      { userId: 'u-fuzz-unsub', preference: 'developerExpiredToken', expiresAt },
+      unsubscribeSigningKey,
+    );
+  if (kind === 'valid') return `token=${sign(new Date(Date.now() + 86_400_000))}`;
+  if (kind === 'expired') return `token=${sign(new Date(Date.now() - 1000))}`;
+  if (kind === 'tampered') {
+    const token = sign(new Date(Date.now() + 86_400_000));
+    return `token=${token.slice(0, -3)}${token.endsWith('A') ? 'B' : 'A'}xx`;
+  }
+  return `token=${encodeURIComponent(kind)}&utm_source=${encodeURIComponent(kind.slice(0, 5))}`;
+}
+
+const requestFor: Record<string, fc.Arbitrary<FuzzRequest>> = {
+  'get-notification-preferences': fc.record({
+    path: fc.constant('/me/notification-preferences'),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization,
+  }),
+  'put-notification-preferences': fc.record({
+    path: fc.constant('/me/notification-preferences'),
+    body: body(
+      fc.oneof(
+        fc.record({ ownerExpiredToken: fc.boolean(), developerExpiredToken: fc.boolean() }),
+        fc.record(
+          {
+            ownerExpiredToken: fc.oneof(fc.boolean(), fc.jsonValue({ maxDepth: 1 })),
+            developerExpiredToken: fc.oneof(fc.boolean(), fc.constantFrom('true', 0, null)),
+            updatedAt: fc.string(),
+            extra: fc.jsonValue({ maxDepth: 1 }),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+    ),
+    contentType,
+    headers,
+    authorization,
+  }),
+  'list-instagram-accounts': fc.record({
+    path: fc.constant('/me/instagram-accounts'),
+    body: body(fc.constant([])),
+    contentType,
+    headers,
+    authorization,
+  }),
+  'refresh-instagram-token': fc.record({
+    path: accountParameter.map((id) => `/instagram-accounts/${id}/token/refresh`),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization,
+  }),
+  'reconnect-instagram-token': fc.record({
+    path: accountParameter.map((id) => `/instagram-accounts/${id}/token`),
+    body: body(
+      fc.record(
+        {
+          code: fc.oneof(fc.string({ maxLength: 60 }), fc.string({ minLength: 2049 }), fc.nat()),
+          redirectUri: fc.oneof(
+            fc.constant(redirectUri),
+            fc.webUrl(),
+            fc.constantFrom('javascript:alert(1)', 'ftp://x', `${redirectUri}#x`),
+          ),
+          state: fc.string(),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    contentType,
+    headers,
+    authorization,
+  }),
+  unsubscribe: fc.record({
+    path: fc.constant('/unsubscribe'),
+    query: unsubscribeToken.map(unsubscribeQuery),
+    body: fc.oneof(fc.constant('List-Unsubscribe=One-Click'), body(fc.constant({}))),
+    contentType,
+    headers,
+    authorization: fc.constant('none'),
+  }),
+  'unsubscribe-page': fc.record({
+    path: fc.constant('/unsubscribe'),
+    query: fc.oneof(unsubscribeToken.map(unsubscribeQuery), fc.constant('')),
+    body: fc.constant(undefined),
+    contentType,
+    headers,
+    authorization: fc.constant('none'),
+  }),
+};
+
+/** What the API may accept: a request valid by its schema (the oracle for 2xx answers). */
+function isValidBody(entry: string, request: FuzzRequest): boolean {
+  const schema =
+    entry === 'put-notification-preferences'
+      ? preferencesBody
+      : entry === 'reconnect-instagram-token'
+        ? reconnectBody
+        : undefined;
+  // One-click unsubscribe takes a mail client's form body and ignores it; every other route
+  // without a body schema takes nothing, or an empty JSON object, and refuses anything else.
+  if (entry === 'unsubscribe') return true;
+  if (!schema) return /^\s*(\{\s*\})?\s*$/.test(request.body ?? '');
+  const json = /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(request.contentType ?? '');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(request.body ?? '');
+  } catch {
+    return false;
+  }
+  const small = Buffer.byteLength(request.body ?? '') <= 16 * 1024;
+  return json && small && schema.safeParse(parsed).success;
+}
+
+describe('bad input at the API', () => {
+  const figures = { requests: 0, fiveHundreds: 0, writesFromRefused: 0, okFromInvalid: 0 };
+  const statuses = new Map<number, number>();
+  const accepted = new Map<string, number>();
+
+  it.each(routes.map((route) => [`${route.method} ${route.path}`, route.entry, route.method]))(
+    '%s: 1,000 generated requests, no 5xx, no write from a refused request',
+    async (_name, entry, method) => {
+      const arbitrary = requestFor[entry];
+      if (!arbitrary) throw new Error(`no generator for ${entry}`);
+      // The same 1,000 requests on every run (seeded), sent eight at a time; each request's
+      // writes and events are counted through its own async context.
+      const requests = fc.sample(arbitrary, { seed, numRuns: requestsPerRoute });
+      const problems: { request: FuzzRequest; status: number; wrote: number; published: number }[] =
+        [];
+      let next = 0;
+      const send = async (request: FuzzRequest) => {
+        const effects = { wrote: 0, published: 0 };
+        const requestHeaders: Record<string, string> = { ...request.headers };
+        if (request.contentType !== undefined) requestHeaders['content-type'] = request.contentType;
+        if (request.authorization !== 'owner' && request.authorization !== 'none') {
+          requestHeaders.authorization = request.authorization;
+        }
+        const url = request.query === undefined ? request.path : `${request.path}?${request.query}`;
+        const response = await requestEffects.run(effects, () =>
+          env.api.call(method, url, {
+            token: request.authorization === 'owner' ? ownerToken : undefined,
+            rawBody: request.body,
+            headers: requestHeaders,
+          }),
+        );
+        figures.requests += 1;
+        if (response.status < 300) accepted.set(entry, (accepted.get(entry) ?? 0) + 1);
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        const refused = response.status >= 400;
+        if (response.status >= 500) figures.fiveHundreds += 1;
+        if (refused && effects.wrote + effects.published > 0) figures.writesFromRefused += 1;
+        if (!refused && !isValidBody(entry, request)) figures.okFromInvalid += 1;
+        if (
+          response.status >= 500 ||
+          (refused && effects.wrote + effects.published > 0) ||
+          (!refused && !isValidBody(entry, request))
+        ) {
+          problems.push({ request, status: response.status, ...effects });
+        }
+      };
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < requests.length) {
+            const request = requests[next];
+            next += 1;
+            if (request) await send(request);
+          }
+        }),
+      );
+      expect(problems.slice(0, 3)).toEqual([]);
+    },
+    60_000,
+  );
+
+  it('reports the figures, and no access token ever appeared in an answer or a log line', () => {
+    const everything = [
+      ...env.api.responses.map((response) => response.body + JSON.stringify(response.headers)),
+      output.join(''),
+    ].join('\n');
+    const hits = everything.split(canaryPrefix).length - 1;
+    reportFigure('api-fuzz', {
+      routes: routes.length,
+      requests: figures.requests,
+      '5xx': figures.fiveHundreds,
+      'writes-from-refused-requests': figures.writesFromRefused,
+      '2xx-from-invalid-requests': figures.okFromInvalid,
+      'canary-hits': hits,
+    });
+    reportFigure('api-fuzz accepted-per-route', Object.fromEntries(accepted));
+    reportFigure('api-fuzz statuses', Object.fromEntries([...statuses].sort(([a], [b]) => a - b)));
+    expect(figures.requests).toBeGreaterThanOrEqual(routes.length * requestsPerRoute);
+    expect(figures).toMatchObject({ fiveHundreds: 0, writesFromRefused: 0, okFromInvalid: 0 });
+    expect(hits).toBe(0);
+  });
+});

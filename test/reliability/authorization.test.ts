@@ -1,0 +1,318 @@
+/**
+ * Authorization, the full matrix: every route the stack deploys (and a few it does not) × every
+ * kind of caller we can think of, valid or not, through the JWT authorizer as API Gateway runs
+ * it and the real handlers. Beyond test/api-authorization.test.ts's principals: tokens with an
+ * empty subject, not valid yet, a second past expiry, HMAC-signed, under another scheme or none,
+ * a developer whose role was revoked, the owner of another account, and members of an account
+ * that was deleted. Counted: answers other than expected, and any change or Instagram call made
+ * for a caller who was refused.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '#platform/dynamodb';
+import { keys } from '#storage/keys';
+import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
+import { routes } from '../../lib/routes';
+import {
+  redirectUri,
+  startApiEnvironment,
+  unsubscribeSigningKey,
+  type ApiEnvironment,
+} from '../support/api-environment';
+import { testAudience, testIssuer } from '../support/api-gateway';
+import { reportFigure } from '../support/reliability-faults';
+import { captureQuietly } from '../support/reliability-output';
+import { canaryPrefix, canaryToken } from '../support/reliability-pipeline';
+
+let env: ApiEnvironment;
+const output: string[] = [];
+beforeAll(async () => {
+  env = await startApiEnvironment();
+});
+afterAll(async () => {
+  await env.stop();
+});
+beforeEach(() => {
+  captureQuietly(output);
+});
+
+const users = {
+  owner: 'u-authz-owner',
+  developer: 'u-authz-dev',
+  revoked: 'u-authz-revoked',
+  otherOwner: 'u-authz-other-owner',
+  stranger: 'u-authz-stranger',
+};
+
+/** How the caller authenticates, and who they are to the account of the request. */
+type Caller = {
+  name: string;
+  header: () => Promise<string | undefined>;
+  /** undefined: the token must be refused (401) */
+  as?: 'member' | 'non-member';
+  /** the account is deleted before the request */
+  deleted?: boolean;
+};
+
+const bearer = (token: string) => `Bearer ${token}`;
+const hmacToken = (sub: string) =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', kid: 'test-key' })
+    .setSubject(sub)
+    .setIssuer(testIssuer)
+    .setAudience(testAudience)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode('a-shared-secret-nobody-configured-0123'));
+
+const callers = (): Caller[] => {
+  const { identity } = env;
+  const valid = (sub: string) => identity.token(sub);
+  return [
+    { name: 'no Authorization header', header: () => Promise.resolve(undefined) },
+    { name: 'an empty bearer', header: () => Promise.resolve('Bearer ') },
+    { name: 'a malformed token', header: () => Promise.resolve('Bearer not.a.jwt') },
+    {
+      name: 'alg: none',
+      header: () => Promise.resolve(bearer(identity.unsignedToken(users.owner))),
+    },
+    { name: 'HS256 (alg confusion)', header: async () => bearer(await hmacToken(users.owner)) },
+    {
+      name: 'signed by another key',
+      header: async () => bearer(await identity.tokenFromWrongKey(users.owner)),
+    },
+    {
+      name: 'expired a second ago',
+      header: async () => bearer(await identity.token(users.owner, { expiresInSeconds: -1 })),
+    },
+    {
+      name: 'not valid for an hour yet (nbf)',
+      header: async () =>
+        bearer(
+          await identity.token(users.owner, {
+            claims: { nbf: Math.floor(Date.now() / 1000) + 3600 },
+          }),
+        ),
+    },
+    {
+      name: 'for another audience',
+      header: async () => bearer(await identity.token(users.owner, { audience: 'another-app' })),
+    },
+    {
+      name: 'from another issuer',
+      header: async () =>
+        bearer(await identity.token(users.owner, { issuer: 'https://evil.example/' })),
+    },
+    { name: 'with an empty subject', header: async () => bearer(await identity.token('')) },
+    { name: 'under the Basic scheme', header: async () => `Basic ${await valid(users.owner)}` },
+    { name: 'the owner', header: async () => bearer(await valid(users.owner)), as: 'member' },
+    {
+      name: "the owner, 'bearer' in lower case",
+      header: async () => `bearer ${await valid(users.owner)}`,
+      as: 'member',
+    },
+    {
+      name: 'the owner, a bare token (as API Gateway accepts)',
+      header: () => valid(users.owner),
+      as: 'member',
+    },
+    { name: 'a developer', header: async () => bearer(await valid(users.developer)), as: 'member' },
+    {
+      name: 'a developer whose role was revoked',
+      header: async () => bearer(await valid(users.revoked)),
+      as: 'non-member',
+    },
+    {
+      name: 'the owner of another account',
+      header: async () => bearer(await valid(users.otherOwner)),
+      as: 'non-member',
+    },
+    {
+      name: 'a stranger',
+      header: async () => bearer(await valid(users.stranger)),
+      as: 'non-member',
+    },
+    {
+      name: 'the owner of a deleted account',
+      header: async () => bearer(await valid(users.owner)),
+      as: 'non-member',
+      deleted: true,
+    },
+    {
+      name: 'a developer of a deleted account',
+      header: async () => bearer(await valid(users.developer)),
+      as: 'non-member',
+      deleted: true,
+    },
+  ];
+};
+
+let serial = 0;
+async function freshAccount(deleted: boolean) {
+  serial += 1;
+  const accountId = `1784170${String(serial).padStart(10, '0')}`;
+  const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+  const accessToken = canaryToken();
+  const now = new Date();
+  await env.table.store.putAccount(
+    { accountId, ownerUserId: users.owner, username: `authz.${serial}`, accessToken, expiresAt },
+    new Date(Date.now() - 30 * 86_400_000),
+  );
+  await env.table.store.putAccount(
+    {
+      accountId: `${accountId}9`,
+      ownerUserId: users.otherOwner,
+      username: `authz.other.${serial}`,
+      accessToken: canaryToken(),
+      expiresAt,
+    },
+    now,
+  );
+  await env.table.store.putDeveloperRole({ accountId, userId: users.developer }, now);
+  await env.table.store.putDeveloperRole({ accountId, userId: users.revoked }, now);
+  await env.table.store.deleteDeveloperRole(accountId, users.revoked);
+  env.instagram.addToken(accessToken, { userId: accountId, expiresAt });
+  const code = `AQ-authz-${accountId}`;
+  env.instagram.registerCode(code, accountId);
+  if (deleted) {
+    await createDocumentClient(env.table.client).send(
+      new DeleteCommand({ TableName: env.table.tableName, Key: keys.account(accountId) }),
+    );
+  }
+  return { accountId, code };
+}
+
+interface Target {
+  name: string;
+  auth: 'jwt' | 'none' | 'unrouted';
+  account: boolean;
+  request: (account: { accountId: string; code: string }) => {
+    method: string;
+    url: string;
+    body?: unknown;
+  };
+}
+
+const link = () =>
+  signUnsubscribeToken(
+    {
+      userId: `u-authz-unsub-${String(serial)}`,
+      preference: 'ownerExpiredToken',
+      expiresAt: new Date(Date.now() + 86_400_000),
+    },
+    unsubscribeSigningKey,
+  );
+
+const requests: Record<string, Target['request']> = {
+  'get-notification-preferences': () => ({ method: 'GET', url: '/me/notification-preferences' }),
+  'put-notification-preferences': () => ({
+    method: 'PUT',
+    url: '/me/notification-preferences',
+    body: { ownerExpiredToken: true, developerExpiredToken: true },
+  }),
+  'list-instagram-accounts': () => ({ method: 'GET', url: '/me/instagram-accounts' }),
+  'refresh-instagram-token': ({ accountId }) => ({
+    method: 'POST',
+    url: `/instagram-accounts/${accountId}/token/refresh`,
+  }),
+  'reconnect-instagram-token': ({ accountId, code }) => ({
+    method: 'POST',
+    url: `/instagram-accounts/${accountId}/token`,
+    body: { code, redirectUri },
+  }),
+  unsubscribe: () => ({ method: 'POST', url: `/unsubscribe?token=${link()}` }),
+  'unsubscribe-page': () => ({ method: 'GET', url: `/unsubscribe?token=${link()}` }),
+};
+
+const targets: Target[] = [
+  ...routes.map((route): Target => {
+    const request = requests[route.entry];
+    if (!request) throw new Error(`no request for ${route.entry}`);
+    return {
+      name: `${route.method} ${route.path}`,
+      auth: route.auth,
+      account: route.path.includes('{accountId}'),
+      request,
+    };
+  }),
+  {
+    name: 'DELETE /me/notification-preferences (not a route)',
+    auth: 'unrouted',
+    account: false,
+    request: () => ({ method: 'DELETE', url: '/me/notification-preferences' }),
+  },
+  {
+    name: 'GET /instagram-accounts/{accountId}/token (not a route)',
+    auth: 'unrouted',
+    account: true,
+    request: ({ accountId }) => ({ method: 'GET', url: `/instagram-accounts/${accountId}/token` }),
+  },
+  {
+    name: 'POST /instagram-accounts/{accountId} (not a route)',
+    auth: 'unrouted',
+    account: true,
+    request: ({ accountId }) => ({ method: 'POST', url: `/instagram-accounts/${accountId}` }),
+  },
+];
+
+function expectedStatus(target: Target, caller: Caller): number {
+  if (target.auth === 'unrouted') return 404;
+  if (target.auth === 'none') return 200;
+  if (!caller.as) return 401;
+  if (!target.account) return 200;
+  return caller.as === 'member' ? 200 : 404;
+}
+
+describe('the full authorization matrix', () => {
+  it('answers every route × caller as expected, and changes nothing for a refused caller', async () => {
+    expect(routes.every((route) => route.entry in requests)).toBe(true);
+    const unexpected: string[] = [];
+    const sideEffects: string[] = [];
+    let cases = 0;
+    for (const target of targets) {
+      for (const caller of callers()) {
+        cases += 1;
+        // Only requests about an account need one of their own.
+        const account = target.account
+          ? await freshAccount(caller.deleted ?? false)
+          : { accountId: 'none', code: 'none' };
+        const request = target.request(account);
+        const before = await env.table.store.getAccountWithToken(account.accountId);
+        const instagramCalls = env.instagram.calls.length;
+        const header = await caller.header();
+        const response = await env.api.call(request.method, request.url, {
+          body: request.body,
+          headers: header === undefined ? {} : { authorization: header },
+        });
+        const expected = expectedStatus(target, caller);
+        if (response.status !== expected) {
+          unexpected.push(`${target.name} as ${caller.name}: ${response.status}, not ${expected}`);
+        }
+        if (response.status !== 200 && target.account) {
+          const after = await env.table.store.getAccountWithToken(account.accountId);
+          if (JSON.stringify(after) !== JSON.stringify(before)) {
+            sideEffects.push(`${target.name} as ${caller.name}: the account changed`);
+          }
+          if (env.instagram.calls.length !== instagramCalls) {
+            sideEffects.push(`${target.name} as ${caller.name}: Instagram was called`);
+          }
+        }
+      }
+    }
+    const hits =
+      [...env.api.responses.map((r) => r.body), output.join('')].join('\n').split(canaryPrefix)
+        .length - 1;
+    reportFigure('authorization', {
+      routes: targets.length,
+      'caller-kinds': callers().length,
+      cases,
+      'unexpected-statuses': unexpected.length,
+      'changes-for-refused-callers': sideEffects.length,
+      'canary-hits': hits,
+    });
+    expect(unexpected).toEqual([]);
+    expect(sideEffects).toEqual([]);
+    expect(hits).toBe(0);
+  }, 60_000);
+});

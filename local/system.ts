@@ -22,6 +22,7 @@ import { tokenExpiredRulePattern } from '../functions/tokens/events';
 import { createTableStore as createStore, type TableStore as TokenwatchStore } from './table-store';
 import type { EnvironmentFor, FunctionName } from '../functions/environment/variables';
 import { createTableInput } from '../functions/storage/table';
+import { preferenceCatalogue, preferenceNames } from '../functions/notifications/preferences';
 import { routes } from '../lib/routes';
 import { localCredentials, startDynamoDbLocal, startSes } from './services';
 import type { LocalApiGatewayOptions } from './api-gateway';
@@ -287,6 +288,17 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       JSON.stringify({
         inboxUrl: `http://localhost:${sesPort}`,
         users: demoData(new Date()).users,
+        // the settings page builds its checkboxes from the catalogue, in its order
+        preferences: preferenceNames.map((name) => {
+          const entry: { label: string; default: boolean; description?: string } =
+            preferenceCatalogue[name];
+          return {
+            name,
+            label: entry.label,
+            default: entry.default,
+            description: entry.description,
+          };
+        }),
       }).replace(/</g, '\\u003c'),
     );
     const json = (status: number, value: unknown) => ({

@@ -17,11 +17,13 @@ import {
 } from '../functions/tokens/developer-roles';
 import { createDueTokenSchedule, type DueTokenSchedule } from '../functions/tokens/due-tokens';
 import { createMemberships, type Memberships } from '../functions/tokens/memberships';
+import { createRefreshLease, type RefreshLease } from '../functions/tokens/refresh-lease';
 
 export type TableStore = AccountRepository &
   DueTokenSchedule &
   DeveloperRoleRepository &
   Memberships &
+  RefreshLease &
   ProfileRepository &
   PreferencesRepository &
   SendOnceLedger & { tableName: string };
@@ -33,6 +35,7 @@ export function createTableStore(db: DynamoDBDocumentClient, tableName: string):
     ...createDueTokenSchedule(db, tableName),
     ...createDeveloperRoleRepository(db, tableName),
     ...createMemberships(db, tableName),
+    ...createRefreshLease(db, tableName),
     ...createProfileRepository(db, tableName),
     ...createPreferencesRepository(db, tableName),
     ...createSendOnceLedger(db, tableName),

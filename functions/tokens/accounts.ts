@@ -175,7 +175,7 @@ export function createAccountRepository(
             UpdateExpression:
               'SET accessToken = :token, expiresAt = :expiresAt, tokenStatus = :active, ' +
               'generation = generation + :one, tokenIssuedAt = :now, dueBucket = :bucket, dueAt = :dueAt ' +
-              'REMOVE dueReason',
+              'REMOVE dueReason, refreshLeaseUntil',
             ConditionExpression: 'generation = :expected',
             ExpressionAttributeValues: {
               ':token': token.accessToken,

@@ -10,6 +10,7 @@ import type { InstagramClient } from '#platform/instagram';
 import { logger } from '#platform/observability';
 import type { AccountSummary } from './account';
 import type { TokenKeeper } from './accounts';
+import type { RefreshLease } from './refresh-lease';
 import { AccountNotFoundError, GenerationConflictError } from './errors';
 import type { TokenRefreshedDetail } from './events';
 import { expiryAfter, type TokenStatus } from './lifecycle';
@@ -24,10 +25,12 @@ export interface TokenState {
 export type TokenRefreshedPublisher = (detail: TokenRefreshedDetail) => Promise<void>;
 
 export interface TokenFlowDependencies {
-  store: TokenKeeper;
+  store: TokenKeeper & RefreshLease;
   instagram: InstagramClient;
   publishRefreshed: TokenRefreshedPublisher;
   now: () => Date;
+  /** @default setTimeout: how a refresh that lost the lease waits for the winner */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Who acts, as the `Instagram Token Refreshed` event names them, and how, for the log. */

@@ -13,6 +13,7 @@ import { createEventPublisher } from './event-publisher';
 import type { AccessReader } from './access';
 import { createAccountRepository } from './accounts';
 import { createDeveloperRoleRepository } from './developer-roles';
+import { createRefreshLease } from './refresh-lease';
 import type { TokenFlowDependencies } from './new-token';
 import type { ConfigShapeOf } from '../environment/variables';
 
@@ -29,6 +30,7 @@ export function tokenFlowDependencies(): TokenFlowDependencies & {
     store: {
       ...createAccountRepository(documentClient(), config.TABLE_NAME),
       ...createDeveloperRoleRepository(documentClient(), config.TABLE_NAME),
+      ...createRefreshLease(documentClient(), config.TABLE_NAME),
     },
     instagram: createInstagramClient(instagramConfigFrom(config)),
     publishRefreshed: (detail) => events.publishTokenRefreshed(detail),

@@ -145,6 +145,54 @@ describe('refreshes and reconnects of one account at once', () => {
   });
 });
 
+describe('a burst of refreshes of one account', () => {
+  it('calls Instagram once: the first refresh holds the lease, the others answer with its token', async () => {
+    const burst = 50;
+    const accountId = accountIdOf();
+    const expiresAt = new Date(Date.now() + 20 * 86_400_000).toISOString();
+    const accessToken = canaryToken();
+    await env.table.store.putAccount(
+      { accountId, ownerUserId: 'u-burst-owner', username: 'burst.shop', accessToken, expiresAt },
+      new Date(Date.now() - 40 * 86_400_000),
+    );
+    await env.table.store.putDeveloperRole({ accountId, userId: 'u-burst-dev' }, new Date());
+    env.instagram.addToken(accessToken, { userId: accountId, expiresAt });
+    const [owner, developer] = await Promise.all([
+      env.identity.token('u-burst-owner'),
+      env.identity.token('u-burst-dev'),
+    ]);
+    const refreshesBefore = env.instagram.calls.filter((c) => c.operation === 'refresh').length;
+
+    const responses = await Promise.all(
+      Array.from({ length: burst }, (_, i) =>
+        env.api.call('POST', `/instagram-accounts/${accountId}/token/refresh`, {
+          token: i % 2 === 0 ? owner : developer,
+        }),
+      ),
+    );
+
+    const instagramCalls =
+      env.instagram.calls.filter((c) => c.operation === 'refresh').length - refreshesBefore;
+    const stored = await env.table.store.getAccount(accountId);
+    const answered = new Set(responses.map((response) => JSON.stringify(response.json())));
+    reportFigure('concurrency refresh-burst', {
+      'concurrent-refreshes': burst,
+      'instagram-calls': instagramCalls,
+      generations: (stored?.generation ?? 0) - 1,
+      'distinct-answers': answered.size,
+    });
+    expect(responses.map((response) => response.status)).toEqual(Array(burst).fill(200));
+    expect(instagramCalls).toBe(1);
+    expect(stored?.generation).toBe(2);
+    // Everyone is told the same, new state: the losers waited for the winner's token.
+    expect([...answered]).toEqual([
+      JSON.stringify({ accountId, tokenStatus: 'active', expiresAt: stored?.expiresAt }),
+    ]);
+    expect(refreshedEvents(accountId).map((detail) => detail.generation)).toEqual([2]);
+    expect(await tokenIsAlive(accountId)).toBe(true);
+  });
+});
+
 const racePoints: { label: string; step: Step; call: number; emailsAtMost: number }[] = [
   { label: 'before the check reads the index', step: 'due-query', call: 1, emailsAtMost: 0 },
   { label: 'after the check read, before the publish', step: 'publish', call: 1, emailsAtMost: 0 },

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refreshLeaseSeconds } from '#tokens/refresh';
+import { createTestTable, type TestTable } from '../support/table';
+
+let table: TestTable;
+beforeAll(async () => {
+  table = await createTestTable();
+});
+afterAll(async () => {
+  await table.drop();
+});
+
+const now = new Date('2026-11-25T12:00:00.000Z');
+const after = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+
+async function account(accountId: string) {
+  await table.store.putAccount(
+    {
+      accountId,
+      ownerUserId: 'u-owner',
+      username: 'lease.shop',
+      accessToken: 'IGQ-lease',
+      expiresAt: after(20 * 86_400).toISOString(),
+    },
+    now,
+  );
+}
+
+describe('the refresh lease', () => {
+  it('lets one refresh of a generation call Instagram at a time, and the next once it runs out', async () => {
+    await account('acc-lease-1');
+    const take = (at: Date) => table.store.takeRefreshLease('acc-lease-1', 1, at, 30);
+    const results = await Promise.all(Array.from({ length: 10 }, () => take(now)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await take(after(29))).toBe(false);
+    expect(await take(after(30))).toBe(true);
+  });
+
+  it('is given back by a refresh that stored nothing, and ended by the next generation', async () => {
+    await account('acc-lease-2');
+    expect(await table.store.takeRefreshLease('acc-lease-2', 1, now, 30)).toBe(true);
+    await table.store.releaseRefreshLease('acc-lease-2', 1);
+    expect(await table.store.takeRefreshLease('acc-lease-2', 1, now, 30)).toBe(true);
+
+    await table.store.replaceToken(
+      'acc-lease-2',
+      1,
+      { accessToken: 'IGQ-next', expiresAt: after(60 * 86_400).toISOString() },
+      now,
+    );
+    // The old generation can no longer be leased; the new one can, at once.
+    expect(await table.store.takeRefreshLease('acc-lease-2', 1, now, 30)).toBe(false);
+    expect(await table.store.takeRefreshLease('acc-lease-2', 2, now, 30)).toBe(true);
+    // A late release for a generation that moved on does nothing.
+    await table.store.releaseRefreshLease('acc-lease-2', 1);
+    expect(await table.store.takeRefreshLease('acc-lease-2', 2, now, 30)).toBe(false);
+  });
+
+  it('outlasts a call to Instagram, whose client gives up after 4 seconds', () => {
+    expect(refreshLeaseSeconds).toBeGreaterThan(4);
+  });
+});

@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { eventEnvelope } from '../../local/eventbridge';
+import {
+  eventEnvelope,
+  startEventBridgeStandIn,
+  type EventBridgeStandIn,
+} from '../../local/eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { createTestTable, type TestTable } from '../support/table';
+import { createEventPublisher } from '#tokens/event-publisher';
+import { useTestTable, type TestTable } from '../support/table';
 import {
   createPerson,
   emailsTo,
@@ -16,7 +22,11 @@ import {
 import { createPacer, createSesMailer, type Mailer } from '#platform/ses';
 import { createEmailRenderer } from '#notifications/emails';
 import { notifyExpiredToken, type NotifierDependencies } from '#notifications/notify';
-import { notifyFromQueue, type QueueRecord } from '#notifications/queue-batch';
+import {
+  notifyFromQueue,
+  type QueueBatchDependencies,
+  type QueueRecord,
+} from '#notifications/queue-batch';
 import { chooseRecipients } from '#notifications/recipients';
 import { staleReason } from '#tokens/lifecycle';
 import { type LogSink } from '#platform/observability';
@@ -24,12 +34,7 @@ import { type TokenExpiredDetail } from '#tokens/events';
 import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 let table: TestTable;
-beforeAll(async () => {
-  table = await createTestTable();
-});
-afterAll(async () => {
-  await table.drop();
-});
+useTestTable((created) => (table = created));
 
 const now = new Date('2026-11-25T12:00:00.000Z');
 const expiredAt = '2026-11-25T09:30:00.000Z';
@@ -56,7 +61,7 @@ function recordingLog(): LogSink & { lines: LogLine[] } {
 const sesMailer = (client = new SESv2Client({ maxAttempts: 1 })) =>
   createSesMailer({ client, from: 'notifications@example.com', sleep: noWait });
 
-function deps(overrides: Partial<NotifierDependencies> = {}): NotifierDependencies {
+function deps(overrides: Partial<QueueBatchDependencies> = {}): QueueBatchDependencies {
   return {
     store: table.store,
     mailer: sesMailer(),
@@ -686,5 +691,159 @@ describe('the send pacer', () => {
     } finally {
       await proxy.stop();
     }
+  });
+});
+
+describe('handing on what one receive could not send', () => {
+  const busName = 'tokenwatch-hand-on-test';
+  let bus: EventBridgeStandIn;
+  let events: EventBridgeClient;
+  beforeAll(async () => {
+    bus = await startEventBridgeStandIn({ eventBusNames: [busName], rules: [] });
+    events = new EventBridgeClient({ endpoint: bus.endpoint });
+  });
+  afterAll(async () => {
+    events.destroy();
+    await bus.stop();
+  });
+
+  const publisherTo = (name: string) =>
+    createEventPublisher({ client: events, busName: name, sleep: noWait });
+  /** Time for `recipients` recipients in this invocation, then the reserve is reached. */
+  const timeFor = (recipients: number) => {
+    let started = 0;
+    return { reserveMs: 1_000, remainingMs: () => (recipients - started++) * 1_000 };
+  };
+  const handedOn = (accountId: string) =>
+    bus.accepted.filter(
+      (event) =>
+        event['detail-type'] === 'Instagram Token Expired' &&
+        (event.detail as { accountId?: string }).accountId === accountId,
+    );
+
+  async function accountWithDeveloper() {
+    const owner = await createPerson(table.store, 'owner');
+    const developer = await createPerson(table.store, 'dev', developerOn);
+    const scenario = await expiredAccount(owner);
+    await table.store.putDeveloperRole(
+      { accountId: scenario.accountId, userId: developer.userId },
+      now,
+    );
+    return { scenario, owner, developer };
+  }
+
+  it('puts the event of a message that made progress back on the bus, then acknowledges it', async () => {
+    const { scenario, owner, developer } = await accountWithDeveloper();
+    const log = recordingLog();
+
+    const result = await notifyFromQueue(
+      [queueRecord(scenario.detail)],
+      deps({ ...timeFor(1), publisher: publisherTo(busName), log }),
+    );
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(result.totals).toMatchObject({ sent: 1, handedOn: 1 });
+    expect(handedOn(scenario.accountId).map((event) => event.detail)).toEqual([scenario.detail]);
+    expect(await emailsTo([owner.email])).toHaveLength(1);
+    expect(await emailsTo([developer.email])).toHaveLength(0);
+    expect(log.lines.map((line) => line.message)).toContain(
+      'Handed the recipients still waiting on, as a fresh event',
+    );
+
+    // The fresh message sends only to whoever still waits.
+    const next = await notifyFromQueue([queueRecord(scenario.detail)], deps());
+    expect(next.totals).toMatchObject({ sent: 1, alreadySent: 1, handedOn: 0 });
+    expect(await emailsTo([owner.email, developer.email])).toHaveLength(2);
+  });
+
+  it('hands on a message whose sends partly failed, for the people still waiting', async () => {
+    const proxy = await startThrottlingSesProxy((send) => send >= 2);
+    try {
+      const mailer = createSesMailer({
+        client: new SESv2Client({ maxAttempts: 1, endpoint: proxy.endpoint }),
+        from: 'notifications@example.com',
+        maxAttempts: 2,
+        sleep: noWait,
+      });
+      const { scenario, owner, developer } = await accountWithDeveloper();
+
+      const result = await notifyFromQueue(
+        [queueRecord(scenario.detail)],
+        deps({ mailer, publisher: publisherTo(busName) }),
+      );
+
+      expect(result.batchItemFailures).toEqual([]);
+      expect(result.totals).toMatchObject({ sent: 1, failed: 1, handedOn: 1 });
+      expect(handedOn(scenario.accountId)).toHaveLength(1);
+      expect(await emailsTo([owner.email])).toHaveLength(1);
+      expect(await emailsTo([developer.email])).toHaveLength(0);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('fails a message the bus would not take back after it made progress, so it comes back whole', async () => {
+    const { scenario } = await accountWithDeveloper();
+    const record = queueRecord(scenario.detail);
+    const log = recordingLog();
+
+    const result = await notifyFromQueue(
+      [record],
+      deps({ ...timeFor(1), publisher: publisherTo('no-such-bus'), log }),
+    );
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(result.totals).toMatchObject({ sent: 1, handedOn: 0 });
+    expect(log.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toContain(
+      'Could not hand the recipients still waiting on; the event will be retried',
+    );
+  });
+
+  it('fails a message that made no progress, as before, even with somewhere to hand it on', async () => {
+    const { scenario } = await accountWithDeveloper();
+    const record = queueRecord(scenario.detail);
+
+    const result = await notifyFromQueue(
+      [record],
+      deps({ ...timeFor(0), publisher: publisherTo(busName) }),
+    );
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(result.totals.handedOn).toBe(0);
+    expect(handedOn(scenario.accountId)).toEqual([]);
+  });
+
+  it('hands on the events time ran out before when the invocation made progress, never a poison message', async () => {
+    const first = await accountWithDeveloper();
+    const second = await accountWithDeveloper();
+    const poison = { messageId: 'poison-behind', body: '{"version":' };
+    const records = [
+      queueRecord(first.scenario.detail),
+      poison,
+      queueRecord(second.scenario.detail),
+    ];
+
+    const result = await notifyFromQueue(
+      records,
+      deps({ ...timeFor(1), publisher: publisherTo(busName) }),
+    );
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'poison-behind' }]);
+    expect(result.totals).toMatchObject({ sent: 1, handedOn: 2, poison: 1 });
+    expect(handedOn(first.scenario.accountId)).toHaveLength(1);
+    expect(handedOn(second.scenario.accountId)).toHaveLength(1);
+    expect(await emailsTo([second.owner.email, second.developer.email])).toHaveLength(0);
+
+    // An invocation that told nobody gives them back unread, as before.
+    const third = await accountWithDeveloper();
+    const idle = [queueRecord(third.scenario.detail), queueRecord(third.scenario.detail)];
+    const none = await notifyFromQueue(
+      idle,
+      deps({ ...timeFor(0), publisher: publisherTo(busName) }),
+    );
+    expect(none.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(
+      idle.map((record) => record.messageId),
+    );
+    expect(handedOn(third.scenario.accountId)).toEqual([]);
   });
 });

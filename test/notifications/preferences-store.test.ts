@@ -1,12 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTable, type TestTable } from '../support/table';
+import { describe, expect, it } from 'vitest';
+import { useTestTable, type TestTable } from '../support/table';
 let table: TestTable;
-beforeAll(async () => {
-  table = await createTestTable();
-});
-afterAll(async () => {
-  await table.drop();
-});
+useTestTable((created) => (table = created));
 
 const now = new Date('2026-11-25T12:00:00.000Z');
 

@@ -1,12 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTable, type TestTable } from '../support/table';
+import { describe, expect, it } from 'vitest';
+import { useTestTable, type TestTable } from '../support/table';
 let table: TestTable;
-beforeAll(async () => {
-  table = await createTestTable();
-});
-afterAll(async () => {
-  await table.drop();
-});
+useTestTable((created) => (table = created));
 
 describe('user profiles', () => {
   it('round-trips profiles and reads many at once', async () => {

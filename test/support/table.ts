@@ -2,6 +2,7 @@
  * A fresh table per test file, built from the same definition as the CDK stack: files run in
  * parallel without seeing each other's items.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { createTableInput } from '#storage/table';
@@ -57,4 +58,26 @@ export async function createTestTable(prefix = 'tokenwatch-test'): Promise<TestT
       client.destroy();
     },
   };
+}
+
+/**
+ * A fresh table for the test file that calls it, dropped after its last test: `set` receives it
+ * before the first test runs.
+ */
+export function useTestTable(set: (table: TestTable) => void): void {
+  let created: TestTable | undefined;
+  beforeAll(async () => {
+    created = await createTestTable();
+    set(created);
+  });
+  afterAll(async () => {
+    await created?.drop();
+  });
+}
+
+/** Every page a due-token read yields, as one list. */
+export async function collect<T>(generator: AsyncGenerator<T[]>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const page of generator) all.push(...page);
+  return all;
 }

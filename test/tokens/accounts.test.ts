@@ -1,23 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTable, type TestTable } from '../support/table';
-import { type DueToken } from '#tokens/due-tokens';
+import { describe, expect, it } from 'vitest';
+import { collect, useTestTable, type TestTable } from '../support/table';
 import { GenerationConflictError } from '#tokens/errors';
 let table: TestTable;
-beforeAll(async () => {
-  table = await createTestTable();
-});
-afterAll(async () => {
-  await table.drop();
-});
+useTestTable((created) => (table = created));
 
 const now = new Date('2026-11-25T12:00:00.000Z');
 const hoursFromNow = (hours: number) => new Date(now.getTime() + hours * 3_600_000).toISOString();
-
-async function collect(generator: AsyncGenerator<DueToken[]>): Promise<DueToken[]> {
-  const all: DueToken[] = [];
-  for await (const page of generator) all.push(...page);
-  return all;
-}
 
 describe('accounts and tokens', () => {
   it('never returns the access token from an ordinary read', async () => {

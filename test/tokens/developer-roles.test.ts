@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTable, type TestTable } from '../support/table';
+import { describe, expect, it } from 'vitest';
+import { useTestTable, type TestTable } from '../support/table';
 import { requireAccess } from '#tokens/access';
 import { AccountNotFoundError } from '#tokens/errors';
 let table: TestTable;
-beforeAll(async () => {
-  table = await createTestTable();
-});
-afterAll(async () => {
-  await table.drop();
-});
+useTestTable((created) => (table = created));
 
 const now = new Date('2026-11-25T12:00:00.000Z');
 const hoursFromNow = (hours: number) => new Date(now.getTime() + hours * 3_600_000).toISOString();

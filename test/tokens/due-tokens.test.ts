@@ -1,23 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { createTestTable, type TestTable } from '../support/table';
-import { dueBuckets, type DueToken } from '#tokens/due-tokens';
+import { collect, createTestTable, useTestTable, type TestTable } from '../support/table';
+import { dueBuckets } from '#tokens/due-tokens';
 let table: TestTable;
-beforeAll(async () => {
-  table = await createTestTable();
-});
-afterAll(async () => {
-  await table.drop();
-});
+useTestTable((created) => (table = created));
 
 const now = new Date('2026-11-25T12:00:00.000Z');
 const hoursFromNow = (hours: number) => new Date(now.getTime() + hours * 3_600_000).toISOString();
-
-async function collect(generator: AsyncGenerator<DueToken[]>): Promise<DueToken[]> {
-  const all: DueToken[] = [];
-  for await (const page of generator) all.push(...page);
-  return all;
-}
 
 describe('the due-token index', () => {
   it('returns only tokens that are due, and none that were marked or are not active', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -8,7 +8,7 @@ import {
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createTestTable, type TestTable } from '../support/table';
+import { createTestTable, useTestTable, type TestTable } from '../support/table';
 import { createEventPublisher } from '#tokens/event-publisher';
 import { createDocumentClient } from '#platform/dynamodb';
 import { runExpiryCheck, type ExpiryCheckDependencies } from '#tokens/expiry-check';
@@ -28,12 +28,7 @@ const hoursFromNow = (hours: number) => new Date(now.getTime() + hours * 3_600_0
 const busName = 'tokenwatch-test-bus';
 
 let table: TestTable;
-beforeAll(async () => {
-  table = await createTestTable();
-});
-afterAll(async () => {
-  await table.drop();
-});
+useTestTable((created) => (table = created));
 
 const silentLog: LogSink = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

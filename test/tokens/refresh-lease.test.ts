@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { refreshLeaseSeconds } from '#tokens/refresh';
-import { createTestTable, type TestTable } from '../support/table';
+import { useTestTable, type TestTable } from '../support/table';
 
 let table: TestTable;
-beforeAll(async () => {
-  table = await createTestTable();
-});
-afterAll(async () => {
-  await table.drop();
-});
+useTestTable((created) => (table = created));
 
 const now = new Date('2026-11-25T12:00:00.000Z');
 const after = (seconds: number) => new Date(now.getTime() + seconds * 1000);

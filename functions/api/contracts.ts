@@ -7,7 +7,7 @@
 import * as z from '#platform/validation';
 import { accountPath, preferencesBody, reconnectBody, unsubscribeQuery } from './schemas';
 import { isoDateTime } from '#platform/schemas';
-import { preferenceName } from '#notifications/preferences';
+import { notificationPreferences, preferenceName } from '#notifications/preferences';
 import { accountId } from '#tokens/account';
 import { tokenStatus } from '#tokens/lifecycle';
 
@@ -15,8 +15,7 @@ import { tokenStatus } from '#tokens/lifecycle';
 
 export const preferencesResponse = z
   .strictObject({
-    ownerExpiredToken: z.boolean(),
-    developerExpiredToken: z.boolean(),
+    ...notificationPreferences.shape,
     updatedAt: z.nullable(isoDateTime).check(z.describe('null while the defaults apply')),
   })
   .check(z.meta({ id: 'NotificationPreferences' }));

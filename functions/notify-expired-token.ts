@@ -1,7 +1,8 @@
 /**
  * notify-expired-token: reads `Instagram Token Expired` events from the queue and emails the
  * owner and the opted-in developers (see #notifications/notify). Answers with partial batch
- * responses, so only the records that need another try come back.
+ * responses, so only the records that need another try come back; a record that made progress
+ * but still has people waiting is handed on through the bus instead (#notifications/queue-batch).
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from '#platform/validation';
@@ -19,6 +20,7 @@ import { createPreferencesRepository } from '#notifications/preferences-store';
 import { createProfileRepository } from '#people/profiles';
 import { createAccountRepository } from '#tokens/accounts';
 import { createDeveloperRoleRepository } from '#tokens/developer-roles';
+import { createEventPublisher } from '#tokens/event-publisher';
 
 const config = readConfig({
   TABLE_NAME: envString(),
@@ -35,6 +37,11 @@ const config = readConfig({
   /** how many notifiers run at once at most (the event source mapping's maximum concurrency) */
   NOTIFY_MAX_CONCURRENCY: envInteger(2, { min: 1 }),
   NOTIFICATION_LEASE_SECONDS: envInteger(120, { min: 1 }),
+  /**
+   * The bus the events come from: the remainder of an event that made progress is handed on
+   * there. Without it (tests that do not route events) such an event is retried whole.
+   */
+  EVENT_BUS_NAME: z.optional(envString()),
 } satisfies ConfigShapeOf<'notify-expired-token'>);
 
 const db = documentClient();
@@ -58,6 +65,9 @@ const mailer = createSesMailer({
   configurationSetName: config.SES_CONFIGURATION_SET,
   pacer,
 });
+const publisher = config.EVENT_BUS_NAME
+  ? createEventPublisher({ busName: config.EVENT_BUS_NAME })
+  : undefined;
 
 export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
   try {
@@ -72,6 +82,7 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
       leaseSeconds: config.NOTIFICATION_LEASE_SECONDS,
       log: logger,
       remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined,
+      publisher,
     });
     const { totals } = result;
     metrics.addMetric('ExpiredTokenEmailsSent', MetricUnit.Count, totals.sent);
@@ -84,6 +95,10 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
     // Events a retry cannot help (account deleted, token replaced or active again): acknowledged
     // and dropped, and counted here so that a surge of them is seen.
     metrics.addMetric('StaleExpiredTokenEvents', MetricUnit.Count, totals.stale);
+    // Events that sent what they could in one invocation and went back on the bus for the
+    // people still waiting: routine for a large recipient set or while SES throttles; a
+    // steady stream of them means the notifier's timeout or the SES rate is too small.
+    metrics.addMetric('NotificationsHandedOn', MetricUnit.Count, totals.handedOn);
     logger.info('Notification batch finished', {
       totals,
       retried: result.batchItemFailures.length,

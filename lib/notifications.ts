@@ -1,6 +1,7 @@
 /**
  * From the bus to the inbox: a rule on `Instagram Token Expired` → an encrypted, TLS-only queue
- * (with a dead-letter queue after 5 receives) → notify-expired-token, which sends through SES.
+ * (with a dead-letter queue after 5 receives) → notify-expired-token, which sends through SES
+ * (and puts an event it could only partly send back on the bus for the people still waiting).
  * Both dead-letter queues (the queue's, and the rule target's for events that never reached the
  * queue) are exposed for lib/alarms.ts to watch.
  */
@@ -142,6 +143,7 @@ export class Notifications extends Construct {
         // Longer than any live invocation (so a running send is never taken over), shorter
         // than the visibility timeout (so the first redelivery after a crash can take over).
         NOTIFICATION_LEASE_SECONDS: String(leaseSeconds),
+        EVENT_BUS_NAME: props.bus.eventBusName,
       }),
     });
     grantTableActions(this.notifier, props.table, {
@@ -167,6 +169,9 @@ export class Notifications extends Construct {
         conditions: { StringEquals: { 'ses:FromAddress': senderAddress } },
       }),
     );
+    // An event that made progress but still has people waiting goes back on the bus, and the
+    // rule above brings it back as a fresh message (#notifications/queue-batch).
+    props.bus.grantPutEventsTo(this.notifier);
     this.notifier.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: 10,

@@ -42,6 +42,7 @@ export const functionEnvironments = {
     SES_MAX_SEND_RATE: 'optional',
     NOTIFY_MAX_CONCURRENCY: 'optional',
     NOTIFICATION_LEASE_SECONDS: 'optional',
+    EVENT_BUS_NAME: 'optional',
   },
   'get-notification-preferences': tableOnly,
   'put-notification-preferences': tableOnly,

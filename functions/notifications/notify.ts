@@ -65,13 +65,14 @@ export const noEmails = (): EmailCounts => ({
 });
 
 export interface NotificationOutcome extends EmailCounts {
-  /** done: every recipient has their email (or needs none); retry: someone still waits */
-  status: 'done' | 'retry';
+  /**
+   * done: every recipient has their email (or needs none); retry: someone still waits (a send
+   * failed, or another delivery holds a claim); out-of-time: stopped before the time reserve,
+   * so the recipients not yet started still wait too. The counts say what this call did
+   * either way, so the caller can tell a call that made progress from one that made none.
+   */
+  status: 'done' | 'retry' | 'out-of-time';
   staleReason?: StaleReason;
-}
-
-export class OutOfTimeError extends Error {
-  override name = 'OutOfTimeError';
 }
 
 const occasion = 'expired' satisfies Occasion;
@@ -123,7 +124,7 @@ export async function notifyExpiredToken(
       continue;
     }
     if (deps.remainingMs && deps.remainingMs() < (deps.reserveMs ?? 10_000)) {
-      throw new OutOfTimeError('Too little time left to send another email');
+      return { ...outcome, status: 'out-of-time' };
     }
 
     const links = emailLinks(

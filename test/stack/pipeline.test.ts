@@ -347,6 +347,7 @@ describe('the notifier', () => {
       ],
       ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
       ['ses:SendEmail'],
+      ['events:PutEvents'],
       [
         'sqs:ChangeMessageVisibility',
         'sqs:DeleteMessage',
@@ -373,6 +374,22 @@ describe('the notifier', () => {
         ]),
       },
     });
+  });
+
+  it('may hand an event it could only partly send back to the tokenwatch bus, and that bus only', () => {
+    const { template } = synthesize();
+    const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('emails owners'),
+      Environment: { Variables: Match.objectLike({ EVENT_BUS_NAME: { Ref: busId } }) },
+    });
+    expect(
+      actionsOn(statementsOf(template, notifierId(template))).filter((statement) =>
+        statement.actions.some((action) => String(action).startsWith('events:')),
+      ),
+    ).toEqual([
+      { actions: ['events:PutEvents'], resource: JSON.stringify({ 'Fn::GetAtt': [busId, 'Arn'] }) },
+    ]);
   });
 
   it('knows where to send people: the app, the unsubscribe route and the signing key', () => {

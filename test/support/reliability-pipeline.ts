@@ -22,8 +22,11 @@ import { createSesMailer } from '#platform/ses';
 import { createEmailRenderer } from '#notifications/emails';
 import { runExpiryCheck, type ExpiryCheckSummary } from '#tokens/expiry-check';
 import { type LogSink } from '#platform/observability';
-import { notifyFromQueue } from '#notifications/queue-batch';
-import { type NotifierDependencies } from '#notifications/notify';
+import {
+  notifyFromQueue,
+  type BatchResult,
+  type QueueBatchDependencies,
+} from '#notifications/queue-batch';
 import { tokenExpiredRulePattern } from '#tokens/events';
 import {
   createTableStore as createStore,
@@ -86,6 +89,22 @@ export interface PipelineRun {
   addressOf: Map<string, string>;
   /** accepted-event count per account, at the moment a check marked it */
   marksWithoutEvent: number;
+  /** how the notifier of this run is set up, beyond the defaults */
+  notifier?: NotifierSettings;
+  /** every batch the notifier answered, in order (not those of a crashed invocation) */
+  batches?: BatchResult[];
+}
+
+/** A notifier closer to the deployed one than the defaults: a time limit, the hand-on. */
+export interface NotifierSettings {
+  /**
+   * How many recipients one invocation starts before it reaches its time reserve (a Lambda
+   * timeout small for the recipient set): its `remainingMs` starts at this many seconds and
+   * falls by one per recipient started, and its reserve is one second.
+   */
+  recipientsPerInvocation?: number;
+  /** The remainder of a message that made progress goes back on the bus (as deployed). */
+  handOn?: boolean;
 }
 
 export interface FaultyPipeline {
@@ -97,7 +116,10 @@ export interface FaultyPipeline {
   log: LogSink & { lines: LoggedLine[] };
   /** Every SendEmail input that reached SES (for the secrets scan). */
   sent: unknown[];
-  newRun(id: number, options: { schedule: FaultSchedule; copies: () => number }): PipelineRun;
+  newRun(
+    id: number,
+    options: { schedule: FaultSchedule; copies: () => number; notifier?: NotifierSettings },
+  ): PipelineRun;
   track(run: PipelineRun, accountId: string): void;
   check(run: PipelineRun): Promise<{ summary?: ExpiryCheckSummary; crashed: boolean }>;
   /** Checks (and drains the queue after each) until a check that did not crash finds nothing due. */
@@ -124,10 +146,13 @@ function recordingLog(): LogSink & { lines: LoggedLine[] } {
   return { lines, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** `table`: an existing table to work on (and leave), e.g. the one the API handlers use. */
+/**
+ * `table`: an existing table to work on (and leave), e.g. the one the API handlers use.
+ * `sesEndpoint`: where SendEmail goes instead of the SES emulator (a proxy in front of it).
+ */
 export async function startFaultyPipeline(
   name: string,
-  options: { table?: TestTable } = {},
+  options: { table?: TestTable; sesEndpoint?: string } = {},
 ): Promise<FaultyPipeline> {
   const table = options.table ?? (await createTestTable(name));
   const dynamo = withFaults(new DynamoDBClient({}));
@@ -152,7 +177,7 @@ export async function startFaultyPipeline(
     ],
   });
   const events = withFaults(new EventBridgeClient({ endpoint: bus.endpoint }));
-  const ses = withFaults(new SESv2Client({ maxAttempts: 1 }));
+  const ses = withFaults(new SESv2Client({ maxAttempts: 1, endpoint: options.sesEndpoint }));
   const sent: unknown[] = [];
   ses.middlewareStack.add(
     (next) => async (args) => {
@@ -187,7 +212,7 @@ export async function startFaultyPipeline(
     },
   });
 
-  const deps = (run: PipelineRun): NotifierDependencies => ({
+  const deps = (run: PipelineRun): QueueBatchDependencies => ({
     store,
     mailer,
     renderer,
@@ -197,7 +222,21 @@ export async function startFaultyPipeline(
     clock: () => new Date(run.base.getTime() + run.epoch * invocationStepMs),
     leaseSeconds,
     log,
+    ...notifierSettings(run.notifier),
   });
+
+  /** Called once per invocation, so the time budget is the invocation's own. */
+  const notifierSettings = (settings: NotifierSettings = {}) => {
+    const extra: Pick<QueueBatchDependencies, 'remainingMs' | 'reserveMs' | 'publisher'> = {};
+    const budget = settings.recipientsPerInvocation;
+    if (budget !== undefined) {
+      let started = 0;
+      extra.reserveMs = 1_000;
+      extra.remainingMs = () => (budget - started++) * 1_000;
+    }
+    if (settings.handOn) extra.publisher = publisher;
+    return extra;
+  };
 
   function consumer(run: PipelineRun) {
     return async (event: SQSEvent): Promise<SQSBatchResponse> => {
@@ -206,6 +245,7 @@ export async function startFaultyPipeline(
       const invocation = invocationOf(run);
       const outcome = await invoke(invocation, async () => {
         const result = await notifyFromQueue(event.Records, deps(run));
+        run.batches?.push(result);
         // The work is done; the process dies before Lambda gets the answer, so SQS sees none.
         if (run.schedule.faultFor('ack')?.kind === 'crash-before') {
           invocation.crashedAt = { step: 'ack', when: 'before' };
@@ -257,6 +297,8 @@ export async function startFaultyPipeline(
         windowAddresses: new Map(),
         addressOf: new Map(),
         marksWithoutEvent: 0,
+        notifier: options.notifier,
+        batches: [],
       };
       consumers.set(run, consumer(run));
       queue.start(consumer(run));

@@ -9,6 +9,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import type { z } from '../validation';
 import { logger } from '../observability';
+import { userId } from '../schemas';
 import {
   bodySizeLimit,
   jsonBody,
@@ -18,7 +19,7 @@ import {
   validateRequest,
   type ValidatedEvent,
 } from './middleware';
-import { unauthorized } from './problem';
+import { HttpProblem, problemTypes, unauthorized } from './problem';
 import type { HttpResult } from './responses';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -56,8 +57,24 @@ export interface ApiRequest<Auth, Body, Path, Query> {
 }
 
 /**
+ * A valid token for a subject that no user has. Not a 401: that answer is API Gateway's, in its
+ * own shape, and a new token for the same subject would not help.
+ */
+const notAUser = () =>
+  new HttpProblem({
+    type: problemTypes.blank,
+    status: 403,
+    detail: 'The bearer token names no user of this API: its subject is longer than a user id.',
+  });
+
+/**
  * The caller, from the claims API Gateway's JWT authorizer (or the local stack's) put on the
  * event. A missing `sub` can only mean a misconfigured route, and is refused rather than guessed.
+ *
+ * The caller is a user id (DESIGN.md), so a `sub` that is none is refused here, before any
+ * handler keys the table with it: DynamoDB refuses a key over its size (`DEVELOPER#<sub>` past
+ * 1,024 bytes, `USER#<sub>` past 2,048) with an error that became a 500. A user id's 128
+ * characters are at most 384 bytes in UTF-8, which every key it goes into has room for.
  */
 export function callerOf(event: ApiEvent): string {
   // Typed as always there, but absent when a route is (wrongly) deployed without the authorizer.
@@ -66,6 +83,7 @@ export function callerOf(event: ApiEvent): string {
   };
   const sub = context.authorizer?.jwt?.claims?.sub;
   if (typeof sub !== 'string' || sub === '') throw unauthorized('A signed-in user is required.');
+  if (!userId.safeParse(sub).success) throw notAUser();
   return sub;
 }
 

@@ -3,6 +3,7 @@
  * token that became due and marks it expired (see commons/expiry-check.ts); returns the summary,
  * which the local stack's /_local/run-check answers with.
  */
+import type { Context } from 'aws-lambda';
 import { createEventPublisher } from '#commons/clients/eventbridge';
 import { documentClient } from '#commons/clients/dynamodb';
 import { envInteger, envString, readConfig } from '#commons/config';
@@ -21,7 +22,9 @@ const config = readConfig({
 const store = createStore(documentClient(), config.TABLE_NAME);
 const publisher = createEventPublisher({ busName: config.EVENT_BUS_NAME });
 
-export const handler = async (): Promise<ExpiryCheckSummary> => {
+export const handler = async (_event?: unknown, context?: Context): Promise<ExpiryCheckSummary> => {
+  // Each line says which function and request spoke, as the routes' do.
+  if (context) logger.addContext(context);
   try {
     const summary = await runExpiryCheck({
       store,

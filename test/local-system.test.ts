@@ -1,8 +1,8 @@
 /**
  * The local system as `npm start` runs it (in process, so its logs can be read): what its HTTP
- * server makes of requests no browser sends.
+ * server makes of requests no browser sends, and who its log lines say spoke.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect } from 'node:net';
 import { startLocalSystem, type LocalSystem } from '../local/system';
 import { freePort } from './support/services';
@@ -67,5 +67,98 @@ describe('a request whose Host header is no host', () => {
       `GET /me/instagram-accounts HTTP/1.1\r\nHost: localhost:${apiPort}\r\n`,
     );
     expect(answer.status).toBe(401);
+  });
+});
+
+/**
+ * Powertools' lines, parsed. With POWERTOOLS_DEV (as the local system sets it) Powertools writes
+ * through the global console, so that is where they are read.
+ */
+function captureLogLines(): Record<string, unknown>[] {
+  const lines: Record<string, unknown>[] = [];
+  for (const method of ['debug', 'info', 'warn', 'error', 'log'] as const) {
+    vi.spyOn(console, method).mockImplementation((first: unknown) => {
+      if (typeof first !== 'string' || !first.startsWith('{')) return;
+      try {
+        lines.push(JSON.parse(first) as Record<string, unknown>);
+      } catch {
+        // not a log entry
+      }
+    });
+  }
+  return lines;
+}
+
+const refreshAsAgency = async () => {
+  const token = await system.tokenFor('user-agency-dev');
+  // @ironhouse.gym, which the demo agency develops for (local/demo-data.ts).
+  return fetch(`${system.urls.api}/instagram-accounts/17841400000000003/token/refresh`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+};
+
+const speakers = (lines: Record<string, unknown>[], message: string) => [
+  ...new Set(lines.filter((line) => line.message === message).map((line) => line.function_name)),
+];
+
+describe('who a log line says spoke', () => {
+  it('the check and the notifier name themselves, even after a route ran', async () => {
+    const lines = captureLogLines();
+    expect((await refreshAsAgency()).status).toBe(200);
+    expect(speakers(lines, 'Token replaced')).toEqual(['refresh-instagram-token']);
+
+    // The demo data has two expired tokens: the check publishes them, the notifier emails.
+    expect((await system.runCheck()).emailsSent).toBe(2);
+    expect(speakers(lines, 'Expiry check finished')).toEqual(['check-expired-tokens']);
+    expect(speakers(lines, 'Expired-token email sent')).toEqual(['notify-expired-token']);
+    expect(speakers(lines, 'Notification batch finished')).toEqual(['notify-expired-token']);
+  });
+
+  it('each of several functions running at once names itself', async () => {
+    const lines = captureLogLines();
+    const monthAgo = new Date(Date.now() - 30 * 86_400_000);
+    const inAWeek = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    // One token for the check to find, and five for the gym's owner to refresh meanwhile.
+    await system.store.putAccount(
+      {
+        accountId: '17841400000000999',
+        ownerUserId: 'user-gym',
+        username: 'expired.again',
+        accessToken: 'IGQ-local-system-expired',
+        expiresAt: new Date(Date.now() - 3_600_000).toISOString(),
+      },
+      monthAgo,
+    );
+    const refreshable = Array.from({ length: 5 }, (_, i) => `1784140000000100${i}`);
+    for (const accountId of refreshable) {
+      const accessToken = `IGQ-local-system-${accountId}`;
+      await system.store.putAccount(
+        {
+          accountId,
+          ownerUserId: 'user-gym',
+          username: `busy.${accountId}`,
+          accessToken,
+          expiresAt: inAWeek,
+        },
+        monthAgo,
+      );
+      system.instagram.addToken(accessToken, { userId: accountId, expiresAt: inAWeek });
+    }
+    const token = await system.tokenFor('user-gym');
+    const [summary, ...refreshes] = await Promise.all([
+      system.runCheck(),
+      ...refreshable.map((accountId) =>
+        fetch(`${system.urls.api}/instagram-accounts/${accountId}/token/refresh`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      ),
+    ]);
+    expect(summary.queue.delivered).toBeGreaterThan(0);
+    expect(refreshes.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(speakers(lines, 'Expiry check finished')).toEqual(['check-expired-tokens']);
+    expect(speakers(lines, 'Notification batch finished')).toEqual(['notify-expired-token']);
+    expect(speakers(lines, 'Token replaced')).toEqual(['refresh-instagram-token']);
   });
 });

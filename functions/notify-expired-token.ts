@@ -60,6 +60,8 @@ const mailer = createSesMailer({
 });
 
 export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+  // Each line says which function and request spoke, as the routes' do.
+  if (context) logger.addContext(context);
   try {
     const result = await notifyFromQueue(event.Records, {
       store,

@@ -111,7 +111,7 @@ describe('who a log line says spoke', () => {
     // The demo data has two expired tokens: the check publishes them, the notifier emails.
     expect((await system.runCheck()).emailsSent).toBe(2);
     expect(speakers(lines, 'Expiry check finished')).toEqual(['check-expired-tokens']);
-    expect(speakers(lines, 'Expired-token email sent')).toEqual(['notify-expired-token']);
+    expect(speakers(lines, 'Email sent')).toEqual(['notify-expired-token']);
     expect(speakers(lines, 'Notification batch finished')).toEqual(['notify-expired-token']);
   });
 

@@ -3,6 +3,7 @@
  * token that became due and marks it expired (see #tokens/expiry-check); returns the summary,
  * which the local stack's /_local/run-check answers with.
  */
+import type { Context } from 'aws-lambda';
 import { createEventPublisher } from '#tokens/event-publisher';
 import { documentClient } from '#platform/dynamodb';
 import { envInteger, envString, readConfig } from '#platform/config';
@@ -22,7 +23,9 @@ const config = readConfig({
 const store = createDueTokenSchedule(documentClient(), config.TABLE_NAME);
 const publisher = createEventPublisher({ busName: config.EVENT_BUS_NAME });
 
-export const handler = async (): Promise<ExpiryCheckSummary> => {
+export const handler = async (_event?: unknown, context?: Context): Promise<ExpiryCheckSummary> => {
+  // Each line says which function and request spoke, as the routes' do.
+  if (context) logger.addContext(context);
   try {
     const summary = await runExpiryCheck({
       store,

@@ -70,6 +70,8 @@ const publisher = config.EVENT_BUS_NAME
   : undefined;
 
 export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+  // Each line says which function and request spoke, as the routes' do.
+  if (context) logger.addContext(context);
   try {
     const result = await notifyFromQueue(event.Records, {
       store,

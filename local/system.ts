@@ -30,7 +30,7 @@ import { startLocalApi } from './api-server';
 import { demoData } from './demo-data';
 import { startEventBridgeStandIn } from './eventbridge';
 import { createLocalIdentityProvider } from './jwt';
-import { lambdaContext } from './lambda-context';
+import { installInvokeStore, invoke } from './lambda-context';
 import { LocalQueue } from './queue';
 import { loadSeed } from './seed';
 import { startSecretsManagerStandIn } from './standins/secrets-manager';
@@ -166,6 +166,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const deadLetterQueue = new LocalQueue({ name: 'tokenwatch-local-notifications-dlq' });
     const queue = new LocalQueue({
       name: 'tokenwatch-local-notifications',
+      functionName: 'notify-expired-token',
       functionTimeoutMs: notifierTimeoutMs,
       visibilityTimeoutMs: notifierTimeoutMs * 2,
       maxReceiveCount: options.maxReceiveCount ?? 5,
@@ -189,6 +190,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     stops.push(() => bus.stop());
 
     const tableName = 'tokenwatch-local';
+    installInvokeStore();
     Object.assign(process.env, {
       AWS_REGION: 'eu-west-1',
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
@@ -198,6 +200,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
       POWERTOOLS_DEV: 'true',
+      // Every function runs in this one process, with one logger: as on Lambda Managed
+      // Instances, Powertools then keeps each invocation's context (its function's name) apart.
+      AWS_LAMBDA_MAX_CONCURRENCY: '64',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
@@ -256,7 +261,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       const run = checking.then(async () => {
         const before = { ...queue.stats };
         const emailsBefore = await inboxCount();
-        const check = await checker.handler({}, lambdaContext('check-expired-tokens', 60_000));
+        const check = await invoke('check-expired-tokens', 60_000, (context) =>
+          checker.handler({}, context),
+        );
         await queue.drained();
         return {
           check,

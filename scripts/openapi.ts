@@ -103,6 +103,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           },
         },
       };
+      // A valid token whose subject cannot be a user id: refused by the handler, as a problem.
+      responses['403'] = {
+        description: "The token's subject is longer than a user id: it names no user",
+        content: problem,
+      };
     }
     responses['500'] = {
       description: 'An unexpected failure; nothing is disclosed',

@@ -245,6 +245,50 @@ describe('the authorization matrix', () => {
     },
   );
 
+  // The JWT is valid, so API Gateway lets it through; the handler refuses a caller id that no
+  // user can have (DESIGN.md: the user id is the `sub`; at most 128 characters) before it keys
+  // the table with it. 1,100 and 2,100 characters once passed a key's limit: a 500.
+  it.each([129, 1100, 2100])(
+    'refuses a subject of %i characters with a 403 problem, and writes nothing',
+    async (length) => {
+      const sub = 'u'.repeat(length);
+      const token = await env.identity.token(sub);
+      const builds = [
+        builders['put-notification-preferences'],
+        builders['get-notification-preferences'],
+        builders['refresh-instagram-token'],
+        builders['reconnect-instagram-token'],
+      ];
+      for (const build of builds) {
+        if (!build) throw new Error('no request');
+        const request = await build();
+        const before = request.accountId
+          ? await env.table.store.getAccountWithToken(request.accountId)
+          : undefined;
+        const response = await env.api.call(request.method, request.url, {
+          token,
+          body: request.body,
+        });
+        expect(response.status, request.url).toBe(403);
+        expect(response.headers['content-type']).toBe('application/problem+json');
+        expect(response.json()).toEqual({
+          type: 'about:blank',
+          title: 'Forbidden',
+          status: 403,
+          detail:
+            'The bearer token names no user of this API: its subject is longer than a user id.',
+        });
+        if (request.accountId) {
+          expect(await env.table.store.getAccountWithToken(request.accountId)).toEqual(before);
+        }
+      }
+      // USER#<sub> can be read back only while it fits a partition key.
+      if (length < 2000) {
+        expect((await env.table.store.getPreferences(sub)).updatedAt).toBeNull();
+      }
+    },
+  );
+
   it('takes the caller from the token, never from the request', async () => {
     const token = await env.identity.token('u-self');
     await env.api.call('PUT', '/me/notification-preferences', {

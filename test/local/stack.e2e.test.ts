@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { freePort, portIsFree } from '../support/services';
+import { accepts, externalAddresses, isLoopback, listeningAddresses } from '../support/listening';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -174,6 +175,20 @@ describe('npm start', () => {
       ['sunrise.bakery', 'developer'],
     ]);
     expect((await fetch(api('/me/instagram-accounts'))).status).toBe(401);
+  });
+
+  it('runs DynamoDB Local on loopback only: nobody else on the network reaches its table', async () => {
+    const dynamoPort = Number(
+      /DynamoDB Local is up at http:\/\/127\.0\.0\.1:(\d+)/.exec(stack.output())?.[1],
+    );
+    const listening = listeningAddresses(dynamoPort);
+    if (listening !== undefined) {
+      expect(listening.length).toBeGreaterThan(0);
+      expect(listening.filter((address) => !isLoopback(address))).toEqual([]);
+    }
+    for (const address of externalAddresses()) {
+      expect(await accepts(address, dynamoPort), address).toBe(false);
+    }
   });
 
   it('stops everything on Ctrl-C: no Java process, no port left bound', async () => {

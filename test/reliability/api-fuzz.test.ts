@@ -1,7 +1,8 @@
 /**
  * Bad input at the API. For every route, 1,000 generated requests (fast-check, seeded): bodies
  * of every JSON shape, broken JSON, binary and oversize bodies, path parameters of any text,
- * query strings, headers and content types, through the API Gateway stand-in to the real
+ * query strings, headers, content types and the caller's own id (the token's subject), through
+ * the API Gateway stand-in to the real
  * handlers on DynamoDB Local. Counted: 5xx answers, and table writes, Instagram calls and
  * events made by a request the API refused.
  */
@@ -13,6 +14,7 @@ import { documentClient } from '#platform/dynamodb';
 import { preferencesBody, reconnectBody } from '#api/schemas';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../../lib/routes';
+import { userId } from '#people/user';
 import {
   redirectUri,
   startApiEnvironment,
@@ -153,12 +155,24 @@ const accountParameter = fc.oneof(
   fc.string({ maxLength: 10 }).map((text) => `${'9'.repeat(65)}${encodeURIComponent(text)}`),
 );
 
+/**
+ * A signed token's subject, which becomes the caller id the handlers key the table with: user
+ * ids, and ids of up to 2,600 characters of 1 to 4 bytes, past every key's limit.
+ */
+const subject = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 140, unit: 'grapheme' }),
+  fc
+    .tuple(fc.integer({ min: 100, max: 2600 }), fc.constantFrom('u', 'é', '用', '😀'))
+    .map(([length, character]) => character.repeat(length)),
+);
+
 const authorization = fc.oneof(
   { weight: 8, arbitrary: fc.constant('owner') },
   {
     weight: 1,
     arbitrary: fc.constantFrom('none', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearer x.y.z'),
   },
+  { weight: 1, arbitrary: subject.map((sub) => `sub:${sub}`) },
 );
 
 const unsubscribeToken = fc.oneof(
@@ -173,6 +187,7 @@ interface FuzzRequest {
   body?: string;
   contentType?: string;
   headers: Record<string, string>;
+  /** 'owner', 'none', `sub:<subject>` (a valid token for it), or an Authorization header */
   authorization: string;
 }
 
@@ -271,6 +286,12 @@ const requestFor: Record<string, fc.Arbitrary<FuzzRequest>> = {
   }),
 };
 
+/** Whether a token's subject may be a caller: only a user id is (DESIGN.md). */
+function isValidCaller(request: FuzzRequest): boolean {
+  if (!request.authorization.startsWith('sub:')) return true;
+  return userId.safeParse(request.authorization.slice('sub:'.length)).success;
+}
+
 /** What the API may accept: a request valid by its schema (the oracle for 2xx answers). */
 function isValidBody(entry: string, request: FuzzRequest): boolean {
   const schema =
@@ -314,7 +335,10 @@ describe('bad input at the API', () => {
         const effects = { wrote: 0, published: 0 };
         const requestHeaders: Record<string, string> = { ...request.headers };
         if (request.contentType !== undefined) requestHeaders['content-type'] = request.contentType;
-        if (request.authorization !== 'owner' && request.authorization !== 'none') {
+        if (request.authorization.startsWith('sub:')) {
+          const sub = request.authorization.slice('sub:'.length);
+          requestHeaders.authorization = `Bearer ${await env.identity.token(sub)}`;
+        } else if (request.authorization !== 'owner' && request.authorization !== 'none') {
           requestHeaders.authorization = request.authorization;
         }
         const url = request.query === undefined ? request.path : `${request.path}?${request.query}`;
@@ -331,11 +355,12 @@ describe('bad input at the API', () => {
         const refused = response.status >= 400;
         if (response.status >= 500) figures.fiveHundreds += 1;
         if (refused && effects.wrote + effects.published > 0) figures.writesFromRefused += 1;
-        if (!refused && !isValidBody(entry, request)) figures.okFromInvalid += 1;
+        const valid = isValidBody(entry, request) && isValidCaller(request);
+        if (!refused && !valid) figures.okFromInvalid += 1;
         if (
           response.status >= 500 ||
           (refused && effects.wrote + effects.published > 0) ||
-          (!refused && !isValidBody(entry, request))
+          (!refused && !valid)
         ) {
           problems.push({ request, status: response.status, ...effects });
         }

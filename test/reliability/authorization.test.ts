@@ -3,8 +3,8 @@
  * kind of caller we can think of, valid or not, through the JWT authorizer as API Gateway runs
  * it and the real handlers. Beyond test/api-authorization.test.ts's principals: tokens with an
  * empty subject, not valid yet, a second past expiry, HMAC-signed, under another scheme or none,
- * a developer whose role was revoked, the owner of another account, and members of an account
- * that was deleted. Counted: answers other than expected, and any change or Instagram call made
+ * a developer whose role was revoked, the owner of another account, members of an account
+ * that was deleted, and subjects too long to be a user id (or to fit a key). Counted: answers other than expected, and any change or Instagram call made
  * for a caller who was refused.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -37,6 +37,9 @@ beforeEach(() => {
   captureQuietly(output);
 });
 
+/** 128 characters, each 3 bytes in UTF-8: the most bytes a valid user id can take. */
+const longestUserId = '用'.repeat(128);
+
 const users = {
   owner: 'u-authz-owner',
   developer: 'u-authz-dev',
@@ -49,8 +52,8 @@ const users = {
 type Caller = {
   name: string;
   header: () => Promise<string | undefined>;
-  /** undefined: the token must be refused (401) */
-  as?: 'member' | 'non-member';
+  /** undefined: the token must be refused (401); 'no user': its subject cannot be one (403) */
+  as?: 'member' | 'non-member' | 'no user';
   /** the account is deleted before the request */
   deleted?: boolean;
 };
@@ -105,6 +108,28 @@ const callers = (): Caller[] => {
         bearer(await identity.token(users.owner, { issuer: 'https://evil.example/' })),
     },
     { name: 'with an empty subject', header: async () => bearer(await identity.token('')) },
+    // A caller id goes into keys (`USER#<sub>`, `DEVELOPER#<sub>`, ...): one the table cannot
+    // key, or that no user can have, is refused before any handler reads or writes with it.
+    {
+      name: 'with a subject one character past a user id (129)',
+      header: async () => bearer(await identity.token('u'.repeat(129))),
+      as: 'no user',
+    },
+    {
+      name: 'with a subject of 1,100 characters (past a sort key)',
+      header: async () => bearer(await identity.token('u'.repeat(1100))),
+      as: 'no user',
+    },
+    {
+      name: 'with a subject of 2,100 characters (past a partition key)',
+      header: async () => bearer(await identity.token('u'.repeat(2100))),
+      as: 'no user',
+    },
+    {
+      name: 'a stranger with the longest user id (128 three-byte characters)',
+      header: async () => bearer(await valid(longestUserId)),
+      as: 'non-member',
+    },
     { name: 'under the Basic scheme', header: async () => `Basic ${await valid(users.owner)}` },
     { name: 'the owner', header: async () => bearer(await valid(users.owner)), as: 'member' },
     {
@@ -260,6 +285,7 @@ function expectedStatus(target: Target, caller: Caller): number {
   if (target.auth === 'unrouted') return 404;
   if (target.auth === 'none') return 200;
   if (!caller.as) return 401;
+  if (caller.as === 'no user') return 403;
   if (!target.account) return 200;
   return caller.as === 'member' ? 200 : 404;
 }

@@ -19,7 +19,7 @@ import {
   type ProblemMapper,
   type ValidatedEvent,
 } from './middleware';
-import { unauthorized } from './problem';
+import { HttpProblem, problemTypes, unauthorized } from './problem';
 import type { HttpResult } from './responses';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -57,24 +57,50 @@ export interface ApiRequest<Auth, Body, Path, Query> {
 }
 
 /**
+ * A valid token for a subject that no user has. Not a 401: that answer is API Gateway's, in its
+ * own shape, and a new token for the same subject would not help.
+ */
+const notAUser = () =>
+  new HttpProblem({
+    type: problemTypes.blank,
+    status: 403,
+    detail: 'The bearer token names no user of this API: its subject is longer than a user id.',
+  });
+
+/**
  * The caller, from the claims API Gateway's JWT authorizer (or the local stack's) put on the
  * event. A missing `sub` can only mean a misconfigured route, and is refused rather than guessed.
+ *
+ * A `sub` that cannot be one of the product's callers (`isCaller`) is refused here, before any
+ * handler keys the table with it: DynamoDB refuses a key over its size (`DEVELOPER#<sub>` past
+ * 1,024 bytes, `USER#<sub>` past 2,048) with an error that became a 500. tokenwatch's callers
+ * are user ids (api/handler.ts): 128 characters, at most 384 bytes in UTF-8, which every key
+ * they go into has room for.
  */
-export function callerOf(event: ApiEvent): string {
+export function callerOf(event: ApiEvent, isCaller: (sub: string) => boolean = () => true): string {
   // Typed as always there, but absent when a route is (wrongly) deployed without the authorizer.
   const context = event.requestContext as {
     authorizer?: { jwt?: { claims?: Record<string, unknown> } };
   };
   const sub = context.authorizer?.jwt?.claims?.sub;
   if (typeof sub !== 'string' || sub === '') throw unauthorized('A signed-in user is required.');
+  if (!isCaller(sub)) throw notAUser();
   return sub;
 }
 
 /**
- * The route-handler builder of a product whose own failures `problemFor` turns into problems
+ * The route-handler builder of a product, whose own failures `problemFor` turns into problems
  * (api/handler.ts makes tokenwatch's).
  */
-export function defineHttpHandler(problemFor?: ProblemMapper) {
+export function defineHttpHandler(
+  product: {
+    /** the product's own failures, as problems */
+    problemFor?: ProblemMapper;
+    /** whether a JWT `sub` can be one of the product's users at all */
+    isCaller?: (sub: string) => boolean;
+  } = {},
+) {
+  const { problemFor, isCaller } = product;
   return function httpHandler<
     Auth extends 'jwt' | 'none',
     Body extends z.ZodMiniType | undefined = undefined,
@@ -89,7 +115,7 @@ export function defineHttpHandler(problemFor?: ProblemMapper) {
       .use(injectLambdaContext(logger, { resetKeys: true }))
       .use(httpHeaderNormalizer());
     // Who is asking is settled before what they sent: an anonymous caller learns nothing more.
-    if (spec.auth === 'jwt') chain.before((request) => void callerOf(request.event));
+    if (spec.auth === 'jwt') chain.before((request) => void callerOf(request.event, isCaller));
     chain.use(bodySizeLimit(maxBodyBytes));
     if (spec.body) chain.use(jsonBody());
     else if (!spec.ignoresBody) chain.use(noBody());
@@ -97,7 +123,7 @@ export function defineHttpHandler(problemFor?: ProblemMapper) {
     const handler = chain.handler(async (event) => {
       const { validated } = event as ValidatedEvent<ApiEvent, unknown, unknown, unknown>;
       return fn({
-        caller: (spec.auth === 'jwt' ? callerOf(event) : undefined) as ApiRequest<
+        caller: (spec.auth === 'jwt' ? callerOf(event, isCaller) : undefined) as ApiRequest<
           Auth,
           Body,
           Path,

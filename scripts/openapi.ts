@@ -139,8 +139,23 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       version: packageJson.version,
       description:
         'Notification preferences, Instagram accounts, token refresh and reconnect, and one-click unsubscribe. Errors are application/problem+json (RFC 9457).',
+      // The package is private and the repository carries no licence: nobody is granted one.
+      // Said as such, rather than borrowing an open-source licence the code was never given.
+      license: { name: 'Proprietary: all rights reserved, no licence granted' },
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    servers: [
+      {
+        // HTTP API's default endpoint, `$default` stage: the stack's `ApiUrl` output.
+        url: 'https://{apiId}.execute-api.{region}.amazonaws.com',
+        description: "The deployed stack (its `ApiUrl` output names the API's id and region)",
+        variables: {
+          apiId: { default: 'abcdef1234', description: 'The HTTP API id, from `ApiUrl`' },
+          region: { default: 'eu-west-1', description: 'The region the stack is deployed to' },
+        },
+      },
+      { url: 'http://localhost:3000', description: 'The local stack (`npm start`; `PORT`)' },
+    ],
     paths,
     components: {
       schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))),

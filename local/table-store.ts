@@ -10,6 +10,7 @@ import {
 } from '../functions/notifications/preferences-store';
 import { createSendOnceLedger, type SendOnceLedger } from '../functions/notifications/ledger';
 import { createProfileRepository, type ProfileRepository } from '../functions/people/profiles';
+import { createUserItemStore, type UserItemStore } from '../functions/people/user-items';
 import { createAccountRepository, type AccountRepository } from '../functions/tokens/accounts';
 import {
   createDeveloperRoleRepository,
@@ -25,6 +26,7 @@ export type TableStore = AccountRepository &
   Memberships &
   RefreshLease &
   ProfileRepository &
+  UserItemStore &
   PreferencesRepository &
   SendOnceLedger & { tableName: string };
 
@@ -37,6 +39,7 @@ export function createTableStore(db: DynamoDBDocumentClient, tableName: string):
     ...createMemberships(db, tableName),
     ...createRefreshLease(db, tableName),
     ...createProfileRepository(db, tableName),
+    ...createUserItemStore(db, tableName),
     ...createPreferencesRepository(db, tableName),
     ...createSendOnceLedger(db, tableName),
   };

@@ -15,7 +15,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, queryAll } from '#platform/dynamodb';
-import { keys, notificationRecordDays } from '#storage/keys';
+import { keys, memberRelationKey, notificationRecordDays } from '#storage/keys';
 import { occasionOfRecord, type Occasion } from './occasions';
 
 /** One email: an occasion of an account's token generation, and the person it goes to. */
@@ -50,6 +50,15 @@ export interface SendOnceLedger {
 
 const keyOf = (email: NotificationKey) =>
   keys.notification(email.accountId, email.generation, email.occasion, email.userId);
+
+/**
+ * Each record is filed in the member index under its recipient, so erasing a user reaches every
+ * record that holds their id with one query (people/users.ts). Memberships skip these.
+ */
+const recipientIndexKeys = (email: NotificationKey) => ({
+  memberUserId: email.userId,
+  memberRelation: memberRelationKey.notified(email.accountId, email.generation, email.occasion),
+});
 
 /** Who was already sent this occasion of this generation, by either kind of key. */
 async function sentBefore(
@@ -105,6 +114,7 @@ export function createSendOnceLedger(
               generation: email.generation,
               occasion: email.occasion,
               userId: email.userId,
+              ...recipientIndexKeys(email),
               status: 'sending',
               claimId: claim.claimId,
               claimedAt: now.toISOString(),
@@ -147,7 +157,8 @@ export function createSendOnceLedger(
             UpdateExpression:
               'SET #status = :sent, messageId = :messageId, sentAt = :sentAt, ' +
               'accountId = :accountId, generation = :generation, occasion = :occasion, ' +
-              'userId = :userId, #ttl = if_not_exists(#ttl, :ttl)',
+              'userId = :userId, memberUserId = :userId, memberRelation = :relation, ' +
+              '#ttl = if_not_exists(#ttl, :ttl)',
             ConditionExpression:
               'attribute_not_exists(pk) OR #status = :sending OR ' +
               '(claimId = :claimId AND messageId = :messageId)',
@@ -162,6 +173,7 @@ export function createSendOnceLedger(
               ':generation': email.generation,
               ':occasion': email.occasion,
               ':userId': email.userId,
+              ':relation': recipientIndexKeys(email).memberRelation,
               ':ttl': recordExpiry(sent.sentAt),
             },
           }),

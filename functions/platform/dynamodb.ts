@@ -6,9 +6,11 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   QueryCommand,
   type BatchGetCommandOutput,
+  type BatchWriteCommandOutput,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { backoffDelay, sleep } from './retry';
@@ -78,4 +80,27 @@ export async function batchGetAll(
     }
   }
   return items;
+}
+
+/**
+ * BatchWrite deletes in chunks of 25 (DynamoDB's limit), retrying with backoff what it left
+ * unprocessed. Deleting a key that is not there is no error, so a repeat is harmless.
+ */
+export async function batchDeleteAll(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Item[],
+): Promise<void> {
+  for (let start = 0; start < keys.length; start += 25) {
+    let pending: NonNullable<BatchWriteCommandOutput['UnprocessedItems']>[string] | undefined = keys
+      .slice(start, start + 25)
+      .map((key) => ({ DeleteRequest: { Key: key } }));
+    for (let attempt = 0; pending && pending.length > 0; attempt += 1) {
+      if (attempt > 0) await sleep(backoffDelay(attempt, 50, 1_000));
+      const result: BatchWriteCommandOutput = await db.send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: pending } }),
+      );
+      pending = result.UnprocessedItems?.[tableName];
+    }
+  }
 }

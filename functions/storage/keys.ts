@@ -25,11 +25,26 @@ export const keys = {
 /** The sort-key prefix of every item that belongs to an account, for listing them. */
 export const accountItemPrefixes = { developerRole: 'DEVELOPER#' } as const;
 
-/** The member index's sort key says how a user belongs to an account. */
+/** The partition of a user's own items (profile, preferences), for erasing them all. */
+export const userPartition = (userId: string) => keys.profile(userId).pk;
+
+/** The partition of an account's items (token, roles, records, links), for deleting them all. */
+export const accountPartition = (accountId: string) => keys.account(accountId).pk;
+
+/**
+ * The member index's sort key says how a user is named by an item under an account: as its
+ * owner, as a developer, or as the recipient of a send-once record. The last kind is no
+ * membership (memberships.ts ignores it): it is filed there so that erasing a user finds every
+ * record that holds their id with one query, never a scan.
+ */
 export const memberRelationKey = {
   owner: (accountId: string) => `OWNER#${accountId}`,
   developer: (accountId: string) => `DEVELOPER#${accountId}`,
+  notified: (accountId: string, generation: number, occasion: string) =>
+    `NOTIFIED#${accountId}#${generation}#${occasion}`,
   isOwner: (value: string) => value.startsWith('OWNER#'),
+  isDeveloper: (value: string) => value.startsWith('DEVELOPER#'),
+  isMembership: (value: string) => value.startsWith('OWNER#') || value.startsWith('DEVELOPER#'),
 };
 
 /** How long a notification record is kept by default, in days. */

@@ -12,11 +12,16 @@ export const accountId = z
   .string()
   .check(z.regex(/^[0-9A-Za-z_-]{1,64}$/, 'an Instagram account id: letters, digits, _ or -'));
 
+export const instagramUsername = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9._]{1,30}$/, 'an Instagram username'));
+export const accessToken = boundedString(1, 2048);
+
 export const instagramAccount = z.strictObject({
   accountId,
   ownerUserId: userId,
-  username: z.string().check(z.regex(/^[A-Za-z0-9._]{1,30}$/, 'an Instagram username')),
-  accessToken: boundedString(1, 2048),
+  username: instagramUsername,
+  accessToken,
   expiresAt: isoDateTime,
   tokenStatus: z._default(tokenStatus, 'active'),
   // Positive, as in the events: a generation-0 token would be published, then refused as poison.
@@ -31,6 +36,20 @@ export type AccountSummary = Omit<InstagramAccount, 'accessToken' | 'generation'
   /** A stored account always has one. */
   generation: number;
 };
+
+/**
+ * An account as the widget service connects it (PUT /service/instagram-accounts/{accountId},
+ * the import): who owns it, its name and its current token. `issuedAt` left out is inferred
+ * from the expiry (a long-lived token lasts 60 days).
+ */
+export const accountConnection = z.strictObject({
+  ownerUserId: userId,
+  username: instagramUsername,
+  accessToken,
+  expiresAt: isoDateTime,
+  issuedAt: z.optional(isoDateTime),
+});
+export type AccountConnection = z.infer<typeof accountConnection>;
 
 export const developerRole = z.strictObject({
   accountId,

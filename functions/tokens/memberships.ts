@@ -1,6 +1,7 @@
 /**
  * The accounts a user owns or develops for, through the member index: never a scan. The account
  * items file their owner there and the role items their developer, so one query finds both.
+ * Send-once records are filed there too (under `NOTIFIED#…`, for erasure) and skipped here.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, queryAll } from '#platform/dynamodb';
@@ -30,6 +31,9 @@ export function createMemberships(db: DynamoDBDocumentClient, tableName: string)
       });
       const relationOf = new Map<string, Relation>();
       for (const item of memberships) {
+        // The index also files each send-once record under its recipient (for erasure): no
+        // relation to the account.
+        if (!memberRelationKey.isMembership(item.memberRelation as string)) continue;
         const accountId = item.accountId as string;
         const relation = memberRelationKey.isOwner(item.memberRelation as string)
           ? 'owner'

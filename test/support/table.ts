@@ -7,7 +7,7 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk
 import { randomUUID } from 'node:crypto';
 import { createTableInput } from '#storage/table';
 import { createDocumentClient } from '#platform/dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '#storage/keys';
 import type { Occasion } from '#notifications/occasions';
 import { createTableStore, type TableStore } from '../../local/table-store';
@@ -23,6 +23,10 @@ export interface TestTable {
     userId: string,
     occasion?: Occasion,
   ): Promise<NotificationRecord | undefined>;
+  /** Every item of the table, read with a Scan: only tests may, to prove nothing is left. */
+  scanAll(): Promise<Record<string, unknown>[]>;
+  /** The items anywhere in the table that hold `value` in a key or an attribute. */
+  itemsMentioning(value: string): Promise<Record<string, unknown>[]>;
   drop(): Promise<void>;
 }
 
@@ -39,6 +43,18 @@ export async function createTestTable(prefix = 'tokenwatch-test'): Promise<TestT
   const client = new DynamoDBClient({});
   await client.send(new CreateTableCommand(createTableInput(tableName)));
   const db = createDocumentClient(client);
+  const scanAll = async () => {
+    const items: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await db.send(
+        new ScanCommand({ TableName: tableName, ExclusiveStartKey, ConsistentRead: true }),
+      );
+      items.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  };
   return {
     tableName,
     client,
@@ -52,6 +68,10 @@ export async function createTestTable(prefix = 'tokenwatch-test'): Promise<TestT
         }),
       );
       return result.Item as NotificationRecord | undefined;
+    },
+    scanAll,
+    async itemsMentioning(value) {
+      return (await scanAll()).filter((item) => JSON.stringify(item).includes(value));
     },
     async drop() {
       await client.send(new DeleteTableCommand({ TableName: tableName }));

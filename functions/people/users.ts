@@ -1,0 +1,41 @@
+/**
+ * The widget service tells tokenwatch about its users (the service API, the import), and erases
+ * one when a privacy request asks for it. Inputs are validated at the edge.
+ */
+import { memberRelationKey } from '#storage/keys';
+import type { ProfileRepository } from './profiles';
+import type { UserProfile } from './user';
+import type { UserItemStore } from './user-items';
+
+/** Storing a profile: what `upsertUser` needs. */
+export type ProfileWriter = Pick<ProfileRepository, 'putProfile'>;
+
+/** Stores (or replaces) a user's profile. A repeat writes the same item: idempotent. */
+export async function upsertUser(
+  store: ProfileWriter,
+  userId: string,
+  input: Pick<UserProfile, 'email' | 'name'>,
+): Promise<UserProfile> {
+  const profile: UserProfile = { userId, email: input.email, name: input.name };
+  await store.putProfile(profile);
+  return profile;
+}
+
+/**
+ * Erases a user: their profile and preferences, their developer roles and the send-once records
+ * of every email they were sent (which hold their id). Nothing about them is kept.
+ *
+ * The accounts they own are not deleted: an account belongs to the widget service's client as
+ * much as to its owner's login, and the widget service deletes it explicitly
+ * (`disconnectAccount`) or hands it to another owner.
+ *
+ * `_now` is when the request was made; erasure has no rule that depends on time today, and takes
+ * it so that one may (a grace period, say) without changing every caller.
+ */
+export async function eraseUser(store: UserItemStore, userId: string, _now: Date): Promise<void> {
+  const [own, named] = await Promise.all([store.ownItemsOf(userId), store.itemsNaming(userId)]);
+  const erased = named
+    .filter((item) => !memberRelationKey.isOwner(item.relation))
+    .map((item) => item.key);
+  await store.deleteItems([...own, ...erased]);
+}

@@ -1,9 +1,10 @@
 /**
- * The HTTP API: API Gateway v2 with a JWT authorizer, CORS for the frontend's origin only,
+ * The HTTP API: API Gateway v2 with two JWT authorizers (users; the widget service, whose routes
+ * also require the scope `tokenwatch/service`), CORS for the frontend's origin only,
  * access logs and throttling on its one stage, and one function per route of lib/routes.ts,
  * each granted exactly what its route's flags say it needs.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   CorsHttpMethod,
@@ -17,8 +18,11 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import {
   AccountRecovery,
   Mfa,
+  OAuthScope,
+  ResourceServerScope,
   UserPool,
   UserPoolClient,
+  UserPoolResourceServer,
   type IUserPool,
 } from 'aws-cdk-lib/aws-cognito';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -31,6 +35,7 @@ import {
   functionEnvironments,
   type DeployedEnvironment,
 } from '../functions/environment/variables';
+import { serviceResourceServer } from '../functions/api/scopes';
 import { cors, routes, type RouteDefinition, type RouteEntry } from './routes';
 import { grantTableActions } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
@@ -60,6 +65,17 @@ export interface ApiProps {
   readonly jwtIssuer?: string;
   /** @default the client of the Cognito user pool made here */
   readonly jwtAudience?: string;
+  /**
+   * With `jwtIssuer`: the audience (`aud`, or `client_id` when a token has none) of the widget
+   * service's client-credentials tokens; that provider must issue them the scope
+   * `tokenwatch/service`. @default jwtAudience, or the service client of the pool made here
+   */
+  readonly serviceJwtAudience?: string;
+  /**
+   * The prefix of the Cognito domain made with the pool, for its token endpoint.
+   * @default `tokenwatch-<stage>-<account id>`
+   */
+  readonly cognitoDomainPrefix?: string;
   /** Requests per second, steady, for the whole API. @default 50 */
   readonly throttleRate?: number;
   /** @default 100 */
@@ -85,6 +101,10 @@ export class Api extends Construct {
   /** Set when no issuer was configured and the stack made its own. */
   readonly userPool?: IUserPool;
   readonly userPoolClient?: UserPoolClient;
+  /** The widget service's confidential client (client credentials only), with the pool. */
+  readonly serviceClient?: UserPoolClient;
+  /** Where the widget service gets its token (`POST`, client credentials), with the pool. */
+  readonly serviceTokenUrl?: string;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -93,15 +113,36 @@ export class Api extends Construct {
 
     let issuer = props.jwtIssuer;
     let audience = props.jwtAudience;
-    if (issuer === undefined || audience === undefined) {
-      const pool = this.createUserPool(props.retainData ?? true);
+    let serviceAudience = props.serviceJwtAudience ?? props.jwtAudience;
+    if (issuer === undefined || audience === undefined || serviceAudience === undefined) {
+      const pool = this.createUserPool(props);
       issuer = `https://cognito-idp.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${pool.userPool.userPoolId}`;
       audience = pool.client.userPoolClientId;
+      // Cognito's client-credentials tokens carry no `aud`: API Gateway then matches `client_id`.
+      serviceAudience = pool.serviceClient.userPoolClientId;
       this.userPool = pool.userPool;
       this.userPoolClient = pool.client;
+      this.serviceClient = pool.serviceClient;
+      this.serviceTokenUrl = pool.tokenUrl;
+      new CfnOutput(this, 'ServiceClientId', {
+        description:
+          'The widget service client (client credentials); its secret: aws cognito-idp describe-user-pool-client',
+        value: pool.serviceClient.userPoolClientId,
+      });
+      new CfnOutput(this, 'ServiceTokenUrl', {
+        description: 'POST grant_type=client_credentials&scope=tokenwatch/service here',
+        value: pool.tokenUrl,
+      });
+      new CfnOutput(this, 'UserPoolId', { value: pool.userPool.userPoolId });
     }
     const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', issuer, {
       jwtAudience: [audience],
+    });
+    // A separate authorizer for the widget service: a user's token never passes its audience,
+    // and a service token never passes the users' (when the audiences differ; the handlers
+    // refuse a service token on a user route in any case).
+    const serviceAuthorizer = new HttpJwtAuthorizer('ServiceJwtAuthorizer', issuer, {
+      jwtAudience: [serviceAudience],
     });
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
@@ -169,7 +210,13 @@ export class Api extends Construct {
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration: new HttpLambdaIntegration(`${pascal(route.entry)}Integration`, fn),
-        authorizer: route.auth === 'jwt' ? authorizer : undefined,
+        authorizer:
+          route.auth === 'jwt'
+            ? authorizer
+            : route.auth === 'service'
+              ? serviceAuthorizer
+              : undefined,
+        authorizationScopes: route.scopes ? [...route.scopes] : undefined,
       });
       if (route.auth === 'none' && httpRoute) {
         Validations.of(httpRoute).acknowledge({
@@ -204,8 +251,13 @@ export class Api extends Construct {
     return fn;
   }
 
-  /** The default identity provider: a Cognito user pool and a public (SPA) client. */
-  private createUserPool(retainData: boolean) {
+  /**
+   * The default identity provider: a Cognito user pool with a public (SPA) client for users, a
+   * resource server `tokenwatch` with the scope `service`, a confidential client for the widget
+   * service (client credentials, that scope, nothing else), and a domain for the token endpoint.
+   */
+  private createUserPool(props: ApiProps) {
+    const retainData = props.retainData ?? true;
     const userPool = new UserPool(this, 'UserPool', {
       selfSignUpEnabled: false,
       signInAliases: { email: true },
@@ -242,11 +294,53 @@ export class Api extends Construct {
     const client = userPool.addClient('FrontendClient', {
       generateSecret: false,
       authFlows: { userSrp: true },
+      // Only the code flow (with PKCE), and no `aws.cognito.signin.user.admin`: the defaults
+      // would allow the implicit flow, which hands tokens over in the URL.
+      oAuth: {
+        flows: { authorizationCodeGrant: true, implicitCodeGrant: false },
+        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+        callbackUrls: [props.appUrl],
+        logoutUrls: [props.appUrl],
+      },
       preventUserExistenceErrors: true,
       accessTokenValidity: Duration.hours(1),
       idTokenValidity: Duration.hours(1),
     });
-    return { userPool, client };
+
+    const scope = new ResourceServerScope({
+      scopeName: serviceResourceServer.scope,
+      scopeDescription: 'The widget service: users, accounts, tokens and developer roles',
+    });
+    const resourceServer = new UserPoolResourceServer(this, 'ServiceResourceServer', {
+      userPool,
+      identifier: serviceResourceServer.identifier,
+      userPoolResourceServerName: 'tokenwatch service API',
+      scopes: [scope],
+    });
+    const serviceClient = userPool.addClient('ServiceClient', {
+      generateSecret: true,
+      authFlows: {},
+      oAuth: {
+        flows: { clientCredentials: true },
+        scopes: [OAuthScope.resourceServer(resourceServer, scope)],
+      },
+      preventUserExistenceErrors: true,
+      accessTokenValidity: Duration.hours(1),
+    });
+
+    const stack = Stack.of(this);
+    const domain = userPool.addDomain('Domain', {
+      cognitoDomain: {
+        domainPrefix:
+          props.cognitoDomainPrefix ?? `tokenwatch-${props.stage ?? 'dev'}-${stack.account}`,
+      },
+    });
+    return {
+      userPool,
+      client,
+      serviceClient,
+      tokenUrl: `${domain.baseUrl()}/oauth2/token`,
+    };
   }
 }
 
@@ -254,6 +348,9 @@ export class Api extends Construct {
 function checkProps(props: ApiProps): void {
   if ((props.jwtIssuer === undefined) !== (props.jwtAudience === undefined)) {
     throw new Error('jwtIssuer and jwtAudience must be given together, or neither');
+  }
+  if (props.serviceJwtAudience !== undefined && props.jwtIssuer === undefined) {
+    throw new Error('serviceJwtAudience needs jwtIssuer: without it the stack makes the client');
   }
   for (const [name, value] of [
     ['throttleRate', props.throttleRate],

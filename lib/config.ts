@@ -40,6 +40,20 @@ export const stackConfigSchema = z.object({
   /** JWT issuer and audience of the frontend's identity provider. @default a Cognito pool */
   jwtIssuer: z.url().optional(),
   jwtAudience: z.string().min(1).optional(),
+  /**
+   * With `jwtIssuer`: the audience (`aud`, or `client_id` when a token has no `aud`) of the
+   * widget service's client-credentials tokens, which must carry the scope `tokenwatch/service`.
+   * @default jwtAudience
+   */
+  serviceJwtAudience: z.string().min(1).optional(),
+  /**
+   * The prefix of the Cognito domain the stack makes (its token endpoint), globally unique in a
+   * region. @default `tokenwatch-<stage>-<account id>`
+   */
+  cognitoDomainPrefix: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)
+    .optional(),
   /** @default 50 requests per second, steady, for the whole API */
   apiThrottleRate: positiveInteger.default(50),
   /** @default 100 */

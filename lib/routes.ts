@@ -4,12 +4,15 @@
  * import here, so the local stack can read it without loading the CDK.
  */
 import type { FunctionName } from '../functions/environment/variables';
+import { serviceScope } from '../functions/api/scopes';
 
 export type TableAction =
   | 'dynamodb:GetItem'
   | 'dynamodb:BatchGetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem'
+  | 'dynamodb:BatchWriteItem'
   | 'dynamodb:Query';
 
 export interface TableAccess {
@@ -18,13 +21,19 @@ export interface TableAccess {
 }
 
 export interface RouteDefinition<Entry extends FunctionName = FunctionName> {
-  method: 'GET' | 'PUT' | 'POST';
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** API Gateway v2 form, e.g. `/instagram-accounts/{accountId}/token/refresh`. */
   path: string;
   /** The file in `functions/` without `.ts`; it exports `handler`. */
   entry: Entry;
-  /** `jwt`: API Gateway's JWT authorizer runs first and the caller is the token's `sub`. */
-  auth: 'jwt' | 'none';
+  /**
+   * `jwt`: API Gateway's JWT authorizer runs first and the caller is the token's `sub`, a user.
+   * `service`: the service authorizer runs first and the token must carry one of `scopes` (API
+   * Gateway answers 403 otherwise): the widget service's client-credentials token.
+   */
+  auth: 'jwt' | 'service' | 'none';
+  /** The OAuth scopes API Gateway requires on the route (`authorizationScopes`). */
+  scopes?: readonly string[];
   /**
    * Exactly the DynamoDB actions the handler calls, on the table and per index: the stack grants
    * these and nothing else (no Scan, no whole-table read or write).
@@ -39,6 +48,75 @@ export interface RouteDefinition<Entry extends FunctionName = FunctionName> {
   /** Calls Instagram (INSTAGRAM_GRAPH_URL, INSTAGRAM_API_URL, INSTAGRAM_AUTHORIZE_URL, INSTAGRAM_REDIRECT_URI). */
   callsInstagram?: boolean;
   summary: string;
+}
+
+/** The service API (DESIGN.md): the widget service's client-credentials token, and its scope. */
+const service = { auth: 'service', scopes: [serviceScope] } as const;
+
+function serviceRoutes() {
+  return [
+    {
+      ...service,
+      method: 'PUT',
+      path: '/service/users/{userId}',
+      entry: 'put-service-user',
+      table: { table: ['dynamodb:PutItem'] },
+      summary: "Stores a user's email and name (idempotent)",
+    },
+    {
+      ...service,
+      method: 'DELETE',
+      path: '/service/users/{userId}',
+      entry: 'delete-service-user',
+      table: {
+        table: ['dynamodb:Query', 'dynamodb:BatchWriteItem'],
+        indexes: { 'accounts-by-member': ['dynamodb:Query'] },
+      },
+      summary:
+        'Erases a user: profile, preferences, developer roles and records of emails (not the accounts they own)',
+    },
+    {
+      ...service,
+      method: 'PUT',
+      path: '/service/instagram-accounts/{accountId}',
+      entry: 'put-service-instagram-account',
+      table: { table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+      summary:
+        'Connects an account with its current token: another token is the next generation, the same token changes nothing',
+    },
+    {
+      ...service,
+      method: 'DELETE',
+      path: '/service/instagram-accounts/{accountId}',
+      entry: 'delete-service-instagram-account',
+      table: { table: ['dynamodb:Query', 'dynamodb:BatchWriteItem'] },
+      summary: 'Stops watching an account and deletes its token, roles, links and records',
+    },
+    {
+      ...service,
+      method: 'PUT',
+      path: '/service/instagram-accounts/{accountId}/developers/{userId}',
+      entry: 'put-service-developer-role',
+      table: { table: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+      summary: 'Gives a user a developer role on an account',
+    },
+    {
+      ...service,
+      method: 'DELETE',
+      path: '/service/instagram-accounts/{accountId}/developers/{userId}',
+      entry: 'delete-service-developer-role',
+      table: { table: ['dynamodb:DeleteItem'] },
+      summary: "Takes a user's developer role on an account away",
+    },
+    {
+      ...service,
+      method: 'GET',
+      path: '/service/instagram-accounts/{accountId}/token',
+      entry: 'get-service-instagram-token',
+      table: { table: ['dynamodb:GetItem'] },
+      summary: "The account's current token: the one answer that carries a token",
+    },
+  ] as const;
 }
 
 const routeTable = [
@@ -109,6 +187,7 @@ const routeTable = [
     readsUnsubscribeKey: true,
     summary: 'A confirmation page for an unsubscribe link, with a button that POSTs it',
   },
+  ...serviceRoutes(),
 ] as const satisfies readonly RouteDefinition[];
 
 /** The functions that serve a route. */

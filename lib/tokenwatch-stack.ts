@@ -58,6 +58,8 @@ export class TokenwatchStack extends Stack {
       stage: config.stage,
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
+      serviceJwtAudience: config.serviceJwtAudience,
+      cognitoDomainPrefix: config.cognitoDomainPrefix,
       throttleRate: config.apiThrottleRate,
       throttleBurst: config.apiThrottleBurst,
       retainData: config.retainData,

@@ -1,6 +1,7 @@
 /**
  * API Gateway (HTTP API, payload 2.0) in a function, for the local stack and the tests: it
- * matches a request against the route table, runs the JWT authorizer on `auth: 'jwt'` routes,
+ * matches a request against the route table, runs the JWT authorizer on `auth: 'jwt'` routes
+ * (and the service authorizer, then the route's scopes, on `auth: 'service'` routes),
  * builds the event a Lambda would receive, invokes the handler and turns its result into an
  * HTTP response. Never bundled into a Lambda: no handler imports it.
  *
@@ -17,6 +18,17 @@ import {
   type JwtAuthorizerOptions,
 } from './jwt-authorizer';
 import { invoke } from './lambda-context';
+
+/** The scopes a token grants: `scope` (space-separated) or `scp` (a list or a string). */
+function scopesOf(claims: Record<string, unknown>): string[] {
+  const value = claims.scope ?? claims.scp;
+  const text = Array.isArray(value)
+    ? value.map(String).join(' ')
+    : typeof value === 'string'
+      ? value
+      : '';
+  return text.split(/\s+/).filter((scope) => scope !== '');
+}
 
 export interface GatewayRequest {
   method: string;
@@ -41,6 +53,8 @@ export interface LocalApiGatewayOptions {
   /** Loads a route's handler module, e.g. `(entry) => import(\`../functions/${entry}.ts\`)`. */
   loadHandler: (entry: string) => Promise<{ handler: Handler }>;
   jwt: JwtAuthorizerOptions;
+  /** The service routes' authorizer (its audience is the service client). @default `jwt` */
+  serviceJwt?: JwtAuthorizerOptions;
   /** @default 'localhost' */
   domainName?: string;
   /** @default 10 000 ms, the functions' timeout in the stack */
@@ -218,13 +232,23 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions) {
       if (!match) return gatewayAnswer(404, 'Not Found');
 
       let claims: Record<string, string> | undefined;
-      if (match.route.auth === 'jwt') {
+      if (match.route.auth !== 'none') {
+        const authorizer =
+          match.route.auth === 'service' ? (options.serviceJwt ?? options.jwt) : options.jwt;
         const authorization = headerMap(request.headers).authorization;
-        const result = await authorizeJwt(authorization, { ...options.jwt, now });
+        const result = await authorizeJwt(authorization, { ...authorizer, now });
         if (!result.authorized) {
           const refused = gatewayAnswer(401, 'Unauthorized');
           return { ...refused, headers: { ...refused.headers, ...result.headers } };
         }
+        // As API Gateway: a route with scopes needs a token with at least one of them, in its
+        // `scope` (or `scp`) claim; a valid token without one gets 403 {"message":"Forbidden"}.
+        const required = match.route.scopes ?? [];
+        if (
+          required.length > 0 &&
+          !required.some((scope) => scopesOf(result.claims).includes(scope))
+        )
+          return gatewayAnswer(403, 'Forbidden');
         claims = claimsAsApiGatewayPassesThem(result.claims);
       }
 

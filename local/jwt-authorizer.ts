@@ -5,8 +5,8 @@
  *
  * Like API Gateway: the token comes from the Authorization header, with or without `Bearer `;
  * only RSA signatures are accepted (so `alg: none` and HMAC tokens fail); `exp` is required;
- * `nbf` and `iat` may not be in the future; `iss` must be the issuer; and either `aud` or
- * (for Cognito access tokens) `client_id` must be one of the audiences.
+ * `nbf` and `iat` may not be in the future; `iss` must be the issuer; and `aud` or, only when
+ * there is no `aud` (Cognito access tokens), `client_id` must be one of the audiences.
  */
 import {
   errors,
@@ -63,10 +63,16 @@ export async function authorizeJwt(
   const issuedAt = payload.iat;
   const now = (options.now?.() ?? new Date()).getTime() / 1000;
   if (issuedAt !== undefined && issuedAt > now) return refuse('The bearer token is not valid.');
-  const tokenAudiences = [
-    ...(Array.isArray(payload.aud) ? payload.aud : payload.aud ? [payload.aud] : []),
-    ...(typeof payload.client_id === 'string' ? [payload.client_id] : []),
-  ];
+  // As API Gateway: `aud` when the token has one, and `client_id` (Cognito's access tokens,
+  // client-credentials ones among them) only when it has none.
+  const tokenAudiences =
+    payload.aud !== undefined
+      ? Array.isArray(payload.aud)
+        ? payload.aud
+        : [payload.aud]
+      : typeof payload.client_id === 'string'
+        ? [payload.client_id]
+        : [];
   if (!tokenAudiences.some((audience) => audiences.includes(audience))) {
     return refuse('The bearer token is not meant for this API.');
   }

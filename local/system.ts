@@ -81,6 +81,8 @@ export interface LocalSystem {
   instagram: Awaited<ReturnType<typeof startInstagramStandIn>>;
   runCheck(): Promise<RunCheckSummary>;
   tokenFor(sub: string): Promise<string>;
+  /** A token with the `tokenwatch/service` scope, as `GET /_local/service-token` answers. */
+  serviceToken(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -323,6 +325,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
           return module ? Promise.resolve(module) : Promise.reject(new Error(`No route ${entry}`));
         },
         jwt: { issuer: identity.issuer, audience: identity.audience, keys },
+        serviceJwt: { issuer: identity.issuer, audience: identity.serviceClientId, keys },
         domainName: `localhost:${apiPort}`,
       },
       onError: (error) => {
@@ -359,6 +362,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
           const sub = url.searchParams.get('sub');
           if (!sub) return reply(json(400, { message: 'Pass the user id as ?sub=<userId>.' }));
           return reply(json(200, { token: await identity.tokenFor(sub) }));
+        }
+        if (request.method === 'GET' && url.pathname === '/_local/service-token') {
+          return reply(json(200, { token: await identity.serviceToken() }));
         }
         if (request.method === 'GET' && url.pathname === '/_local/jwks.json') {
           return reply(json(200, identity.jwks));
@@ -446,6 +452,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       instagram,
       runCheck,
       tokenFor: (sub) => identity.tokenFor(sub),
+      serviceToken: () => identity.serviceToken(),
       stop: stopAll,
     };
   } catch (error) {

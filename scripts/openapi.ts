@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from '../functions/platform/validation';
 import { routes } from '../lib/routes';
+import { serviceScope } from '../functions/api/scopes';
 import { apiContracts, problemResponse, type RouteContract } from '../functions/api/contracts';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -89,6 +90,25 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       // Routes without a body refuse one (anything but nothing or {}), rather than ignore it.
       responses['400'] ??= { description: 'This request takes no body', content: problem };
     }
+    const gatewayAnswer = (message: string) => ({
+      'application/json': {
+        schema: {
+          type: 'object',
+          required: ['message'],
+          properties: { message: { type: 'string', const: message } },
+        },
+      },
+    });
+    if (route.auth === 'service') {
+      responses['401'] = {
+        description: 'No valid bearer token (answered by API Gateway itself)',
+        content: gatewayAnswer('Unauthorized'),
+      };
+      responses['403'] = {
+        description: `The token lacks the scope ${(route.scopes ?? []).join(' ')} (answered by API Gateway itself)`,
+        content: gatewayAnswer('Forbidden'),
+      };
+    }
     if (route.auth === 'jwt') {
       // API Gateway's JWT authorizer answers by itself, in its fixed shape, not as a problem.
       responses['401'] = {
@@ -105,7 +125,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       };
       // A valid token whose subject cannot be a user id: refused by the handler, as a problem.
       responses['403'] = {
-        description: "The token's subject is longer than a user id: it names no user",
+        description: 'The token names no user: a service token, or a subject longer than a user id',
         content: problem,
       };
     }
@@ -117,7 +137,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       operationId: route.entry.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()),
       summary: route.summary,
       tags: [route.path.startsWith('/unsubscribe') ? 'unsubscribe' : route.path.split('/')[1]],
-      security: route.auth === 'jwt' ? [{ jwt: [] }] : [],
+      security:
+        route.auth === 'jwt'
+          ? [{ jwt: [] }]
+          : route.auth === 'service'
+            ? [{ serviceClientCredentials: [...(route.scopes ?? [])] }]
+            : [],
       parameters: [...parameters(contract.path, 'path'), ...parameters(contract.query, 'query')],
       requestBody: contract.body
         ? {
@@ -165,6 +190,20 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           scheme: 'bearer',
           bearerFormat: 'JWT',
           description: "The frontend identity provider's token; the caller is its `sub`.",
+        },
+        serviceClientCredentials: {
+          type: 'oauth2',
+          description:
+            "The widget service's OAuth 2.0 client-credentials token, with the scope `tokenwatch/service`. The token URL is the stack's `ServiceTokenUrl` output (`https://<domain prefix>.auth.<region>.amazoncognito.com/oauth2/token`), or your identity provider's with `jwtIssuer`. A user's token never passes these routes.",
+          flows: {
+            clientCredentials: {
+              tokenUrl:
+                'https://tokenwatch-dev-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/token',
+              scopes: {
+                [serviceScope]: 'Users, Instagram accounts, tokens and developer roles',
+              },
+            },
+          },
         },
       },
     },

@@ -6,9 +6,11 @@
  */
 import * as z from '#platform/validation';
 import { accountPath, preferencesBody, reconnectBody, unsubscribeQuery } from './schemas';
-import { isoDateTime } from '#platform/schemas';
+import { developerPath, serviceAccountBody, serviceUserBody, userPath } from './service-schemas';
+import { isoDateTime, positiveInteger } from '#platform/schemas';
+import { userProfile } from '#people/user';
 import { notificationPreferences, preferenceName } from '#notifications/preferences';
-import { accountId } from '#tokens/account';
+import { accessToken, accountId } from '#tokens/account';
 import { tokenStatus } from '#tokens/lifecycle';
 
 // ---- outputs ---------------------------------------------------------------------------------
@@ -37,6 +39,23 @@ export const accountListResponse = z
 export const tokenStateResponse = z
   .strictObject({ accountId, tokenStatus, expiresAt: isoDateTime })
   .check(z.meta({ id: 'TokenState' }));
+
+export const serviceUserResponse = userProfile.check(z.meta({ id: 'ServiceUser' }));
+
+export const connectedAccountResponse = z
+  .strictObject({ accountId, generation: positiveInteger(), tokenStatus, expiresAt: isoDateTime })
+  .check(z.meta({ id: 'ConnectedAccount' }));
+
+/** The one answer anywhere that carries a token. */
+export const currentTokenResponse = z
+  .strictObject({
+    accountId,
+    accessToken: accessToken.check(z.describe('The current (possibly refreshed) token')),
+    expiresAt: isoDateTime,
+    generation: positiveInteger(),
+    tokenStatus,
+  })
+  .check(z.meta({ id: 'CurrentToken' }));
 
 export const unsubscribedResponse = z
   .strictObject({ preference: preferenceName, enabled: z.literal(false) })
@@ -90,6 +109,7 @@ const badRequest = { description: 'The request is malformed; nothing was written
 const notFound = {
   description: 'No such account, or the caller is neither its owner nor one of its developers',
 };
+const serviceNotFound = { description: 'No such account' };
 const instagramDown = { description: 'Instagram failed or did not answer; nothing was written' };
 const instagramBusy = { description: 'Instagram is rate limiting this app; retry later' };
 
@@ -162,6 +182,72 @@ export const apiContracts = {
         contentType: 'text/html',
       },
       400: { description: 'The link is forged, altered, malformed or expired' },
+    },
+  },
+  'put-service-user': {
+    path: userPath,
+    body: serviceUserBody,
+    responses: {
+      200: { description: 'The profile as stored', schema: serviceUserResponse },
+      400: badRequest,
+    },
+  },
+  'delete-service-user': {
+    path: userPath,
+    responses: {
+      204: {
+        description:
+          'Erased (also when unknown): profile, preferences, developer roles and records of emails sent to them; accounts they own stay',
+      },
+      400: badRequest,
+    },
+  },
+  'put-service-instagram-account': {
+    path: accountPath,
+    body: serviceAccountBody,
+    responses: {
+      200: {
+        description:
+          'Stored: another token is the next generation, watched from now on; the same token changes nothing',
+        schema: connectedAccountResponse,
+      },
+      400: badRequest,
+    },
+  },
+  'delete-service-instagram-account': {
+    path: accountPath,
+    responses: {
+      204: {
+        description:
+          'No longer watched (also when unknown): its token, roles, links and records are gone',
+      },
+      400: badRequest,
+    },
+  },
+  'put-service-developer-role': {
+    path: developerPath,
+    responses: {
+      204: { description: 'The user holds a developer role on the account' },
+      400: badRequest,
+      404: serviceNotFound,
+    },
+  },
+  'delete-service-developer-role': {
+    path: developerPath,
+    responses: {
+      204: { description: 'The user holds no developer role on the account (any more)' },
+      400: badRequest,
+    },
+  },
+  'get-service-instagram-token': {
+    path: accountPath,
+    responses: {
+      200: {
+        description: "The account's current token: the one answer that carries a token",
+        schema: currentTokenResponse,
+      },
+      400: badRequest,
+      404: serviceNotFound,
     },
   },
 } satisfies Record<string, RouteContract>;

@@ -55,6 +55,13 @@ export const functionEnvironments = {
     APP_URL: 'optional',
   },
   'unsubscribe-page': { TABLE_NAME: 'required', UNSUBSCRIBE_KEY_SECRET_ID: 'required' },
+  'put-service-user': tableOnly,
+  'delete-service-user': tableOnly,
+  'put-service-instagram-account': tableOnly,
+  'delete-service-instagram-account': tableOnly,
+  'put-service-developer-role': tableOnly,
+  'delete-service-developer-role': tableOnly,
+  'get-service-instagram-token': tableOnly,
 } as const satisfies Record<string, Readonly<Record<string, Presence>>>;
 
 /** A Lambda, by its entry file in `functions/` without `.ts`. */

@@ -1,7 +1,7 @@
 /**
  * Instagram accounts and their tokens. The access token leaves this module in exactly one place,
- * `getAccountWithToken`, which the refresh flow needs to call Instagram; every other read
- * projects it away.
+ * `getAccountWithToken`, which the refresh flow needs to call Instagram, and the widget service's
+ * token route (connect.ts) to hand it back; every other read projects it away.
  */
 import {
   GetCommand,

@@ -10,8 +10,15 @@
  * refreshed the token itself), and a different expiry comes with a different token.
  */
 import type { AccountConnection } from './account';
-import type { AccountConnector, AccountEraser, AccountWithToken } from './accounts';
-import { GenerationConflictError } from './errors';
+import type {
+  AccountConnector,
+  AccountEraser,
+  AccountReader,
+  AccountWithToken,
+  TokenKeeper,
+} from './accounts';
+import type { DeveloperRoleRepository } from './developer-roles';
+import { AccountNotFoundError, GenerationConflictError } from './errors';
 import type { TokenStatus } from './lifecycle';
 
 export interface ConnectedAccount {
@@ -82,4 +89,33 @@ export async function connectAccount(
  */
 export async function disconnectAccount(store: AccountEraser, accountId: string): Promise<void> {
   await store.deleteAccountItems(accountId);
+}
+
+/**
+ * Gives a user a developer role on an account that exists (else AccountNotFoundError). A
+ * repeat writes the same role again, with its first `grantedAt` replaced: idempotent.
+ */
+export async function grantDeveloperRole(
+  store: AccountReader & Pick<DeveloperRoleRepository, 'putDeveloperRole'>,
+  accountId: string,
+  userId: string,
+  now: Date,
+): Promise<void> {
+  if (!(await store.getAccount(accountId))) throw new AccountNotFoundError(accountId);
+  await store.putDeveloperRole({ accountId, userId }, now);
+}
+
+/** What the widget service reads back: the current token, the one answer that carries it. */
+export interface CurrentToken extends ConnectedAccount {
+  accessToken: string;
+}
+
+/** The account's current (possibly refreshed) token; AccountNotFoundError if there is none. */
+export async function currentToken(
+  store: Pick<TokenKeeper, 'getAccountWithToken'>,
+  accountId: string,
+): Promise<CurrentToken> {
+  const account = await store.getAccountWithToken(accountId);
+  if (!account) throw new AccountNotFoundError(accountId);
+  return { ...answerOf(account), accessToken: account.accessToken };
 }

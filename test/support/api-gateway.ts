@@ -14,14 +14,22 @@ import {
   type JWTPayload,
 } from 'jose';
 import { routes } from '../../lib/routes';
+import { serviceScope } from '../../functions/api/scopes';
 import { createLocalApiGateway, type GatewayResponse } from '../../local/api-gateway';
 
 export const testIssuer = 'https://id.tokenwatch.test/';
 export const testAudience = 'tokenwatch-frontend';
+/** The widget service's client: the service routes' audience, matched on `client_id`. */
+export const testServiceClient = 'tokenwatch-service-client';
 
 export interface TestIdentity {
   /** A valid RS256 token for `sub`, unless the options say otherwise. */
   token(sub: string, options?: TokenOptions): Promise<string>;
+  /**
+   * A client-credentials token as Cognito issues one (`client_id`, no `aud`, `scope`
+   * `tokenwatch/service`), unless the options say otherwise.
+   */
+  serviceToken(options?: TokenOptions): Promise<string>;
   /** A token signed by a key the API does not know. */
   tokenFromWrongKey(sub: string): Promise<string>;
   /** An unsecured token (`alg: none`) claiming to be `sub`. */
@@ -30,7 +38,8 @@ export interface TestIdentity {
 }
 
 export interface TokenOptions {
-  audience?: string;
+  /** `null`: no `aud` claim at all. */
+  audience?: string | null;
   issuer?: string;
   expiresInSeconds?: number;
   claims?: JWTPayload;
@@ -44,17 +53,28 @@ export async function createTestIdentity(
   const jwk = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
   const sign = (key: CryptoKey, kid: string, sub: string, options: TokenOptions = {}) => {
     const issuedAt = Math.floor(now().getTime() / 1000);
-    return new SignJWT({ ...options.claims })
+    const jwt = new SignJWT({ ...options.claims })
       .setProtectedHeader({ alg: 'RS256', kid })
       .setSubject(sub)
       .setIssuer(options.issuer ?? testIssuer)
-      .setAudience(options.audience ?? testAudience)
       .setIssuedAt(issuedAt)
-      .setExpirationTime(issuedAt + (options.expiresInSeconds ?? 3600))
-      .sign(key);
+      .setExpirationTime(issuedAt + (options.expiresInSeconds ?? 3600));
+    if (options.audience !== null) jwt.setAudience(options.audience ?? testAudience);
+    return jwt.sign(key);
   };
   return {
     token: (sub, options) => sign(privateKey, 'test-key', sub, options),
+    serviceToken: (options = {}) =>
+      sign(privateKey, 'test-key', testServiceClient, {
+        audience: null,
+        ...options,
+        claims: {
+          token_use: 'access',
+          scope: serviceScope,
+          client_id: testServiceClient,
+          ...options.claims,
+        },
+      }),
     tokenFromWrongKey: (sub) => sign(stranger.privateKey, 'test-key', sub),
     unsignedToken(sub) {
       const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -85,6 +105,11 @@ export function createTestApi(identity: TestIdentity, now: () => Date = () => ne
     routes,
     loadHandler: (entry) => import(`../../functions/${entry}.ts`),
     jwt: { issuer: testIssuer, audience: testAudience, keys: createLocalJWKSet(identity.jwks) },
+    serviceJwt: {
+      issuer: testIssuer,
+      audience: testServiceClient,
+      keys: createLocalJWKSet(identity.jwks),
+    },
     now,
   });
   const responses: TestResponse[] = [];

@@ -28,6 +28,11 @@ export function json(
   };
 }
 
+/** 204: done, nothing to say (an idempotent PUT or DELETE). */
+export function noContent(): HttpResult {
+  return { statusCode: 204, headers: { ...commonHeaders }, body: '' };
+}
+
 export function problemJson(
   statusCode: number,
   body: unknown,

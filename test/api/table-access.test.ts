@@ -151,6 +151,60 @@ describe('the DynamoDB actions each route sends', () => {
       ).status,
     ).toBe(409);
 
+    // The service API: each route's success, its repeat, and its refusals (404).
+    const service = await env.identity.serviceToken();
+    const serviceCall = (entry: string, method: string, url: string, body?: unknown) => {
+      currentEntry = entry;
+      return env.api.call(method, url, { token: service, body });
+    };
+    const accountUrl = '/service/instagram-accounts/17841400000009010';
+    const serviceStatuses = [
+      (
+        await serviceCall('put-service-user', 'PUT', '/service/users/u-svc', {
+          email: 'svc@example.com',
+          name: 'Svc',
+        })
+      ).status,
+      (await serviceCall('get-service-instagram-token', 'GET', `${accountUrl}/token`)).status,
+      (await serviceCall('put-service-developer-role', 'PUT', `${accountUrl}/developers/u-svc`))
+        .status,
+    ];
+    for (const accessToken of ['IGAA-svc-a', 'IGAA-svc-a', 'IGAA-svc-b']) {
+      serviceStatuses.push(
+        (
+          await serviceCall('put-service-instagram-account', 'PUT', accountUrl, {
+            ownerUserId: 'u-owner',
+            username: 'svc.shop',
+            accessToken,
+            expiresAt: new Date(Date.now() + 30 * DAY).toISOString(),
+          })
+        ).status,
+      );
+    }
+    serviceStatuses.push(
+      (
+        await serviceCall('put-service-instagram-account', 'PUT', accountUrl, {
+          ownerUserId: 'u-heir',
+          username: 'svc.shop',
+          accessToken: 'IGAA-svc-b',
+          expiresAt: new Date(Date.now() + 30 * DAY).toISOString(),
+        })
+      ).status,
+      (await serviceCall('get-service-instagram-token', 'GET', `${accountUrl}/token`)).status,
+      (await serviceCall('put-service-developer-role', 'PUT', `${accountUrl}/developers/u-svc`))
+        .status,
+      (
+        await serviceCall(
+          'delete-service-developer-role',
+          'DELETE',
+          `${accountUrl}/developers/u-svc`,
+        )
+      ).status,
+      (await serviceCall('delete-service-user', 'DELETE', '/service/users/u-dev')).status,
+      (await serviceCall('delete-service-instagram-account', 'DELETE', accountUrl)).status,
+    );
+    expect(serviceStatuses).toEqual([200, 404, 404, 200, 200, 200, 200, 200, 204, 204, 204, 204]);
+
     for (const route of routes) {
       const declared = new Set<string>([
         ...route.table.table,

@@ -20,7 +20,7 @@ import {
   unsubscribeSigningKey,
   type ApiEnvironment,
 } from '../support/api-environment';
-import { testAudience, testIssuer } from '../support/api-gateway';
+import { testAudience, testIssuer, testServiceClient } from '../support/api-gateway';
 import { reportFigure } from '../support/reliability-faults';
 import { captureQuietly } from '../support/reliability-output';
 import { canaryPrefix, canaryToken } from '../support/reliability-pipeline';
@@ -56,6 +56,11 @@ type Caller = {
   as?: 'member' | 'non-member' | 'no user';
   /** the account is deleted before the request */
   deleted?: boolean;
+  /**
+   * On the service routes: 'service' passes; 403 is API Gateway's refusal for a missing scope;
+   * anything else (the default) is refused by the service authorizer, 401.
+   */
+  onService?: 'service' | 403;
 };
 
 const bearer = (token: string) => `Bearer ${token}`;
@@ -170,6 +175,62 @@ const callers = (): Caller[] => {
       as: 'non-member',
       deleted: true,
     },
+    // The widget service's client-credentials tokens (client_id, no aud), and their forgeries.
+    {
+      name: 'the widget service',
+      header: async () => bearer(await identity.serviceToken()),
+      onService: 'service',
+    },
+    {
+      name: 'the widget service, its scope among others',
+      header: async () =>
+        bearer(
+          await identity.serviceToken({ claims: { scope: 'openid tokenwatch/service email' } }),
+        ),
+      onService: 'service',
+    },
+    {
+      name: 'the service client without the scope',
+      header: async () => bearer(await identity.serviceToken({ claims: { scope: undefined } })),
+      onService: 403,
+    },
+    {
+      name: 'the service client with another scope',
+      header: async () =>
+        bearer(await identity.serviceToken({ claims: { scope: 'tokenwatch/services' } })),
+      onService: 403,
+    },
+    {
+      name: 'a service token expired a second ago',
+      header: async () => bearer(await identity.serviceToken({ expiresInSeconds: -1 })),
+    },
+    {
+      name: 'a service token from another issuer',
+      header: async () => bearer(await identity.serviceToken({ issuer: 'https://evil.example/' })),
+    },
+    {
+      name: "a service token whose aud is another app's (aud wins over client_id)",
+      header: async () => bearer(await identity.serviceToken({ audience: 'another-app' })),
+    },
+    {
+      name: 'a service token for another client',
+      header: async () =>
+        bearer(await identity.serviceToken({ claims: { client_id: 'another-client' } })),
+    },
+    {
+      name: "a service-scoped token for the users' audience: nobody's user",
+      header: async () =>
+        bearer(
+          await identity.token(testServiceClient, { claims: { scope: 'tokenwatch/service' } }),
+        ),
+      as: 'no user',
+    },
+    {
+      name: "the owner's token with the service scope added",
+      header: async () =>
+        bearer(await identity.token(users.owner, { claims: { scope: 'tokenwatch/service' } })),
+      as: 'no user',
+    },
   ];
 };
 
@@ -210,7 +271,9 @@ async function freshAccount(deleted: boolean) {
 
 interface Target {
   name: string;
-  auth: 'jwt' | 'none' | 'unrouted';
+  auth: 'jwt' | 'service' | 'none' | 'unrouted';
+  /** What a caller who may call the route gets (200 unless said otherwise). */
+  success?: number;
   account: boolean;
   request: (account: { accountId: string; code: string }) => {
     method: string;
@@ -248,7 +311,50 @@ const requests: Record<string, Target['request']> = {
   }),
   unsubscribe: () => ({ method: 'POST', url: `/unsubscribe?token=${link()}` }),
   'unsubscribe-page': () => ({ method: 'GET', url: `/unsubscribe?token=${link()}` }),
+  'put-service-user': () => ({
+    method: 'PUT',
+    url: `/service/users/u-authz-svc-${String(serial)}`,
+    body: { email: 'svc@example.com', name: 'Svc' },
+  }),
+  'delete-service-user': () => ({
+    method: 'DELETE',
+    url: `/service/users/u-authz-svc-${String(serial)}`,
+  }),
+  'put-service-instagram-account': ({ accountId }) => ({
+    method: 'PUT',
+    url: `/service/instagram-accounts/${accountId}`,
+    body: {
+      ownerUserId: users.owner,
+      username: 'authz.svc',
+      accessToken: canaryToken(),
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    },
+  }),
+  'delete-service-instagram-account': ({ accountId }) => ({
+    method: 'DELETE',
+    url: `/service/instagram-accounts/${accountId}`,
+  }),
+  'put-service-developer-role': ({ accountId }) => ({
+    method: 'PUT',
+    url: `/service/instagram-accounts/${accountId}/developers/u-authz-svc-dev`,
+  }),
+  'delete-service-developer-role': ({ accountId }) => ({
+    method: 'DELETE',
+    url: `/service/instagram-accounts/${accountId}/developers/${users.developer}`,
+  }),
+  'get-service-instagram-token': ({ accountId }) => ({
+    method: 'GET',
+    url: `/service/instagram-accounts/${accountId}/token`,
+  }),
 };
+
+/** The routes that answer 204 on success. */
+const noContent = new Set([
+  'delete-service-user',
+  'delete-service-instagram-account',
+  'put-service-developer-role',
+  'delete-service-developer-role',
+]);
 
 const targets: Target[] = [
   ...routes.map((route): Target => {
@@ -257,6 +363,7 @@ const targets: Target[] = [
     return {
       name: `${route.method} ${route.path}`,
       auth: route.auth,
+      success: noContent.has(route.entry) ? 204 : 200,
       account: route.path.includes('{accountId}'),
       request,
     };
@@ -284,6 +391,10 @@ const targets: Target[] = [
 function expectedStatus(target: Target, caller: Caller): number {
   if (target.auth === 'unrouted') return 404;
   if (target.auth === 'none') return 200;
+  if (target.auth === 'service') {
+    if (caller.onService === 'service') return target.success ?? 200;
+    return caller.onService ?? 401;
+  }
   if (!caller.as) return 401;
   if (caller.as === 'no user') return 403;
   if (!target.account) return 200;
@@ -295,6 +406,8 @@ describe('the full authorization matrix', () => {
     expect(routes.every((route) => route.entry in requests)).toBe(true);
     const unexpected: string[] = [];
     const sideEffects: string[] = [];
+    // The service's token route is the one answer that may carry a token (DESIGN.md).
+    const tokenAnswers = new Set<string>();
     let cases = 0;
     for (const target of targets) {
       for (const caller of callers()) {
@@ -315,7 +428,9 @@ describe('the full authorization matrix', () => {
         if (response.status !== expected) {
           unexpected.push(`${target.name} as ${caller.name}: ${response.status}, not ${expected}`);
         }
-        if (response.status !== 200 && target.account) {
+        if (target.name.endsWith('/token') && target.auth === 'service' && response.status === 200)
+          tokenAnswers.add(response.body);
+        if (response.status >= 400 && target.account) {
           const after = await env.table.store.getAccountWithToken(account.accountId);
           if (JSON.stringify(after) !== JSON.stringify(before)) {
             sideEffects.push(`${target.name} as ${caller.name}: the account changed`);
@@ -327,8 +442,12 @@ describe('the full authorization matrix', () => {
       }
     }
     const hits =
-      [...env.api.responses.map((r) => r.body), output.join('')].join('\n').split(canaryPrefix)
-        .length - 1;
+      [
+        ...env.api.responses.map((r) => r.body).filter((body) => !tokenAnswers.has(body)),
+        output.join(''),
+      ]
+        .join('\n')
+        .split(canaryPrefix).length - 1;
     reportFigure('authorization', {
       routes: targets.length,
       'caller-kinds': callers().length,
@@ -340,5 +459,5 @@ describe('the full authorization matrix', () => {
     expect(unexpected).toEqual([]);
     expect(sideEffects).toEqual([]);
     expect(hits).toBe(0);
-  }, 60_000);
+  }, 180_000);
 });

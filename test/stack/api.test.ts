@@ -47,12 +47,14 @@ describe('the HTTP API', () => {
     const deployed = resources('AWS::ApiGatewayV2::Route').map(([, r]) => ({
       routeKey: r.Properties.RouteKey,
       authorizationType: r.Properties.AuthorizationType ?? 'NONE',
+      scopes: r.Properties.AuthorizationScopes ?? [],
     }));
     expect(deployed.sort((a, b) => String(a.routeKey).localeCompare(String(b.routeKey)))).toEqual(
       routes
         .map((r) => ({
           routeKey: `${r.method} ${r.path}`,
-          authorizationType: r.auth === 'jwt' ? 'JWT' : 'NONE',
+          authorizationType: r.auth === 'none' ? 'NONE' : 'JWT',
+          scopes: r.auth === 'service' ? ['tokenwatch/service'] : [],
         }))
         .sort((a, b) => a.routeKey.localeCompare(b.routeKey)),
     );
@@ -117,6 +119,79 @@ describe('the HTTP API', () => {
       IdentitySource: ['$request.header.Authorization'],
       JwtConfiguration: { Issuer: 'https://id.example.com/', Audience: ['frontend'] },
     });
+  });
+
+  it('puts every /service route behind the service authorizer and its scope, and no other', () => {
+    const authorizers = resources('AWS::ApiGatewayV2::Authorizer');
+    const serviceAuthorizer = authorizers.find(([id]) => id.includes('ServiceJwtAuthorizer'));
+    expect(serviceAuthorizer).toBeDefined();
+    const [serviceId, service] = serviceAuthorizer as [string, Resource];
+    // Its audience is the service client (matched on client_id), not the frontend client.
+    expect(JSON.stringify(service.Properties.JwtConfiguration)).toMatch(/ServiceClient/);
+    expect(JSON.stringify(service.Properties.JwtConfiguration)).not.toMatch(/FrontendClient/);
+    for (const [, r] of resources('AWS::ApiGatewayV2::Route')) {
+      const isService = String(r.Properties.RouteKey).includes(' /service/');
+      expect(
+        String(JSON.stringify(r.Properties.AuthorizerId)).includes(serviceId),
+        String(r.Properties.RouteKey),
+      ).toBe(isService);
+      expect(r.Properties.AuthorizationScopes, String(r.Properties.RouteKey)).toEqual(
+        isService ? ['tokenwatch/service'] : undefined,
+      );
+    }
+  });
+
+  it('makes a resource server, a client-credentials-only service client and a token endpoint', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: 'tokenwatch',
+      Scopes: [{ ScopeName: 'service', ScopeDescription: Match.anyValue() }],
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: true,
+      AllowedOAuthFlows: ['client_credentials'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthScopes: [{ 'Fn::Join': ['', [Match.anyValue(), '/service']] }],
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', {
+      Domain: { 'Fn::Join': ['', ['tokenwatch-dev-', { Ref: 'AWS::AccountId' }]] },
+    });
+    template.hasOutput('*', { Description: Match.stringLikeRegexp('widget service client') });
+    template.hasOutput('*', { Description: Match.stringLikeRegexp('client_credentials') });
+  });
+
+  it('lets the frontend client use neither the implicit flow nor the admin scope', () => {
+    const clients = resources('AWS::Cognito::UserPoolClient').map(([, c]) => c.Properties);
+    expect(clients).toHaveLength(2);
+    for (const client of clients) {
+      expect(client.AllowedOAuthFlows, JSON.stringify(client)).not.toContain('implicit');
+      expect(JSON.stringify(client.AllowedOAuthScopes ?? [])).not.toMatch(/aws\.cognito\.signin/);
+    }
+    const frontend = clients.find((c) => c.GenerateSecret === false);
+    expect(frontend?.AllowedOAuthFlows).toEqual(['code']);
+  });
+
+  it('with jwtIssuer, authorizes service routes for the service audience (jwtAudience by default)', () => {
+    const { template: shared } = synthesize({
+      jwtIssuer: 'https://id.example.com/',
+      jwtAudience: 'frontend',
+    });
+    expect(
+      Object.values(shared.findResources('AWS::ApiGatewayV2::Authorizer')).map(
+        (a) => (a as Resource).Properties.JwtConfiguration,
+      ),
+    ).toEqual([
+      { Issuer: 'https://id.example.com/', Audience: ['frontend'] },
+      { Issuer: 'https://id.example.com/', Audience: ['frontend'] },
+    ]);
+    const { template: own } = synthesize({
+      jwtIssuer: 'https://id.example.com/',
+      jwtAudience: 'frontend',
+      serviceJwtAudience: 'widget-service',
+    });
+    own.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      JwtConfiguration: { Issuer: 'https://id.example.com/', Audience: ['widget-service'] },
+    });
+    own.resourceCountIs('AWS::Cognito::UserPoolClient', 0);
   });
 
   it('refuses an issuer without an audience', () => {
@@ -192,10 +267,20 @@ describe('each route function', () => {
       'get-notification-preferences',
       'list-instagram-accounts',
       'unsubscribe-page',
+      'get-service-instagram-token',
+    ];
+    // Only the service API's deletions delete: an account's items, a user's, a role.
+    const deletes = [
+      'delete-service-user',
+      'delete-service-instagram-account',
+      'delete-service-developer-role',
     ];
     for (const r of routes) {
       const statements = statementsOf(r).join('\n');
-      expect(statements, r.entry).not.toMatch(/dynamodb:(Scan|BatchWriteItem|DeleteItem|\*)/);
+      expect(statements, r.entry).not.toMatch(/dynamodb:(Scan|\*)/);
+      if (!deletes.includes(r.entry)) {
+        expect(statements, r.entry).not.toMatch(/dynamodb:(BatchWriteItem|DeleteItem)/);
+      }
       if (readOnly.includes(r.entry)) {
         expect(statements, r.entry).not.toMatch(/dynamodb:(PutItem|UpdateItem)/);
       }

@@ -116,6 +116,9 @@ async function account(
   return { accountId, accessToken };
 }
 
+/** The service's token route's answers: the one place a token may be (DESIGN.md). */
+const tokenAnswers = new Set<(typeof env.api.responses)[number]>();
+
 describe('secrets', () => {
   it('are used by every flow, failures included', async () => {
     const owner = await env.identity.token(people.owner);
@@ -216,6 +219,81 @@ describe('secrets', () => {
     await note(env.api.call('POST', `/unsubscribe?token=${link}`));
 
     expect(new Set(statuses)).toEqual(new Set([200, 400, 409, 500, 502, 503]));
+
+    // The service API: its token route is the one answer that carries a token; every other
+    // answer (a connect, a repeat, a refusal of a body holding a token, a deletion) never does.
+    const service = await env.identity.serviceToken();
+    const serviceCall = (method: string, url: string, body?: unknown) =>
+      env.api.call(method, url, { token: service, body });
+    const connected = '17841477700000001';
+    const accountBody = (accessToken: string) => ({
+      ownerUserId: people.owner,
+      username: 'secrets.service',
+      accessToken,
+      expiresAt: new Date(Date.now() + 30 * DAY).toISOString(),
+    });
+    const first = canaryToken();
+    const serviceStatuses = [
+      (
+        await serviceCall('PUT', `/service/users/${people.developer}`, {
+          email: 'd@example.com',
+          name: 'D',
+        })
+      ).status,
+      (await serviceCall('PUT', `/service/instagram-accounts/${connected}`, accountBody(first)))
+        .status,
+      (await serviceCall('PUT', `/service/instagram-accounts/${connected}`, accountBody(first)))
+        .status,
+      (
+        await serviceCall(
+          'PUT',
+          `/service/instagram-accounts/${connected}`,
+          accountBody(canaryToken()),
+        )
+      ).status,
+      (
+        await serviceCall('PUT', `/service/instagram-accounts/${connected}`, {
+          ...accountBody(canaryToken()),
+          extra: 1,
+        })
+      ).status,
+      (
+        await serviceCall('PUT', `/service/instagram-accounts/${connected}`, {
+          ...accountBody(canaryToken()),
+          expiresAt: 'soon',
+        })
+      ).status,
+      (
+        await serviceCall(
+          'PUT',
+          `/service/instagram-accounts/${connected}/developers/${people.developer}`,
+        )
+      ).status,
+    ];
+    for (const accountId of [connected, refreshed.accountId, expired.accountId]) {
+      const answer = await serviceCall('GET', `/service/instagram-accounts/${accountId}/token`);
+      serviceStatuses.push(answer.status);
+      tokenAnswers.add(answer);
+    }
+    serviceStatuses.push(
+      (
+        await serviceCall(
+          'DELETE',
+          `/service/instagram-accounts/${connected}/developers/${people.developer}`,
+        )
+      ).status,
+      (await serviceCall('DELETE', `/service/instagram-accounts/${connected}`)).status,
+      (await serviceCall('GET', `/service/instagram-accounts/${connected}/token`)).status,
+    );
+    expect(serviceStatuses).toEqual([
+      200, 200, 200, 200, 400, 400, 204, 200, 200, 200, 204, 204, 404,
+    ]);
+    // The token answers do carry the tokens: the current one, refreshed or reconnected.
+    expect([...tokenAnswers].map((answer) => answer.json().accessToken)).toEqual([
+      expect.stringContaining(canaryPrefix),
+      expect.any(String),
+      expect.any(String),
+    ]);
   });
 
   it('are used by the check and the notifier, through a throttling SES and a failing record', async () => {
@@ -295,6 +373,7 @@ describe('secrets', () => {
     const sources: Record<string, string> = {
       'log lines and metrics': output.join(''),
       'API answers': env.api.responses
+        .filter((response) => !tokenAnswers.has(response))
         .map((response) => response.body + JSON.stringify(response.headers))
         .join('\n'),
       emails: stored,
@@ -315,6 +394,7 @@ describe('secrets', () => {
     reportFigure('secrets', {
       'log-bytes': sources['log lines and metrics']?.length ?? 0,
       'api-answers': env.api.responses.length,
+      'token-answers': tokenAnswers.size,
       'pipeline-emails': pipelineEmails,
       events: bus.accepted.length,
       'secrets-searched': secrets.length,

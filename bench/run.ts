@@ -4,7 +4,7 @@
  * full run of every benchmark, rewrites the README's benchmark section.
  *
  *   npm run bench                     every benchmark, full scale (about 4 minutes on 2 cores)
- *   npm run bench -- --only check     one benchmark (check, notifier, send-rate, api, bundles)
+ *   npm run bench -- --only check     one benchmark (check, notifier, send-rate, api, import, bundles)
  *   npm run bench -- --quick          a tenth of the data, for iterating; never written to the README
  *   npm run bench -- --profile        also a V8 CPU profile of each benchmark's process
  *   npm run bench -- --readme         the README section again from bench/results.json
@@ -21,7 +21,7 @@ import { startEventBridgeStandIn } from '../local/eventbridge';
 import { localCredentials, startDynamoDbLocal, startSes } from '../local/services';
 import { describeGoal, goalMet, type Figure } from './harness';
 
-const benchmarks = ['check', 'notifier', 'send-rate', 'api', 'bundles'] as const;
+const benchmarks = ['check', 'notifier', 'send-rate', 'api', 'import', 'bundles'] as const;
 type BenchmarkName = (typeof benchmarks)[number];
 /** These start what they need themselves (the API starts the whole local system). */
 const selfContained = new Set<BenchmarkName>(['api', 'bundles']);
@@ -193,6 +193,7 @@ function benchmarkOf(figure: Figure): BenchmarkName {
   if (figure.benchmark.startsWith('notifier')) return 'notifier';
   if (figure.benchmark.startsWith('send-rate')) return 'send-rate';
   if (figure.benchmark.startsWith('API')) return 'api';
+  if (figure.benchmark === 'import') return 'import';
   return 'bundles';
 }
 

@@ -142,6 +142,71 @@ describe('npm start', () => {
     expect(JSON.stringify(emails)).not.toContain('IGQ-e2e-canary-token');
   });
 
+  it('feeds an account through the service API (/_local/service-token); the check then emails its owner and the opted-in developer', async () => {
+    const { token } = (await (await fetch(api('/_local/service-token'))).json()) as {
+      token: string;
+    };
+    const send = (method: string, path: string, body?: unknown) =>
+      fetch(api(path), {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const statuses = [
+      (await send('PUT', '/service/users/svc-owner', { email: 'owner@svc.example', name: 'O' }))
+        .status,
+      (await send('PUT', '/service/users/svc-dev', { email: 'dev@svc.example', name: 'D' })).status,
+      (await send('PUT', '/service/users/svc-quiet', { email: 'quiet@svc.example', name: 'Q' }))
+        .status,
+      (
+        await send('PUT', '/service/instagram-accounts/svc-account', {
+          ownerUserId: 'svc-owner',
+          username: 'svc.shop',
+          accessToken: 'IGQ-svc-canary-token',
+          expiresAt: new Date(Date.now() - 3_600_000).toISOString(),
+        })
+      ).status,
+      (await send('PUT', '/service/instagram-accounts/svc-account/developers/svc-dev')).status,
+      (await send('PUT', '/service/instagram-accounts/svc-account/developers/svc-quiet')).status,
+    ];
+    expect(statuses).toEqual([200, 200, 200, 200, 204, 204]);
+    // The developer opts in; the quiet one keeps the default (off).
+    const devToken = (
+      (await (await fetch(api('/_local/token?sub=svc-dev'))).json()) as { token: string }
+    ).token;
+    const opted = await fetch(api('/me/notification-preferences'), {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${devToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ownerExpiredToken: true, developerExpiredToken: true }),
+    });
+    expect(opted.status).toBe(200);
+
+    await fetch(api('/_local/run-check'), { method: 'POST' });
+    const emails = (await inbox()).filter((e) =>
+      e.destination.to.some((to) => to.endsWith('@svc.example')),
+    );
+    expect(emails.map((e) => e.destination.to[0]).sort()).toEqual([
+      'dev@svc.example',
+      'owner@svc.example',
+    ]);
+    expect(JSON.stringify(emails)).not.toContain('IGQ-svc-canary-token');
+    const current = (await (
+      await send('GET', '/service/instagram-accounts/svc-account/token')
+    ).json()) as { accessToken: string; tokenStatus: string };
+    expect(current).toMatchObject({ accessToken: 'IGQ-svc-canary-token', tokenStatus: 'expired' });
+    // A user's token never passes a service route.
+    expect(
+      (
+        await fetch(api('/service/instagram-accounts/svc-account/token'), {
+          headers: { authorization: `Bearer ${devToken}` },
+        })
+      ).status,
+    ).toBe(401);
+  });
+
   it('refuses a bad seed document with a clear error and writes nothing', async () => {
     const response = await fetch(api('/_local/seed'), {
       method: 'POST',

@@ -55,6 +55,15 @@ export default tseslint.config(
               message:
                 'Import * as z from functions/platform/validation.ts, zod/mini with messages.',
             },
+            ...(folder === ''
+              ? []
+              : [
+                  {
+                    regex: '^\\.\\./',
+                    message:
+                      'Reach another module through its # alias (#tokens/lifecycle), so the rules below see it.',
+                  },
+                ]),
             {
               regex: '(^|/)(local|bench|scripts|lib)/|^\\.\\./[a-z-]+$',
               message:

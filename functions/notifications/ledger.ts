@@ -28,9 +28,21 @@ export interface NotificationKey {
 
 export type NotificationClaim = 'claimed' | 'sent' | 'in-progress';
 
+export interface EarlierRecords {
+  sent: Set<string>;
+  /** claimed by the version before occasions, whose lease still runs */
+  sending: Set<string>;
+}
+
 export interface SendOnceLedger {
-  /** The recipients already sent this occasion of this generation (one query, for a retry). */
-  sentBefore(accountId: string, generation: number, occasion: Occasion): Promise<Set<string>>;
+  /**
+   * The recipients already sent this occasion of this generation, and those a previous version
+   * is still sending it to (one query, before any claim).
+   */
+  recordsBefore(
+    email: { accountId: string; generation: number; occasion: Occasion },
+    lease: { now: Date; leaseSeconds: number },
+  ): Promise<EarlierRecords>;
   /**
    * Claims the right to send one email. `claimId` names this claim: only its holder may release
    * it, so a delivery that outlived its lease cannot give away the claim of the one that took
@@ -60,33 +72,37 @@ const recipientIndexKeys = (email: NotificationKey) => ({
   memberRelation: memberRelationKey.notified(email.accountId, email.generation, email.occasion),
 });
 
-/** Who was already sent this occasion of this generation, by either kind of key. */
-async function sentBefore(
+/**
+ * Who already has this occasion's email of this generation, and who is being sent it by the
+ * previous version still: records from before occasions carry none (their key neither), and a
+ * claim such a version holds must be respected for its lease as it would have, or the person
+ * gets two emails across the upgrade.
+ */
+async function recordsBefore(
   db: DynamoDBDocumentClient,
   tableName: string,
-  accountId: string,
-  generation: number,
-  occasion: Occasion,
-): Promise<Set<string>> {
+  email: { accountId: string; generation: number; occasion: Occasion },
+  lease: { now: Date; leaseSeconds: number },
+): Promise<EarlierRecords> {
+  const { pk, skPrefix } = keys.notificationsOf(email.accountId, email.generation);
   const records = await queryAll(db, {
     TableName: tableName,
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
     ExpressionAttributeNames: { '#status': 'status' },
-    ExpressionAttributeValues: {
-      ':pk': keys.account(accountId).pk,
-      ':prefix': `NOTIFIED#${generation}#`,
-    },
-    ProjectionExpression: 'userId, occasion, #status',
+    ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
+    ProjectionExpression: 'userId, occasion, #status, claimedAt',
   });
-  return new Set(
-    records
-      .filter(
-        (record) =>
-          record.status === 'sent' &&
-          occasionOfRecord(record.occasion as string | undefined) === occasion,
-      )
-      .map((record) => record.userId as string),
-  );
+  const leaseRunsPast = new Date(lease.now.getTime() - lease.leaseSeconds * 1000).toISOString();
+  const earlier: EarlierRecords = { sent: new Set(), sending: new Set() };
+  for (const record of records) {
+    const stored = record.occasion as string | undefined;
+    if (occasionOfRecord(stored) !== email.occasion) continue;
+    if (record.status === 'sent') earlier.sent.add(record.userId as string);
+    else if (stored === undefined && (record.claimedAt as string) > leaseRunsPast) {
+      earlier.sending.add(record.userId as string);
+    }
+  }
+  return earlier;
 }
 
 export function createSendOnceLedger(
@@ -99,8 +115,7 @@ export function createSendOnceLedger(
   const recordExpiry = (at: Date) => Math.floor(at.getTime() / 1000) + recordDays * 86_400;
 
   return {
-    sentBefore: (accountId, generation, occasion) =>
-      sentBefore(db, tableName, accountId, generation, occasion),
+    recordsBefore: (email, lease) => recordsBefore(db, tableName, email, lease),
 
     async claimNotification(email, claim) {
       const { now } = claim;

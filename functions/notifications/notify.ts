@@ -106,12 +106,20 @@ export async function notifyExpiredToken(
       return stored;
     },
   });
-  const sent =
+  const earlier =
     chosen.length > 0
-      ? await deps.store.sentBefore(account.accountId, detail.generation, occasion)
-      : new Set<string>();
-  const waiting = chosen.filter((recipient) => !sent.has(recipient.userId));
-  outcome.alreadySent += chosen.length - waiting.length;
+      ? await deps.store.recordsBefore(
+          { accountId: account.accountId, generation: detail.generation, occasion },
+          { now: deps.clock(), leaseSeconds: deps.leaseSeconds },
+        )
+      : { sent: new Set<string>(), sending: new Set<string>() };
+  const waiting = chosen.filter(
+    (recipient) => !earlier.sent.has(recipient.userId) && !earlier.sending.has(recipient.userId),
+  );
+  outcome.alreadySent += chosen.filter((recipient) => earlier.sent.has(recipient.userId)).length;
+  // The version before occasions is sending these; like any claim in progress, the retry finds
+  // them sent, or takes over once that claim's lease has run out.
+  outcome.inProgress += chosen.filter((recipient) => earlier.sending.has(recipient.userId)).length;
   const profiles = await deps.store.getProfiles(waiting.map((recipient) => recipient.userId));
   const key = waiting.length > 0 ? await deps.unsubscribeKey() : '';
 

@@ -18,6 +18,7 @@
  * and cold start for a loop this short.
  */
 import type { TokenExpiredPublisher } from '#tokens/event-publisher';
+import { errorName } from '#platform/observability';
 import { tokenExpiredEnvelope, type TokenExpiredDetail } from '#tokens/events';
 import {
   noEmails,
@@ -26,7 +27,6 @@ import {
   type NotificationOutcome,
   type NotifierDependencies,
 } from './notify';
-import { errorName } from './send-once';
 
 const emailCountNames = Object.keys(noEmails()) as (keyof EmailCounts)[];
 

@@ -7,7 +7,7 @@
  * recipient gets the email twice, but nobody is ever left without it.
  */
 import { randomUUID } from 'node:crypto';
-import type { LogSink } from '#platform/observability';
+import { errorName, type LogSink } from '#platform/observability';
 import { MailNotSentError, type Mailer, type OutgoingEmail } from '#platform/ses';
 import type { AccountReader } from '#tokens/accounts';
 import { staleReason, type StaleReason } from '#tokens/lifecycle';
@@ -113,6 +113,3 @@ export async function sendOnce(
     return { kind: 'failed' };
   }
 }
-
-export const errorName = (error: unknown) =>
-  error instanceof Error ? `${error.name}: ${error.message}` : String(error);

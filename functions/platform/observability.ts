@@ -15,3 +15,7 @@ export interface LogSink {
   warn(message: string, ...extra: Record<string, unknown>[]): void;
   error(message: string, ...extra: Record<string, unknown>[]): void;
 }
+
+/** An error as a log field: its name and message, never its stack or anything it carries. */
+export const errorName = (error: unknown) =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -15,6 +15,11 @@ export const keys = {
     pk: `IGACCOUNT#${accountId}`,
     sk: `NOTIFIED#${generation}#${occasion}#${userId}`,
   }),
+  /** Where the records of every email about one token generation start. */
+  notificationsOf: (accountId: string, generation: number) => ({
+    pk: `IGACCOUNT#${accountId}`,
+    skPrefix: `NOTIFIED#${generation}#`,
+  }),
   /** Records written before occasions existed: `expired` emails, by the old key. */
   legacyNotification: (accountId: string, generation: number, userId: string) => ({
     pk: `IGACCOUNT#${accountId}`,

@@ -286,7 +286,7 @@ export function createAccountRepository(
             UpdateExpression:
               'SET accessToken = :token, expiresAt = :expiresAt, tokenStatus = :active, ' +
               'generation = generation + :one, tokenIssuedAt = :now, dueBucket = :bucket, dueAt = :dueAt ' +
-              'REMOVE dueReason, refreshLeaseUntil',
+              'REMOVE dueReason, refreshLeaseUntil, refreshLeaseId',
             ConditionExpression: 'generation = :expected',
             ExpressionAttributeValues: {
               ':token': token.accessToken,
@@ -310,8 +310,9 @@ export function createAccountRepository(
     },
 
     /**
-     * Instagram told us the token no longer works before its expiry: file it as due now, so
-     * the check publishes it like any expired token (one publisher, one path to the emails).
+     * Instagram told us the token no longer works before its expiry: it is invalid at once (so
+     * no refresh asks Instagram about it again), and filed as due now, so the check publishes it
+     * like any expired token (one publisher, one path to the emails).
      */
     async markTokenDueAsInvalid(accountId, generation, now) {
       const due = dueKeys(accountId, now.toISOString(), now);
@@ -320,7 +321,8 @@ export function createAccountRepository(
           new UpdateCommand({
             TableName: tableName,
             Key: keys.account(accountId),
-            UpdateExpression: 'SET dueBucket = :bucket, dueAt = :dueAt, dueReason = :invalid',
+            UpdateExpression:
+              'SET dueBucket = :bucket, dueAt = :dueAt, dueReason = :invalid, tokenStatus = :invalid',
             ConditionExpression: 'generation = :generation AND tokenStatus = :active',
             ExpressionAttributeValues: {
               ':bucket': due.dueBucket,

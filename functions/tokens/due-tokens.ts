@@ -8,9 +8,7 @@ import { UpdateCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-s
 import { isConditionFailure } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import { dueIndex, dueShards } from '#storage/table';
-import { toInstant, type ExpiryReason } from './lifecycle';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS, toInstant, type ExpiryReason } from './lifecycle';
 
 /** A token the check has to publish: what the event carries, nothing more. */
 export interface DueToken {

@@ -7,7 +7,7 @@
 import type { DueToken, DueTokenSchedule } from './due-tokens';
 import { maxEntriesPerCall } from '#platform/eventbridge';
 import type { TokenExpiredPublisher } from './event-publisher';
-import type { LogSink } from '#platform/observability';
+import { errorName, type LogSink } from '#platform/observability';
 import type { TokenExpiredDetail } from './events';
 
 export interface ExpiryCheckSummary {
@@ -124,6 +124,3 @@ const detailOf = (token: DueToken): TokenExpiredDetail => ({
   expiresAt: token.expiresAt,
   reason: token.reason,
 });
-
-const errorName = (error: unknown) =>
-  error instanceof Error ? `${error.name}: ${error.message}` : String(error);

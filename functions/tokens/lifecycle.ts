@@ -21,7 +21,7 @@ export const expiryReason = z.enum(['expired', 'invalid']);
 export type ExpiryReason = z.infer<typeof expiryReason>;
 
 const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
+export const DAY_MS = 24 * HOUR_MS;
 
 /** Instagram's long-lived tokens last this long from their issue. */
 export const longLivedTokenDays = 60;

@@ -13,6 +13,9 @@
  * returned, logged or published.
  */
 import { InstagramError } from '#platform/instagram';
+import { errorName, logger } from '#platform/observability';
+import { sleep as realSleep } from '#platform/retry';
+import type { AccountSummary } from './account';
 import { AccountNotFoundError, ReauthorizationRequiredError } from './errors';
 import { lostAs, refreshVerdict } from './lifecycle';
 import {
@@ -34,28 +37,44 @@ const winnerWaitMs = 5_000;
 const winnerPollMs = 200;
 
 /**
- * Another refresh of this generation is talking to Instagram: wait for it to store the next
- * generation (or give up) and answer with what is stored then, without calling Instagram.
+ * Another refresh of this generation is talking to Instagram: wait until it stored the next
+ * generation, found the token invalid, or the wait ran out, and answer with the account then.
  */
-async function winnerOf(
+async function waitForWinner(
   deps: TokenFlowDependencies,
   read: { accountId: string; generation: number },
-): Promise<TokenState> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise((done) => setTimeout(done, ms)));
+): Promise<AccountSummary> {
+  const sleep = deps.sleep ?? realSleep;
   let current = await deps.store.getAccount(read.accountId);
-  for (let waited = 0; waited < winnerWaitMs && current?.generation === read.generation;) {
+  for (
+    let waited = 0;
+    waited < winnerWaitMs &&
+    current?.generation === read.generation &&
+    current.tokenStatus === 'active';
+    waited += winnerPollMs
+  ) {
     await sleep(winnerPollMs);
-    waited += winnerPollMs;
     current = await deps.store.getAccount(read.accountId);
   }
   if (!current) throw new AccountNotFoundError(read.accountId);
-  return stateOf(current);
+  return current;
 }
+
+/** Never lets a failed release hide what happened: the lease runs out by itself anyway. */
+const release = (deps: TokenFlowDependencies, accountId: string, leaseId: string) =>
+  deps.store.releaseRefreshLease(accountId, leaseId).catch((error: unknown) => {
+    logger.warn('Could not give the refresh lease back; it runs out by itself', {
+      accountId,
+      error: errorName(error),
+    });
+  });
 
 export async function refreshToken(
   deps: TokenFlowDependencies,
   accountId: string,
   actor: Actor,
+  /** a refresh that waited for a winner which stored nothing tries once more, itself */
+  waitedBefore = false,
 ): Promise<TokenState> {
   const account = await deps.store.getAccountWithToken(accountId);
   if (!account) throw new AccountNotFoundError(accountId);
@@ -70,25 +89,38 @@ export async function refreshToken(
     );
   }
   if (verdict === 'too-young') return stateOf(account);
-  if (
-    !(await deps.store.takeRefreshLease(accountId, account.generation, now, refreshLeaseSeconds))
-  ) {
-    return winnerOf(deps, account);
+  const leaseId = await deps.store.takeRefreshLease(
+    accountId,
+    account.generation,
+    now,
+    refreshLeaseSeconds,
+  );
+  if (!leaseId) {
+    const settled = await waitForWinner(deps, account);
+    // The winner stored nothing (Instagram refused the token, or failed): this caller deserves
+    // the real answer, not the old state, so it asks once more, through the same lease.
+    if (settled.generation === account.generation && !waitedBefore) {
+      return refreshToken(deps, accountId, actor, true);
+    }
+    return stateOf(settled);
   }
 
   let token;
   try {
     token = await deps.instagram.refreshToken(account.accessToken);
   } catch (error) {
-    await deps.store.releaseRefreshLease(accountId, account.generation);
     if (error instanceof InstagramError && error.failure === 'token-rejected') {
+      // Invalid at once, and filed for the check, which tells its people; only then is the
+      // lease given back, so nobody waiting asks Instagram again about a token known dead.
       await deps.store.markTokenDueAsInvalid(accountId, account.generation, now);
+      await release(deps, accountId, leaseId);
       throw new ReauthorizationRequiredError(
         accountId,
         'invalid',
         await reauthorizeUrl(deps, accountId, actor),
       );
     }
+    await release(deps, accountId, leaseId);
     throw error;
   }
   return storeNewToken(deps, account, token, { ...actor, action: 'refresh' });

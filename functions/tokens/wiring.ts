@@ -15,7 +15,7 @@ import { createAccountRepository } from './accounts';
 import { createDeveloperRoleRepository } from './developer-roles';
 import { createRefreshLease } from './refresh-lease';
 import type { TokenFlowDependencies } from './new-token';
-import type { ConfigShapeOf } from '../environment/variables';
+import type { ConfigShapeOf } from '#environment/variables';
 
 export function tokenFlowDependencies(): TokenFlowDependencies & {
   store: TokenFlowDependencies['store'] & AccessReader;

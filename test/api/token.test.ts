@@ -171,15 +171,19 @@ describe('refreshing a token', () => {
     expectReauthorization(await refresh(accountId), accountId);
   });
 
-  it('when Instagram answers OAuthException 190, answers 409 and files the token for the check as invalid', async () => {
+  it('when Instagram answers OAuthException 190, answers 409, makes the token invalid at once and files it for the check', async () => {
     const { accountId, accessToken } = await account();
     env.instagram.revokeToken(accessToken);
     expectReauthorization(await refresh(accountId), accountId);
+    // Invalid at once (DESIGN.md), so the next refresh answers 409 without asking Instagram.
     expect(await stored(accountId)).toMatchObject({
       generation: 1,
       accessToken,
-      tokenStatus: 'active',
+      tokenStatus: 'invalid',
     });
+    const callsBefore = env.instagram.calls.length;
+    expectReauthorization(await refresh(accountId), accountId);
+    expect(env.instagram.calls.length).toBe(callsBefore);
     const due = [];
     for await (const page of env.table.store.dueTokens(new Date(), 1)) due.push(...page);
     expect(due).toContainEqual(

@@ -7,6 +7,9 @@ import {
 } from '../../local/eventbridge';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '#platform/dynamodb';
+import { keys } from '#storage/keys';
 import { createEventPublisher } from '#tokens/event-publisher';
 import { useTestTable, type TestTable } from '../support/table';
 import {
@@ -362,6 +365,44 @@ describe('notifying about an expired token', () => {
     expect(first.totals).toMatchObject({ sent: 2, alreadySent: 2 });
     expect(later.totals).toMatchObject({ sent: 0, alreadySent: 2 });
     expect(await emailsTo([owner.email, developer.email])).toHaveLength(2);
+  });
+
+  it('sends nothing again across the upgrade to occasions: an old record counts, an old live claim is waited for', async () => {
+    const owner = await createPerson(table.store, 'owner');
+    const developer = await createPerson(table.store, 'dev', developerOn);
+    const scenario = await expiredAccount(owner);
+    await table.store.putDeveloperRole(
+      { accountId: scenario.accountId, userId: developer.userId },
+      now,
+    );
+    // As the version before occasions left them: the owner's email sent, the developer's still
+    // being sent by a notifier whose claim's lease (120 s) runs for another 90 s.
+    const db = createDocumentClient(table.client);
+    for (const [person, status] of [
+      [owner, 'sent'],
+      [developer, 'sending'],
+    ] as const) {
+      await db.send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: {
+            ...keys.legacyNotification(scenario.accountId, 1, person.userId),
+            accountId: scenario.accountId,
+            generation: 1,
+            userId: person.userId,
+            status,
+            claimId: 'old-version',
+            claimedAt: new Date(now.getTime() - 30_000).toISOString(),
+            ttl: 0,
+          },
+        }),
+      );
+    }
+
+    const outcome = await notifyExpiredToken(scenario.detail, deps());
+
+    expect(outcome).toMatchObject({ status: 'retry', sent: 0, alreadySent: 1, inProgress: 1 });
+    expect(await emailsTo([owner.email, developer.email])).toHaveLength(0);
   });
 
   it('sends nothing when the token was replaced before the notifier ran', async () => {

@@ -193,6 +193,40 @@ describe('a burst of refreshes of one account', () => {
   });
 });
 
+describe('a burst of refreshes of a token Instagram no longer accepts', () => {
+  it('asks Instagram once, and every caller hears that the account must be authorized again', async () => {
+    const burst = 20;
+    const accountId = accountIdOf();
+    const expiresAt = new Date(Date.now() + 20 * 86_400_000).toISOString();
+    const accessToken = canaryToken();
+    await env.table.store.putAccount(
+      { accountId, ownerUserId: 'u-dead-owner', username: 'dead.shop', accessToken, expiresAt },
+      new Date(Date.now() - 40 * 86_400_000),
+    );
+    env.instagram.addToken(accessToken, { userId: accountId, expiresAt });
+    env.instagram.revokeToken(accessToken);
+    const owner = await env.identity.token('u-dead-owner');
+    const refreshesBefore = env.instagram.calls.filter((c) => c.operation === 'refresh').length;
+
+    const responses = await Promise.all(
+      Array.from({ length: burst }, () =>
+        env.api.call('POST', `/instagram-accounts/${accountId}/token/refresh`, { token: owner }),
+      ),
+    );
+
+    const instagramCalls =
+      env.instagram.calls.filter((c) => c.operation === 'refresh').length - refreshesBefore;
+    reportFigure('concurrency refresh-burst-rejected', {
+      'concurrent-refreshes': burst,
+      'instagram-calls': instagramCalls,
+      'status-409': responses.filter((response) => response.status === 409).length,
+    });
+    expect(responses.map((response) => response.status)).toEqual(Array(burst).fill(409));
+    expect(instagramCalls).toBe(1);
+    expect((await env.table.store.getAccount(accountId))?.tokenStatus).toBe('invalid');
+  });
+});
+
 const racePoints: { label: string; step: Step; call: number; emailsAtMost: number }[] = [
   { label: 'before the check reads the index', step: 'due-query', call: 1, emailsAtMost: 0 },
   { label: 'after the check read, before the publish', step: 'publish', call: 1, emailsAtMost: 0 },

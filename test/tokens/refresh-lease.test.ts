@@ -26,16 +26,21 @@ describe('the refresh lease', () => {
     await account('acc-lease-1');
     const take = (at: Date) => table.store.takeRefreshLease('acc-lease-1', 1, at, 30);
     const results = await Promise.all(Array.from({ length: 10 }, () => take(now)));
-    expect(results.filter(Boolean)).toHaveLength(1);
-    expect(await take(after(29))).toBe(false);
-    expect(await take(after(30))).toBe(true);
+    expect(results.filter((leaseId) => leaseId !== undefined)).toHaveLength(1);
+    expect(await take(after(29))).toBeUndefined();
+    expect(await take(after(30))).toEqual(expect.any(String));
   });
 
-  it('is given back by a refresh that stored nothing, and ended by the next generation', async () => {
+  it('is given back by its holder only, and ended by the next generation', async () => {
     await account('acc-lease-2');
-    expect(await table.store.takeRefreshLease('acc-lease-2', 1, now, 30)).toBe(true);
-    await table.store.releaseRefreshLease('acc-lease-2', 1);
-    expect(await table.store.takeRefreshLease('acc-lease-2', 1, now, 30)).toBe(true);
+    const first = await table.store.takeRefreshLease('acc-lease-2', 1, now, 30);
+    if (!first) throw new Error('expected the lease');
+    await table.store.releaseRefreshLease('acc-lease-2', first);
+    const second = await table.store.takeRefreshLease('acc-lease-2', 1, now, 30);
+    if (!second) throw new Error('expected the lease again once given back');
+    // A refresh that outlived its lease cannot end the one that holds it now.
+    await table.store.releaseRefreshLease('acc-lease-2', first);
+    expect(await table.store.takeRefreshLease('acc-lease-2', 1, now, 30)).toBeUndefined();
 
     await table.store.replaceToken(
       'acc-lease-2',
@@ -44,11 +49,12 @@ describe('the refresh lease', () => {
       now,
     );
     // The old generation can no longer be leased; the new one can, at once.
-    expect(await table.store.takeRefreshLease('acc-lease-2', 1, now, 30)).toBe(false);
-    expect(await table.store.takeRefreshLease('acc-lease-2', 2, now, 30)).toBe(true);
-    // A late release for a generation that moved on does nothing.
-    await table.store.releaseRefreshLease('acc-lease-2', 1);
-    expect(await table.store.takeRefreshLease('acc-lease-2', 2, now, 30)).toBe(false);
+    expect(await table.store.takeRefreshLease('acc-lease-2', 1, now, 30)).toBeUndefined();
+    const third = await table.store.takeRefreshLease('acc-lease-2', 2, now, 30);
+    expect(third).toEqual(expect.any(String));
+    // A late release by the holder of a lease the new generation ended does nothing.
+    await table.store.releaseRefreshLease('acc-lease-2', second);
+    expect(await table.store.takeRefreshLease('acc-lease-2', 2, now, 30)).toBeUndefined();
   });
 
   it('outlasts a call to Instagram, whose client gives up after 4 seconds', () => {

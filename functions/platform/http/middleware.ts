@@ -33,14 +33,14 @@ export type ValidatedEvent<E extends Event, Body, Path, Query> = E & {
   validated: Validated<Body, Path, Query>;
 };
 
+/** The product's own failures, as problems; undefined for any other error. */
+export type ProblemMapper = (error: unknown) => HttpProblem | undefined;
+
 /**
  * Turns any error into an RFC 9457 answer. Only HttpProblems and errors marked `expose` with
  * a 4xx status say what went wrong; everything else is logged here and answered as a plain
  * 500, so no message, stack trace or upstream detail reaches the client.
  */
-/** The product's own failures, as problems; undefined for any other error. */
-export type ProblemMapper = (error: unknown) => HttpProblem | undefined;
-
 export function problemErrorHandler(
   options: { htmlForBrowsers?: boolean; problemFor?: ProblemMapper } = {},
 ): MiddlewareObj<Event, HttpResult> {

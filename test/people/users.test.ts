@@ -48,6 +48,19 @@ describe('users from the widget service', () => {
   });
 });
 
+describe('the member index', () => {
+  it("files a person's email records under them, yet lists only the accounts they belong to", async () => {
+    await connect('acc-listed', 'u-listed');
+    await connect('acc-left', 'u-client');
+    await recordEmail('acc-left', 'u-listed');
+    await recordEmail('acc-listed', 'u-listed');
+    expect(await table.store.itemsNaming('u-listed')).toHaveLength(3);
+    expect((await table.store.listAccountsOf('u-listed')).map((a) => a.accountId)).toEqual([
+      'acc-listed',
+    ]);
+  });
+});
+
 describe('erasing a user', () => {
   it('leaves nothing anywhere in the table that holds their id', async () => {
     const userId = 'u-erased-dev';

@@ -266,6 +266,7 @@ export async function main(
       concurrency: options.concurrency,
       accountReader: target.accountReader,
       onProgress: (phase, done, total) => {
+        if (total === 0) return;
         if (!phaseStarted.has(phase)) phaseStarted.set(phase, performance.now());
         const elapsed = (performance.now() - (phaseStarted.get(phase) ?? 0)) / 1000;
         const rate = elapsed > 0 ? Math.round(done / elapsed) : 0;

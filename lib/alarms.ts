@@ -16,6 +16,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { keepLogicalId } from './legacy-logical-ids';
 import { tokenwatchMetric } from './metrics';
 
 export interface AlarmsProps {
@@ -112,15 +113,17 @@ export class Alarms extends Construct {
   }
 
   private alarm(
-    id: string,
+    id: keyof typeof formerOwner,
     options: { description: string; metric: IMetric; evaluationPeriods?: number },
   ): Alarm {
-    return new Alarm(this, id, {
+    const alarm = new Alarm(this, id, {
       ...onFirst,
       alarmDescription: options.description,
       metric: options.metric,
       evaluationPeriods: options.evaluationPeriods ?? 1,
     });
+    keepLogicalId(alarm, [formerOwner[id], id, 'Resource']);
+    return alarm;
   }
 
   private createTopic(alarmEmail: string): Topic {
@@ -128,15 +131,28 @@ export class Alarms extends Construct {
       throw new Error(`alarmEmail: ${alarmEmail} is not an email address`);
     }
     const topic = new Topic(this, 'Topic', { displayName: 'tokenwatch alarms', enforceSSL: true });
+    keepLogicalId(topic, ['Notifications', 'AlarmTopic', 'Resource']);
     Validations.of(topic).acknowledge({
       id: 'AwsSolutions-SNS2',
       reason:
         'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, and the topic carries only alarm names and states, no customer data.',
     });
-    topic.addSubscription(new EmailSubscription(alarmEmail));
+    const subscription = topic.addSubscription(new EmailSubscription(alarmEmail));
+    keepLogicalId(subscription, ['Notifications', 'AlarmTopic', alarmEmail, 'Resource']);
+    const policy = topic.node.tryFindChild('Policy');
+    if (policy) keepLogicalId(policy, ['Notifications', 'AlarmTopic', 'Policy', 'Resource']);
     return topic;
   }
 }
+
+/** Which construct each alarm belonged to before this one owned them all (for its logical id). */
+const formerOwner = {
+  CheckFailing: 'ExpiryCheck',
+  CheckCannotPublish: 'ExpiryCheck',
+  DeadLetterQueueNotEmpty: 'Notifications',
+  UndeliveredEventsNotEmpty: 'Notifications',
+  EmailsSentTwice: 'Notifications',
+} as const;
 
 /** The most messages visible in a minute: one is enough to look. */
 const messagesWaitingIn = (queue: IQueue) =>

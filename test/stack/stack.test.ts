@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -83,12 +83,36 @@ describe('the tokenwatch stack', () => {
   });
 
   it('keeps every alarm, and the topic they go to, in the one alarms construct', () => {
-    const { template } = synthesize({ alarmEmail: 'ops@example.com' });
+    const { stack, template } = synthesize({ alarmEmail: 'ops@example.com' });
+    const inAlarms = stack.node
+      .findChild('Alarms')
+      .node.findAll()
+      .map((construct) => construct.node.defaultChild)
+      .filter((child): child is CfnElement => child instanceof CfnElement)
+      .map((child) => stack.resolve(child.logicalId) as string);
     const ids = (type: string) => Object.keys(template.findResources(type));
     expect(ids('AWS::CloudWatch::Alarm')).toHaveLength(5);
     for (const id of [...ids('AWS::CloudWatch::Alarm'), ...ids('AWS::SNS::Topic')]) {
-      expect(id).toMatch(/^Alarms[A-Z]/);
+      expect(inAlarms).toContain(id);
     }
+  });
+
+  it('keeps the logical ids the alarms and the topic had before, so an update replaces none of them', () => {
+    // As `cdk synth` gave them before the alarms construct (commit 4dfae7c): a new id would
+    // replace the topic and its email subscription, which the operator would have to confirm
+    // again, and restart every alarm's history.
+    const { template } = synthesize({ alarmEmail: 'ops@example.com' });
+    const ids = (type: string) => Object.keys(template.findResources(type)).sort();
+    expect(ids('AWS::CloudWatch::Alarm')).toEqual([
+      'ExpiryCheckCheckCannotPublish6636D505',
+      'ExpiryCheckCheckFailing3421EC78',
+      'NotificationsDeadLetterQueueNotEmptyCC8FA9A2',
+      'NotificationsEmailsSentTwiceA0AA27DE',
+      'NotificationsUndeliveredEventsNotEmptyA6B43AB6',
+    ]);
+    expect(ids('AWS::SNS::Topic')).toEqual(['NotificationsAlarmTopic670C799A']);
+    expect(ids('AWS::SNS::TopicPolicy')).toEqual(['NotificationsAlarmTopicPolicy718F9B7D']);
+    expect(ids('AWS::SNS::Subscription')).toEqual(['NotificationsAlarmTopicopsexamplecomD27EA264']);
   });
 
   it('gives each function exactly the environment its handler declares', () => {

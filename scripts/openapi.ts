@@ -104,9 +104,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         description: 'No valid bearer token (answered by API Gateway itself)',
         content: gatewayAnswer('Unauthorized'),
       };
+      // API Gateway answers a missing scope itself; the handler checks it again, as a problem.
       responses['403'] = {
-        description: `The token lacks the scope ${(route.scopes ?? []).join(' ')} (answered by API Gateway itself)`,
-        content: gatewayAnswer('Forbidden'),
+        description: `The token lacks the scope ${(route.scopes ?? []).join(' ')}: API Gateway's own answer (JSON), or the handler's (a problem)`,
+        content: { ...gatewayAnswer('Forbidden'), ...problem },
       };
     }
     if (route.auth === 'jwt') {

@@ -33,7 +33,9 @@ type Principal =
   | 'owner'
   | 'developer with role'
   | 'developer without role'
-  | 'stranger';
+  | 'stranger'
+  | 'service'
+  | 'service without the scope';
 
 const principals: Principal[] = [
   'no token',
@@ -47,6 +49,8 @@ const principals: Principal[] = [
   'developer with role',
   'developer without role',
   'stranger',
+  'service',
+  'service without the scope',
 ];
 
 const users = {
@@ -73,6 +77,10 @@ async function authorization(principal: Principal): Promise<string | undefined> 
       return identity.token(users.owner, { audience: 'another-app' });
     case 'wrong issuer':
       return identity.token(users.owner, { issuer: 'https://evil.example/' });
+    case 'service':
+      return identity.serviceToken();
+    case 'service without the scope':
+      return identity.serviceToken({ claims: { scope: 'openid' } });
     default:
       return identity.token(users[principal]);
   }
@@ -80,6 +88,17 @@ async function authorization(principal: Principal): Promise<string | undefined> 
 
 const rejectedToken = (p: Principal) =>
   !['owner', 'developer with role', 'developer without role', 'stranger'].includes(p);
+
+/** The service routes: the service's token passes (200 or 204), without its scope 403. */
+const serviceSuccess: Record<string, number> = {
+  'put-service-user': 200,
+  'delete-service-user': 204,
+  'put-service-instagram-account': 200,
+  'delete-service-instagram-account': 204,
+  'put-service-developer-role': 204,
+  'delete-service-developer-role': 204,
+  'get-service-instagram-token': 200,
+};
 
 let serial = 0;
 /** A fresh account per case: owner u-owner, developer u-dev; u-dev-elsewhere develops another. */
@@ -149,6 +168,52 @@ const builders: Record<string, () => Promise<Case>> = {
         unsubscribeSigningKey,
       )}`,
     }),
+  'put-service-user': () =>
+    Promise.resolve({
+      method: 'PUT',
+      url: `/service/users/u-matrix-${String(++serial)}`,
+      body: { email: 'matrix@example.com', name: 'Matrix' },
+    }),
+  'delete-service-user': () =>
+    Promise.resolve({ method: 'DELETE', url: `/service/users/u-matrix-${String(++serial)}` }),
+  'put-service-instagram-account': async () => {
+    const { accountId } = await freshAccount();
+    return {
+      method: 'PUT',
+      url: `/service/instagram-accounts/${accountId}`,
+      body: {
+        ownerUserId: users.owner,
+        username: 'matrix.svc',
+        accessToken: `IGAA-CANARY-svc-${accountId}`,
+        expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      },
+      accountId,
+    };
+  },
+  'delete-service-instagram-account': async () => {
+    const { accountId } = await freshAccount();
+    return { method: 'DELETE', url: `/service/instagram-accounts/${accountId}`, accountId };
+  },
+  'put-service-developer-role': async () => {
+    const { accountId } = await freshAccount();
+    return {
+      method: 'PUT',
+      url: `/service/instagram-accounts/${accountId}/developers/u-matrix-dev`,
+      accountId,
+    };
+  },
+  'delete-service-developer-role': async () => {
+    const { accountId } = await freshAccount();
+    return {
+      method: 'DELETE',
+      url: `/service/instagram-accounts/${accountId}/developers/${users['developer with role']}`,
+      accountId,
+    };
+  },
+  'get-service-instagram-token': async () => {
+    const { accountId } = await freshAccount();
+    return { method: 'GET', url: `/service/instagram-accounts/${accountId}/token`, accountId };
+  },
   'unsubscribe-page': () =>
     Promise.resolve({
       method: 'GET',
@@ -165,7 +230,12 @@ const builders: Record<string, () => Promise<Case>> = {
 
 function expectedStatus(route: RouteDefinition, principal: Principal): number {
   if (route.auth === 'none') return 200;
-  if (rejectedToken(principal)) return 401;
+  if (route.auth === 'service') {
+    if (principal === 'service') return serviceSuccess[route.entry] ?? 200;
+    // The service authorizer's audience is the service client: a user's token is refused.
+    return principal === 'service without the scope' ? 403 : 401;
+  }
+  if (rejectedToken(principal) || principal.startsWith('service')) return 401;
   if (!route.path.includes('{accountId}')) return 200;
   return principal === 'owner' || principal === 'developer with role' ? 200 : 404;
 }
@@ -207,6 +277,10 @@ describe('the authorization matrix', () => {
       expect(response.headers['www-authenticate']).toMatch(/^Bearer/);
       expect(response.json()).toEqual({ message: 'Unauthorized' });
     }
+    if (status === 403) {
+      // API Gateway's answer for a valid token without the route's scope.
+      expect(response.json()).toEqual({ message: 'Forbidden' });
+    }
     if (status === 404) {
       expect(response.json()).toEqual({
         type: 'about:blank',
@@ -215,7 +289,7 @@ describe('the authorization matrix', () => {
         detail: 'There is no Instagram account with this id that you own or develop for.',
       });
     }
-    if (status !== 200 && request.accountId) {
+    if (status >= 400 && request.accountId) {
       expect(await env.table.store.getAccountWithToken(request.accountId)).toEqual(before);
       expect(env.instagram.calls.length).toBe(instagramCallsBefore);
     }

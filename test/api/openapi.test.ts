@@ -46,7 +46,13 @@ describe('docs/openapi.json', () => {
   it('asks for a bearer token exactly where the authorizer does', () => {
     for (const route of routes) {
       const operation = document.paths[route.path]?.[route.method.toLowerCase()];
-      expect(operation?.security, route.entry).toEqual(route.auth === 'jwt' ? [{ jwt: [] }] : []);
+      expect(operation?.security, route.entry).toEqual(
+        route.auth === 'jwt'
+          ? [{ jwt: [] }]
+          : route.auth === 'service'
+            ? [{ serviceClientCredentials: ['tokenwatch/service'] }]
+            : [],
+      );
     }
   });
 

@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { documentClient } from '#platform/dynamodb';
 import { preferencesBody, reconnectBody } from '#api/schemas';
+import { serviceAccountBody, serviceUserBody } from '#api/service-schemas';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../../lib/routes';
 import { userId } from '#people/user';
@@ -30,6 +31,9 @@ const seed = 91_125;
 
 let env: ApiEnvironment;
 let ownerToken: string;
+let serviceToken: string;
+/** The service's token route's answers: the one place a token may be (DESIGN.md). */
+const tokenAnswers = new Set<string>();
 const output: string[] = [];
 /** The writes and events of the request being handled, found through its async context. */
 const requestEffects = new AsyncLocalStorage<{ wrote: number; published: number }>();
@@ -58,6 +62,7 @@ beforeAll(async () => {
     return { FailedEntryCount: 0, Entries: [{ EventId: 'event-1' }] };
   });
   ownerToken = await env.identity.token('u-fuzz-owner');
+  serviceToken = await env.identity.serviceToken();
   const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
   for (const [accountId, owner] of [
     [ownedAccount, 'u-fuzz-owner'],
@@ -181,6 +186,24 @@ const unsubscribeToken = fc.oneof(
   fc.string({ maxLength: 3000, unit: 'binary-ascii' }),
 );
 
+/** The service routes' callers: mostly the widget service, else anyone else. */
+const serviceAuthorization = fc.oneof(
+  { weight: 8, arbitrary: fc.constant('service') },
+  { weight: 1, arbitrary: fc.constantFrom('none', 'owner', 'Bearer ', 'Bearer x.y.z') },
+  { weight: 1, arbitrary: subject.map((sub) => `sub:${sub}`) },
+);
+
+const userParameter = fc.oneof(
+  fc.constantFrom('u-fuzz-owner', 'u-fuzz-service', 'u'.repeat(128), 'u'.repeat(129)),
+  fc.string({ maxLength: 140 }).map(encodeURIComponent),
+  fc.constantFrom('..', '%2e%2e', '%zz', '%00', '%2F', ' ', '{userId}'),
+);
+
+/** The account DELETE fuzzes never takes the account the other routes act on. */
+const deletableAccount = accountParameter.map((id) =>
+  id === ownedAccount ? '17841400000004444' : id,
+);
+
 interface FuzzRequest {
   path: string;
   query?: string;
@@ -276,6 +299,108 @@ const requestFor: Record<string, fc.Arbitrary<FuzzRequest>> = {
     headers,
     authorization: fc.constant('none'),
   }),
+  'put-service-user': fc.record({
+    path: userParameter.map((id) => `/service/users/${id}`),
+    body: body(
+      fc.oneof(
+        fc.record({ email: fc.emailAddress(), name: fc.string({ minLength: 1, maxLength: 50 }) }),
+        fc.record(
+          {
+            email: fc.oneof(fc.emailAddress(), fc.string({ maxLength: 40 })),
+            name: fc.oneof(
+              fc.string({ minLength: 1, maxLength: 200 }),
+              fc.string({ minLength: 201 }),
+            ),
+            userId: fc.string({ maxLength: 10 }),
+          },
+          { requiredKeys: ['email'] },
+        ),
+      ),
+    ),
+    contentType,
+    headers,
+    authorization: serviceAuthorization,
+  }),
+  'delete-service-user': fc.record({
+    path: userParameter.map((id) => `/service/users/${id}`),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization: serviceAuthorization,
+  }),
+  'put-service-instagram-account': fc.record({
+    path: accountParameter.map((id) => `/service/instagram-accounts/${id}`),
+    body: body(
+      fc.oneof(
+        fc.record({
+          ownerUserId: fc.constant('u-fuzz-owner'),
+          username: fc.stringMatching(/^[a-z0-9._]{1,30}$/),
+          accessToken: fc.constant(null).map(() => canaryToken()),
+          expiresAt: fc
+            .date({ min: new Date('2020-01-01'), max: new Date('2040-01-01'), noInvalidDate: true })
+            .map((date) => date.toISOString()),
+        }),
+        fc.record(
+          {
+            ownerUserId: fc.oneof(fc.constant('u-fuzz-owner'), fc.string({ maxLength: 140 })),
+            username: fc.oneof(
+              fc.stringMatching(/^[a-z0-9._]{1,30}$/),
+              fc.string({ maxLength: 40 }),
+            ),
+            accessToken: fc.oneof(
+              fc.constant(null).map(() => canaryToken()),
+              fc.constantFrom('', 'x'.repeat(2049)),
+            ),
+            expiresAt: fc.oneof(
+              fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+              fc.string({ maxLength: 30 }),
+            ),
+            issuedAt: fc.oneof(
+              fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+              fc.string({ maxLength: 30 }),
+            ),
+            generation: fc.integer(),
+          },
+          { requiredKeys: ['ownerUserId', 'username', 'accessToken', 'expiresAt'] },
+        ),
+      ),
+    ),
+    contentType,
+    headers,
+    authorization: serviceAuthorization,
+  }),
+  'delete-service-instagram-account': fc.record({
+    path: deletableAccount.map((id) => `/service/instagram-accounts/${id}`),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization: serviceAuthorization,
+  }),
+  'put-service-developer-role': fc.record({
+    path: fc
+      .tuple(accountParameter, userParameter)
+      .map(([account, user]) => `/service/instagram-accounts/${account}/developers/${user}`),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization: serviceAuthorization,
+  }),
+  'delete-service-developer-role': fc.record({
+    path: fc
+      .tuple(accountParameter, userParameter)
+      .map(([account, user]) => `/service/instagram-accounts/${account}/developers/${user}`),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization: serviceAuthorization,
+  }),
+  'get-service-instagram-token': fc.record({
+    path: accountParameter.map((id) => `/service/instagram-accounts/${id}/token`),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization: serviceAuthorization,
+  }),
   'unsubscribe-page': fc.record({
     path: fc.constant('/unsubscribe'),
     query: fc.oneof(unsubscribeToken.map(unsubscribeQuery), fc.constant('')),
@@ -287,7 +412,8 @@ const requestFor: Record<string, fc.Arbitrary<FuzzRequest>> = {
 };
 
 /** Whether a token's subject may be a caller: only a user id is (DESIGN.md). */
-function isValidCaller(request: FuzzRequest): boolean {
+function isValidCaller(request: FuzzRequest, entry: string): boolean {
+  if (entry.includes('-service-')) return request.authorization === 'service';
   if (!request.authorization.startsWith('sub:')) return true;
   return userId.safeParse(request.authorization.slice('sub:'.length)).success;
 }
@@ -299,7 +425,11 @@ function isValidBody(entry: string, request: FuzzRequest): boolean {
       ? preferencesBody
       : entry === 'reconnect-instagram-token'
         ? reconnectBody
-        : undefined;
+        : entry === 'put-service-user'
+          ? serviceUserBody
+          : entry === 'put-service-instagram-account'
+            ? serviceAccountBody
+            : undefined;
   // One-click unsubscribe takes a mail client's form body and ignores it; every other route
   // without a body schema takes nothing, or an empty JSON object, and refuses anything else.
   if (entry === 'unsubscribe') return true;
@@ -338,6 +468,8 @@ describe('bad input at the API', () => {
         if (request.authorization.startsWith('sub:')) {
           const sub = request.authorization.slice('sub:'.length);
           requestHeaders.authorization = `Bearer ${await env.identity.token(sub)}`;
+        } else if (request.authorization === 'service') {
+          requestHeaders.authorization = `Bearer ${serviceToken}`;
         } else if (request.authorization !== 'owner' && request.authorization !== 'none') {
           requestHeaders.authorization = request.authorization;
         }
@@ -350,12 +482,14 @@ describe('bad input at the API', () => {
           }),
         );
         figures.requests += 1;
+        if (entry === 'get-service-instagram-token' && response.status === 200)
+          tokenAnswers.add(response.body);
         if (response.status < 300) accepted.set(entry, (accepted.get(entry) ?? 0) + 1);
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
         const refused = response.status >= 400;
         if (response.status >= 500) figures.fiveHundreds += 1;
         if (refused && effects.wrote + effects.published > 0) figures.writesFromRefused += 1;
-        const valid = isValidBody(entry, request) && isValidCaller(request);
+        const valid = isValidBody(entry, request) && isValidCaller(request, entry);
         if (!refused && !valid) figures.okFromInvalid += 1;
         if (
           response.status >= 500 ||
@@ -381,7 +515,9 @@ describe('bad input at the API', () => {
 
   it('reports the figures, and no access token ever appeared in an answer or a log line', () => {
     const everything = [
-      ...env.api.responses.map((response) => response.body + JSON.stringify(response.headers)),
+      ...env.api.responses
+        .filter((response) => !tokenAnswers.has(response.body))
+        .map((response) => response.body + JSON.stringify(response.headers)),
       output.join(''),
     ].join('\n');
     const hits = everything.split(canaryPrefix).length - 1;
@@ -392,6 +528,7 @@ describe('bad input at the API', () => {
       'writes-from-refused-requests': figures.writesFromRefused,
       '2xx-from-invalid-requests': figures.okFromInvalid,
       'canary-hits': hits,
+      'token-answers': tokenAnswers.size,
     });
     reportFigure('api-fuzz accepted-per-route', Object.fromEntries(accepted));
     reportFigure('api-fuzz statuses', Object.fromEntries([...statuses].sort(([a], [b]) => a - b)));

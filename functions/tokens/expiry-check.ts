@@ -123,6 +123,7 @@ const detailOf = (token: DueToken): TokenExpiredDetail => ({
   generation: token.generation,
   expiresAt: token.expiresAt,
   reason: token.reason,
+  cause: token.cause,
 });
 
 const errorName = (error: unknown) =>

@@ -7,14 +7,16 @@
  *   its result and answer with it;
  * - an expired or invalid token, or one Instagram no longer accepts (OAuthException 190), can
  *   only be replaced by authorizing again: the answer carries Instagram's authorization URL, and
- *   a token Instagram refused is filed for the check, which tells its people.
+ *   a token Instagram refused is filed for the check, with its cause (what Instagram's subcode
+ *   says happened: a changed password, the app removed, a checkpoint, …), and the check tells
+ *   its people.
  *
  * The access token goes from the store to Instagram and back to the store; it is never
  * returned, logged or published.
  */
 import { InstagramError } from '#platform/instagram';
 import { AccountNotFoundError, ReauthorizationRequiredError } from './errors';
-import { lostAs, refreshVerdict } from './lifecycle';
+import { causeOfRejection, lostAs, refreshVerdict } from './lifecycle';
 import {
   reauthorizeUrl,
   stateOf,
@@ -82,7 +84,12 @@ export async function refreshToken(
   } catch (error) {
     await deps.store.releaseRefreshLease(accountId, account.generation);
     if (error instanceof InstagramError && error.failure === 'token-rejected') {
-      await deps.store.markTokenDueAsInvalid(accountId, account.generation, now);
+      await deps.store.markTokenDueAsInvalid(
+        accountId,
+        account.generation,
+        now,
+        causeOfRejection(error.details),
+      );
       throw new ReauthorizationRequiredError(
         accountId,
         'invalid',

@@ -121,7 +121,7 @@ async function expiredAccount(
     accountId,
     username,
     owner,
-    detail: { accountId, generation, expiresAt: expiredAt, reason: 'expired' },
+    detail: { accountId, generation, expiresAt: expiredAt, reason: 'expired', cause: 'expired' },
   };
 }
 
@@ -395,7 +395,15 @@ describe('notifying about an expired token', () => {
       now,
     );
     const result = await notifyFromQueue(
-      [queueRecord({ accountId, generation: 1, expiresAt: expiredAt, reason: 'expired' })],
+      [
+        queueRecord({
+          accountId,
+          generation: 1,
+          expiresAt: expiredAt,
+          reason: 'expired',
+          cause: 'expired',
+        }),
+      ],
       deps(),
     );
     expect(result.totals.sent).toBe(1);

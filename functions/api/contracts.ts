@@ -9,7 +9,7 @@ import { accountPath, preferencesBody, reconnectBody, unsubscribeQuery } from '.
 import { isoDateTime } from '#platform/schemas';
 import { notificationPreferences, preferenceName } from '#notifications/preferences';
 import { accountId } from '#tokens/account';
-import { tokenStatus } from '#tokens/lifecycle';
+import { tokenCause, tokenStatus } from '#tokens/lifecycle';
 
 // ---- outputs ---------------------------------------------------------------------------------
 
@@ -28,6 +28,18 @@ export const accountListResponse = z
         username: z.string(),
         relation: z.enum(['owner', 'developer']),
         tokenStatus,
+        cause: z
+          .nullable(tokenCause)
+          .check(
+            z.describe(
+              'What happened to a token that is not active: `expired` (its expiry passed), ' +
+                '`password-changed` (the account owner must reconnect with the new password), ' +
+                '`app-removed` (the account removed the app: reconnect), `checkpoint` (the ' +
+                'owner must log in to Instagram once to clear a security check, then reconnect) ' +
+                'or `session-invalidated` (Instagram ended the session: reconnect). Always ' +
+                'present; `null` while the token is active.',
+            ),
+          ),
         expiresAt: isoDateTime,
       }),
     ),

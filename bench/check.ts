@@ -139,9 +139,15 @@ export const run: Benchmark = async ({ quick, seed, log }) => {
           new UpdateCommand({
             TableName: small.tableName,
             Key: keys.account(item.accountId as string),
-            UpdateExpression: 'SET tokenStatus = :reason REMOVE dueBucket, dueAt, dueReason',
+            UpdateExpression:
+              'SET tokenStatus = :reason, #cause = :cause REMOVE dueBucket, dueAt, dueReason',
             ConditionExpression: 'generation = :generation AND attribute_exists(dueBucket)',
-            ExpressionAttributeValues: { ':reason': 'expired', ':generation': item.generation },
+            ExpressionAttributeNames: { '#cause': 'cause' },
+            ExpressionAttributeValues: {
+              ':reason': 'expired',
+              ':cause': 'expired',
+              ':generation': item.generation,
+            },
           }),
         );
       });

@@ -139,7 +139,7 @@ export async function expiredAccounts(options: {
         );
         emails += 1;
       }
-      details.push({ accountId, generation: 1, expiresAt, reason: 'expired' });
+      details.push({ accountId, generation: 1, expiresAt, reason: 'expired', cause: 'expired' });
     }
   });
   return { items, details, emails };

@@ -1,6 +1,7 @@
 /**
  * GET /me/instagram-accounts: the accounts the caller owns or develops for, read through the
- * member index (never a scan), with each token's status and expiry but never the token.
+ * member index (never a scan), with each token's status, expiry and, for a token that is not
+ * active, its cause (`null` while active), but never the token.
  */
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
@@ -8,7 +9,7 @@ import type { ConfigShapeOf } from './environment/variables';
 import { httpHandler } from '#api/handler';
 import { json } from '#platform/http/responses';
 import { createMemberships } from '#tokens/memberships';
-import { displayedStatus } from '#tokens/lifecycle';
+import { displayedCause, displayedStatus } from '#tokens/lifecycle';
 
 const config = readConfig({
   TABLE_NAME: envString(),
@@ -24,6 +25,7 @@ export const handler = httpHandler({ auth: 'jwt' }, async ({ caller }) => {
       username: account.username,
       relation: account.relation,
       tokenStatus: displayedStatus(account, now),
+      cause: displayedCause(account, now) ?? null,
       expiresAt: account.expiresAt,
     })),
   });

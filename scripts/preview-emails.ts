@@ -1,7 +1,7 @@
 /**
  * `npm run preview`: renders every email template (occasions.ts' `templateNames`) with sample
- * data into preview/ (git-ignored), as .html and .txt files a person can open, and an
- * index.html linking them.
+ * data, once for each cause a token can be lost for (lifecycle.ts' `tokenCause`), into preview/
+ * (git-ignored), as .html and .txt files a person can open, and an index.html linking them.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import {
   type TemplateName,
 } from '../functions/notifications/emails';
 import { compileTemplateSources } from './email-templates';
-import type { ExpiryReason } from '../functions/tokens/lifecycle';
+import { tokenCause } from '../functions/tokens/lifecycle';
 
 /** Each template's sample: a new template fails to compile here until it has one. */
 const samples: Record<TemplateName, ExpiredTokenEmailData> = {
@@ -31,9 +31,10 @@ mkdirSync(outputDirectory, { recursive: true });
 const renderer = createEmailRenderer(compileTemplateSources());
 const links: string[] = [];
 for (const template of templateNames) {
-  for (const reason of ['expired', 'invalid'] as ExpiryReason[]) {
-    const email = renderer.render(template, { ...samples[template], reason });
-    const name = `${template}-${reason}`;
+  for (const cause of tokenCause.options) {
+    const reason = cause === 'expired' ? 'expired' : 'invalid';
+    const email = renderer.render(template, { ...samples[template], reason, cause });
+    const name = `${template}-${cause}`;
     writeFileSync(`${outputDirectory}${name}.html`, email.html);
     writeFileSync(`${outputDirectory}${name}.txt`, `Subject: ${email.subject}\n\n${email.text}`);
     links.push(

@@ -11,7 +11,7 @@ import { isoDateTime, positiveInteger } from '#platform/schemas';
 import { userProfile } from '#people/user';
 import { notificationPreferences, preferenceName } from '#notifications/preferences';
 import { accessToken, accountId } from '#tokens/account';
-import { tokenStatus } from '#tokens/lifecycle';
+import { tokenCause, tokenStatus } from '#tokens/lifecycle';
 
 // ---- outputs ---------------------------------------------------------------------------------
 
@@ -30,6 +30,18 @@ export const accountListResponse = z
         username: z.string(),
         relation: z.enum(['owner', 'developer']),
         tokenStatus,
+        cause: z
+          .nullable(tokenCause)
+          .check(
+            z.describe(
+              'What happened to a token that is not active: `expired` (its expiry passed), ' +
+                '`password-changed` (the account owner must reconnect with the new password), ' +
+                '`app-removed` (the account removed the app: reconnect), `checkpoint` (the ' +
+                'owner must log in to Instagram once to clear a security check, then reconnect) ' +
+                'or `session-invalidated` (Instagram ended the session: reconnect). Always ' +
+                'present; `null` while the token is active.',
+            ),
+          ),
         expiresAt: isoDateTime,
       }),
     ),

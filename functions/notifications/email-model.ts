@@ -32,7 +32,13 @@ export type ViewOf<Fields extends ViewFields> = {
 export const emailViewFields = {
   name: 'text',
   username: 'text',
+  /** Instagram refused the token before its expiry (any cause but `expired`) */
   invalid: 'flag',
+  /** the cause, one flag each (lifecycle.ts `tokenCause`); none is set for `expired` */
+  passwordChanged: 'flag',
+  appRemoved: 'flag',
+  checkpoint: 'flag',
+  sessionInvalidated: 'flag',
   expiredOn: 'text',
   reconnectUrl: 'text',
   accountsUrl: 'text',

@@ -11,7 +11,7 @@
 import type { EmailTemplates } from './email-model';
 import { compiledTemplates } from './email-templates.generated';
 import type { TemplateName } from './occasions';
-import type { ExpiryReason } from '#tokens/lifecycle';
+import { defaultCause, type ExpiryReason, type TokenCause } from '#tokens/lifecycle';
 
 export { templateNames, type TemplateName } from './occasions';
 
@@ -22,6 +22,11 @@ export interface ExpiredTokenEmailData {
   /** the Instagram username, without the @ */
   username: string;
   reason: ExpiryReason;
+  /**
+   * What happened to the token, and so what the email tells the reader to do about it.
+   * @default the default for `reason` (lifecycle.ts, defaultCause)
+   */
+  cause?: TokenCause;
   /** ISO 8601 */
   expiresAt: string;
   /** owner: where to reconnect; developer: the client's accounts page with Refresh token */
@@ -101,10 +106,15 @@ export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates
           throw new Error(`Cannot render the ${template} email: ${field} is missing`);
         }
       }
+      const cause = data.cause ?? defaultCause(data.reason);
       const view = {
         name: data.name,
         username: data.username,
-        invalid: data.reason === 'invalid',
+        invalid: cause !== 'expired',
+        passwordChanged: cause === 'password-changed',
+        appRemoved: cause === 'app-removed',
+        checkpoint: cause === 'checkpoint',
+        sessionInvalidated: cause === 'session-invalidated',
         expiredOn: formatInstant(data.expiresAt),
         reconnectUrl: data.actionUrl,
         accountsUrl: data.actionUrl,

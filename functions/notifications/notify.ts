@@ -150,6 +150,7 @@ export async function notifyExpiredToken(
       name: profile.name,
       username: account.username,
       reason: detail.reason,
+      cause: detail.cause,
       expiresAt: detail.expiresAt,
       ...links,
     });

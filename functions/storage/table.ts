@@ -15,7 +15,10 @@ export const dueIndex = {
   name: 'due-tokens',
   partitionKey: 'dueBucket',
   sortKey: 'dueAt',
-  // Everything the check needs to publish an event; never the access token.
+  // Everything the check needs to publish an event; never the access token. `dueReason` carries
+  // the cause of a token Instagram refused (tokens/due-tokens.ts). A GSI's projection cannot be
+  // changed in place (CloudFormation: "Updates are not supported"), so a new attribute here
+  // means a new index under another name, deployed beside this one and switched to.
   projected: ['accountId', 'generation', 'expiresAt', 'dueReason'],
 } as const;
 

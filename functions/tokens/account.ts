@@ -6,7 +6,7 @@
 import { boundedString, isoDateTime, positiveInteger } from '#platform/schemas';
 import * as z from '#platform/validation';
 import { userId } from '#people/user';
-import { tokenStatus } from './lifecycle';
+import { causeFits, tokenCause, tokenStatus } from './lifecycle';
 
 export const accountId = z
   .string()
@@ -17,17 +17,31 @@ export const instagramUsername = z
   .check(z.regex(/^[A-Za-z0-9._]{1,30}$/, 'an Instagram username'));
 export const accessToken = boundedString(1, 2048);
 
-export const instagramAccount = z.strictObject({
-  accountId,
-  ownerUserId: userId,
-  username: instagramUsername,
-  accessToken,
-  expiresAt: isoDateTime,
-  tokenStatus: z._default(tokenStatus, 'active'),
-  // Positive, as in the events: a generation-0 token would be published, then refused as poison.
-  // Left out, a new account starts at 1 and a token stored over another is the next generation.
-  generation: z.optional(positiveInteger()),
-});
+export const instagramAccount = z
+  .strictObject({
+    accountId,
+    ownerUserId: userId,
+    username: instagramUsername,
+    accessToken,
+    expiresAt: isoDateTime,
+    tokenStatus: z._default(tokenStatus, 'active'),
+    // Only with a token that is not active: `expired` with expired, another with invalid. Left
+    // out there, it is the default for the status (lifecycle.ts, defaultCause).
+    cause: z.optional(tokenCause),
+    // Positive, as in the events: a generation-0 token would be published, then refused as poison.
+    // Left out, a new account starts at 1 and a token stored over another is the next generation.
+    generation: z.optional(positiveInteger()),
+  })
+  .check(
+    z.refine(
+      (account) => account.cause === undefined || causeFits(account.tokenStatus, account.cause),
+      {
+        message:
+          'cause goes only with a token that is not active: expired with tokenStatus expired, the others with invalid',
+        path: ['cause'],
+      },
+    ),
+  );
 export type InstagramAccountInput = z.input<typeof instagramAccount>;
 export type InstagramAccount = z.infer<typeof instagramAccount>;
 

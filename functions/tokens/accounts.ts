@@ -24,9 +24,16 @@ import {
   type InstagramAccount,
   type InstagramAccountInput,
 } from './account';
-import { dueKeys } from './due-tokens';
+import { dueKeys, dueReasonOf } from './due-tokens';
 import { GenerationConflictError } from './errors';
-import { inferredIssuedAt, toInstant, type TokenStatus } from './lifecycle';
+import {
+  defaultCause,
+  inferredIssuedAt,
+  toInstant,
+  type InvalidCause,
+  type TokenCause,
+  type TokenStatus,
+} from './lifecycle';
 
 /** The attributes of an account's summary: every read but the refresh flow's projects these. */
 export const summaryAttributes = [
@@ -35,6 +42,7 @@ export const summaryAttributes = [
   'username',
   'expiresAt',
   'tokenStatus',
+  'cause',
   'generation',
 ] as const;
 
@@ -44,6 +52,8 @@ export const summaryOf = (item: Item): AccountSummary => ({
   username: item.username as string,
   expiresAt: item.expiresAt as string,
   tokenStatus: item.tokenStatus as TokenStatus,
+  // Only a token that is not active carries one (lifecycle.ts, displayedCause).
+  ...(item.cause === undefined ? {} : { cause: item.cause as TokenCause }),
   generation: item.generation as number,
 });
 
@@ -64,7 +74,17 @@ export interface TokenKeeper extends AccountReader {
     token: { accessToken: string; expiresAt: string },
     now: Date,
   ): Promise<AccountSummary>;
-  markTokenDueAsInvalid(accountId: string, generation: number, now: Date): Promise<boolean>;
+  /**
+   * Instagram refused the token (or Meta said the app was removed): file it as due now, with
+   * its cause, for the check to announce. False when the token is no longer that active
+   * generation (someone replaced or marked it meanwhile).
+   */
+  markTokenDueAsInvalid(
+    accountId: string,
+    generation: number,
+    now: Date,
+    cause: InvalidCause,
+  ): Promise<boolean>;
 }
 
 /** What connecting an account from the widget service needs (connect.ts). */
@@ -120,6 +140,10 @@ async function writeAccount(
     accessToken: account.accessToken,
     expiresAt,
     tokenStatus: account.tokenStatus,
+    // A token that is not active carries its cause; a new active one has none (removed below).
+    ...(account.tokenStatus === 'active'
+      ? {}
+      : { cause: account.cause ?? defaultCause(account.tokenStatus) }),
     tokenIssuedAt: inferredIssuedAt(expiresAt, now),
     memberUserId: account.ownerUserId,
     memberRelation: memberRelationKey.owner(account.accountId),
@@ -135,7 +159,7 @@ async function writeAccount(
     return summaryOf(item);
   }
   const names = Object.keys(attributes);
-  const removed = watched ? ['dueReason'] : ['dueBucket', 'dueAt', 'dueReason'];
+  const removed = watched ? ['dueReason', 'cause'] : ['dueBucket', 'dueAt', 'dueReason'];
   const result = await db.send(
     new UpdateCommand({
       TableName: tableName,
@@ -286,8 +310,9 @@ export function createAccountRepository(
             UpdateExpression:
               'SET accessToken = :token, expiresAt = :expiresAt, tokenStatus = :active, ' +
               'generation = generation + :one, tokenIssuedAt = :now, dueBucket = :bucket, dueAt = :dueAt ' +
-              'REMOVE dueReason, refreshLeaseUntil, refreshLeaseId',
+              'REMOVE dueReason, refreshLeaseUntil, refreshLeaseId, #cause',
             ConditionExpression: 'generation = :expected',
+            ExpressionAttributeNames: { '#cause': 'cause' },
             ExpressionAttributeValues: {
               ':token': token.accessToken,
               ':expiresAt': expiresAt,
@@ -310,11 +335,11 @@ export function createAccountRepository(
     },
 
     /**
-     * Instagram told us the token no longer works before its expiry: it is invalid at once (so
-     * no refresh asks Instagram about it again), and filed as due now, so the check publishes it
-     * like any expired token (one publisher, one path to the emails).
+     * Instagram told us the token no longer works before its expiry: it is invalid at once, with
+     * its cause (so no refresh asks Instagram about it again), and filed as due now, so the check
+     * publishes it like any expired token (one publisher, one path to the emails).
      */
-    async markTokenDueAsInvalid(accountId, generation, now) {
+    async markTokenDueAsInvalid(accountId, generation, now, cause) {
       const due = dueKeys(accountId, now.toISOString(), now);
       try {
         await db.send(
@@ -322,12 +347,16 @@ export function createAccountRepository(
             TableName: tableName,
             Key: keys.account(accountId),
             UpdateExpression:
-              'SET dueBucket = :bucket, dueAt = :dueAt, dueReason = :invalid, tokenStatus = :invalid',
+              'SET dueBucket = :bucket, dueAt = :dueAt, dueReason = :dueReason, ' +
+              'tokenStatus = :invalid, #cause = :cause',
             ConditionExpression: 'generation = :generation AND tokenStatus = :active',
+            ExpressionAttributeNames: { '#cause': 'cause' },
             ExpressionAttributeValues: {
               ':bucket': due.dueBucket,
               ':dueAt': due.dueAt,
+              ':dueReason': dueReasonOf(cause),
               ':invalid': 'invalid',
+              ':cause': cause,
               ':generation': generation,
               ':active': 'active',
             },

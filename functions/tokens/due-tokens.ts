@@ -8,7 +8,15 @@ import { UpdateCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-s
 import { isConditionFailure } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import { dueIndex, dueShards } from '#storage/table';
-import { DAY_MS, toInstant, type ExpiryReason } from './lifecycle';
+import {
+  defaultCause,
+  tokenCause,
+  DAY_MS,
+  toInstant,
+  type ExpiryReason,
+  type InvalidCause,
+  type TokenCause,
+} from './lifecycle';
 
 /** A token the check has to publish: what the event carries, nothing more. */
 export interface DueToken {
@@ -16,6 +24,25 @@ export interface DueToken {
   generation: number;
   expiresAt: string;
   reason: ExpiryReason;
+  cause: TokenCause;
+}
+
+/**
+ * Why a filed token is due, as `dueReason` stores it: nothing for a token whose expiry comes,
+ * the cause for one Instagram refused. The cause lives in `dueReason` rather than an attribute
+ * of its own because the index already projects `dueReason`, and a GSI's projection cannot be
+ * changed in place (a deploy that tried would fail). Versions before causes wrote `invalid`,
+ * which reads as its default cause.
+ */
+export const dueReasonOf = (cause: InvalidCause): string => cause;
+export function lossOf(dueReason: unknown): { reason: ExpiryReason; cause: TokenCause } {
+  if (dueReason === undefined || dueReason === 'expired')
+    return { reason: 'expired', cause: 'expired' };
+  const cause = tokenCause.safeParse(dueReason);
+  return {
+    reason: 'invalid',
+    cause: cause.success && cause.data !== 'expired' ? cause.data : defaultCause('invalid'),
+  };
 }
 
 const dayOf = (instant: string): string => instant.slice(0, 10);
@@ -81,7 +108,7 @@ export function createDueTokenSchedule(
             accountId: item.accountId as string,
             generation: item.generation as number,
             expiresAt: item.expiresAt as string,
-            reason: (item.dueReason as ExpiryReason | undefined) ?? 'expired',
+            ...lossOf(item.dueReason),
           }));
           if (tokens.length > 0) yield tokens;
         } while (ExclusiveStartKey);
@@ -89,7 +116,8 @@ export function createDueTokenSchedule(
     },
 
     /**
-     * Marks a token expired (or invalid) and takes it off the due index, only if it is still
+     * Marks a token expired (or invalid), with its cause, and takes it off the due index, only
+     * if it is still
      * the generation the event was published for and still watched. False: someone got there
      * first (a refresh, or an earlier run of the check), which is not an error.
      */
@@ -99,10 +127,13 @@ export function createDueTokenSchedule(
           new UpdateCommand({
             TableName: tableName,
             Key: keys.account(token.accountId),
-            UpdateExpression: 'SET tokenStatus = :reason REMOVE dueBucket, dueAt, dueReason',
+            UpdateExpression:
+              'SET tokenStatus = :reason, #cause = :cause REMOVE dueBucket, dueAt, dueReason',
             ConditionExpression: 'generation = :generation AND attribute_exists(dueBucket)',
+            ExpressionAttributeNames: { '#cause': 'cause' },
             ExpressionAttributeValues: {
               ':reason': token.reason,
+              ':cause': token.cause,
               ':generation': token.generation,
             },
           }),

@@ -38,6 +38,7 @@ export function createEventPublisher(
         generation: detail.generation,
         expiresAt: detail.expiresAt,
         reason: detail.reason,
+        cause: detail.cause,
       })),
     async publishTokenRefreshed(detail) {
       const outcome = await bus.publish(detailTypes.tokenRefreshed, [detail], (refreshed) => ({

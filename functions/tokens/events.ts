@@ -6,15 +6,27 @@ import { isoDateTime, nonEmptyString, positiveInteger } from '#platform/schemas'
 import * as z from '#platform/validation';
 import { userId } from '#people/user';
 import { accountId } from './account';
-import { expiryReason } from './lifecycle';
+import { defaultCause, expiryReason, tokenCause } from './lifecycle';
 
-export const tokenExpiredDetail = z.strictObject({
-  accountId,
-  generation: positiveInteger(),
-  expiresAt: isoDateTime,
-  reason: expiryReason,
-});
-export type TokenExpiredDetail = z.infer<typeof tokenExpiredDetail>;
+/**
+ * `Instagram Token Expired`: a token was lost, why (`reason`, the status it ends in) and what
+ * happened to it (`cause`, lifecycle.ts). Published always with `cause`; read with or without
+ * it, because events published before causes existed may still be queued (or handed on) after a
+ * deploy: a missing cause reads as the default for its reason, so such an event is delivered as
+ * it would have been, never poison.
+ */
+export const tokenExpiredDetail = z.pipe(
+  z.strictObject({
+    accountId,
+    generation: positiveInteger(),
+    expiresAt: isoDateTime,
+    reason: expiryReason,
+    cause: z.optional(tokenCause),
+  }),
+  z.transform((detail) => ({ ...detail, cause: detail.cause ?? defaultCause(detail.reason) })),
+);
+/** As published, and as read once the cause is filled in: the cause is always there. */
+export type TokenExpiredDetail = z.output<typeof tokenExpiredDetail>;
 
 export const tokenRefreshedDetail = z.strictObject({
   accountId,

@@ -123,4 +123,5 @@ const detailOf = (token: DueToken): TokenExpiredDetail => ({
   generation: token.generation,
   expiresAt: token.expiresAt,
   reason: token.reason,
+  cause: token.cause,
 });

@@ -9,7 +9,7 @@
  *   invalid and filed for the check to announce.
  *
  * An expired or invalid token cannot be refreshed: only authorizing on Instagram again gives a
- * new one (the reconnect flow).
+ * new one (the reconnect flow). It carries its **cause**, what happened to it (see `tokenCause`).
  */
 import * as z from '#platform/validation';
 
@@ -19,6 +19,63 @@ export type TokenStatus = z.infer<typeof tokenStatus>;
 /** Why a token was announced as lost: the two statuses it can end in. */
 export const expiryReason = z.enum(['expired', 'invalid']);
 export type ExpiryReason = z.infer<typeof expiryReason>;
+
+/**
+ * What happened to a token that is not active, in the words every email, event and answer use:
+ *
+ * - `expired`: its expiry passed (nobody refreshed it in time);
+ * - `password-changed`: the account's password was changed, which ends every session;
+ * - `app-removed`: the account removed the app's access (in Instagram's settings, or Meta told
+ *   us through its deauthorize callback);
+ * - `checkpoint`: Instagram holds the account for a security check, cleared only by the user
+ *   logging in to Instagram;
+ * - `session-invalidated`: Instagram ended the session for another reason, or did not say.
+ */
+export const tokenCause = z.enum([
+  'expired',
+  'password-changed',
+  'app-removed',
+  'checkpoint',
+  'session-invalidated',
+]);
+export type TokenCause = z.infer<typeof tokenCause>;
+/** The causes of a token Instagram refused before its expiry (status `invalid`). */
+export type InvalidCause = Exclude<TokenCause, 'expired'>;
+
+/**
+ * Which cause an Instagram rejection means. Instagram says OAuthException 190 for every token it
+ * refuses, and tells them apart by the error's subcode (Meta's "Authentication error
+ * subcodes"): 458 the user removed the app, 459 and 464 a checkpoint (459: log in at
+ * instagram.com to restore access; 464: an unconfirmed user, cleared the same way), 460 the
+ * password changed. Anything else (463, an expired session; 467, a token invalidated; none at
+ * all) is a session Instagram ended.
+ */
+export function causeOfRejection(rejection: { code?: number; subcode?: number }): InvalidCause {
+  if (rejection.code !== 190) return 'session-invalidated';
+  switch (rejection.subcode) {
+    case 458:
+      return 'app-removed';
+    case 459:
+    case 464:
+      return 'checkpoint';
+    case 460:
+      return 'password-changed';
+    default:
+      return 'session-invalidated';
+  }
+}
+
+/**
+ * The cause of a lost token when nothing says one: what was stored or announced before causes
+ * existed (an item marked, an event queued, by the version before), read in the only words it
+ * had: an expired token's expiry passed, and an invalid one's session ended.
+ */
+export const defaultCause = (reason: ExpiryReason): TokenCause =>
+  reason === 'expired' ? 'expired' : 'session-invalidated';
+
+/** Whether a cause can go with a status: `expired` with expired, the others with invalid. */
+export const causeFits = (status: TokenStatus, cause: TokenCause): boolean =>
+  status === 'active' ? false : (cause === 'expired') === (status === 'expired');
 
 const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -43,6 +100,21 @@ export const isPastExpiry = (token: Pick<TokenTimes, 'expiresAt'>, now: Date): b
  */
 export function displayedStatus(token: TokenTimes, now: Date): TokenStatus {
   return token.tokenStatus === 'active' && isPastExpiry(token, now) ? 'expired' : token.tokenStatus;
+}
+
+/**
+ * The cause to show with a token's displayed status: none while it is active; `expired` for one
+ * past its expiry that the check has not marked yet; otherwise the stored one, or for a token
+ * marked before causes existed, the default for its status.
+ */
+export function displayedCause(
+  token: TokenTimes & { cause?: TokenCause | undefined },
+  now: Date,
+): TokenCause | undefined {
+  const status = displayedStatus(token, now);
+  if (status === 'active') return undefined;
+  if (token.tokenStatus === 'active') return 'expired';
+  return token.cause && causeFits(status, token.cause) ? token.cause : defaultCause(status);
 }
 
 /**

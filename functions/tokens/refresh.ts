@@ -7,7 +7,9 @@
  *   its result and answer with it;
  * - an expired or invalid token, or one Instagram no longer accepts (OAuthException 190), can
  *   only be replaced by authorizing again: the answer carries Instagram's authorization URL, and
- *   a token Instagram refused is filed for the check, which tells its people.
+ *   a token Instagram refused is filed for the check, with its cause (what Instagram's subcode
+ *   says happened: a changed password, the app removed, a checkpoint, …), and the check tells
+ *   its people.
  *
  * The access token goes from the store to Instagram and back to the store; it is never
  * returned, logged or published.
@@ -17,7 +19,7 @@ import { errorName, logger } from '#platform/observability';
 import { sleep as realSleep } from '#platform/retry';
 import type { AccountSummary } from './account';
 import { AccountNotFoundError, ReauthorizationRequiredError } from './errors';
-import { lostAs, refreshVerdict } from './lifecycle';
+import { causeOfRejection, lostAs, refreshVerdict } from './lifecycle';
 import {
   reauthorizeUrl,
   stateOf,
@@ -110,9 +112,14 @@ export async function refreshToken(
     token = await deps.instagram.refreshToken(account.accessToken);
   } catch (error) {
     if (error instanceof InstagramError && error.failure === 'token-rejected') {
-      // Invalid at once, and filed for the check, which tells its people; only then is the
-      // lease given back, so nobody waiting asks Instagram again about a token known dead.
-      await deps.store.markTokenDueAsInvalid(accountId, account.generation, now);
+      // Invalid at once, with its cause, and filed for the check, which tells its people; only
+      // then is the lease given back, so nobody waiting asks Instagram about a token known dead.
+      await deps.store.markTokenDueAsInvalid(
+        accountId,
+        account.generation,
+        now,
+        causeOfRejection(error.details),
+      );
       await release(deps, accountId, leaseId);
       throw new ReauthorizationRequiredError(
         accountId,

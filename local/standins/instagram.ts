@@ -16,13 +16,33 @@ export type InstagramStandInOperation = 'refresh' | 'code-exchange' | 'long-live
 /**
  * - `invalid-token`: 190, the token was revoked (subcode 460);
  * - `expired-token`: 190, the session has expired (subcode 463);
+ * - `rejected-<subcode>` (or `rejected` for none): 190 with that subcode, as Meta's
+ *   authentication subcodes say: 458 the app was removed, 459 a checkpoint, 460 the password
+ *   changed, 463 expired, 464 an unconfirmed user, 467 an invalid token;
  * - `rate-limit`: code 4, "Application request limit reached";
  * - `server-error`: HTTP 500 with Graph's "unknown error" body;
  * - `malformed`: HTTP 200 with an HTML body;
  * - `code-rejected`: the code exchange refuses the code.
  */
 export type InstagramStandInFailure =
-  'invalid-token' | 'expired-token' | 'rate-limit' | 'server-error' | 'malformed' | 'code-rejected';
+  | 'invalid-token'
+  | 'expired-token'
+  | 'rejected'
+  | `rejected-${number}`
+  | 'rate-limit'
+  | 'server-error'
+  | 'malformed'
+  | 'code-rejected';
+
+/** What Instagram says with each authentication subcode (Meta's "Authentication error subcodes"). */
+const rejectionMessages: Record<number, string> = {
+  458: 'Error validating access token: The user has not authorized application.',
+  459: 'Error validating access token: The user is enrolled in a blocking, logged-in checkpoint',
+  460: 'Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.',
+  463: 'Error validating access token: Session has expired.',
+  464: 'Error validating access token: Sessions for the user are not allowed because the user is not a confirmed user.',
+  467: 'Error validating access token: The access token is invalid.',
+};
 
 export interface InstagramStandInOptions {
   /** @default a free port */
@@ -131,6 +151,18 @@ export async function startInstagramStandIn(
     const index = failures.findIndex((f) => f.operation === undefined || f.operation === operation);
     if (index === -1) return false;
     const [{ failure }] = failures.splice(index, 1) as [{ failure: InstagramStandInFailure }];
+    if (failure === 'rejected' || failure.startsWith('rejected-')) {
+      const subcode =
+        failure === 'rejected' ? undefined : Number(failure.slice('rejected-'.length));
+      graphError(response, 400, {
+        message:
+          (subcode === undefined ? undefined : rejectionMessages[subcode]) ??
+          'Invalid OAuth access token.',
+        code: 190,
+        ...(subcode === undefined ? {} : { error_subcode: subcode }),
+      });
+      return true;
+    }
     switch (failure) {
       case 'invalid-token':
         graphError(response, 400, {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   captureOutput,
   startApiEnvironment,
@@ -247,6 +248,7 @@ describe('the Instagram accounts list', () => {
           relation: 'developer',
           // Past its expiry: expired, even before the check has marked it.
           tokenStatus: 'expired',
+          cause: 'expired',
           expiresAt: expect.any(String) as unknown,
         },
         {
@@ -254,11 +256,61 @@ describe('the Instagram accounts list', () => {
           username: 'carla.studio',
           relation: 'owner',
           tokenStatus: 'active',
+          cause: null,
           expiresAt: expect.any(String) as unknown,
         },
       ],
     });
     expect(response.body).not.toContain('CANARY');
+  });
+
+  it('says what happened to a token Instagram refused, and that an old invalid one lost its session', async () => {
+    const { store } = env.table;
+    const now = new Date();
+    await store.putAccount(
+      {
+        accountId: '17841400000000104',
+        ownerUserId: 'u-dora',
+        username: 'dora.checkpoint',
+        accessToken: `${secretToken}-4`,
+        expiresAt: days(20),
+        tokenStatus: 'invalid',
+        cause: 'checkpoint',
+      },
+      now,
+    );
+    await store.putAccount(
+      {
+        accountId: '17841400000000105',
+        ownerUserId: 'u-dora',
+        username: 'dora.old',
+        accessToken: `${secretToken}-5`,
+        expiresAt: days(20),
+        tokenStatus: 'invalid',
+        generation: 3,
+      },
+      now,
+    );
+    // As the version before causes left it: invalid, no cause.
+    await env.table.client.send(
+      new UpdateItemCommand({
+        TableName: env.table.tableName,
+        Key: { pk: { S: 'IGACCOUNT#17841400000000105' }, sk: { S: 'TOKEN' } },
+        UpdateExpression: 'REMOVE #cause',
+        ExpressionAttributeNames: { '#cause': 'cause' },
+      }),
+    );
+    const response = await env.api.call('GET', '/me/instagram-accounts', {
+      token: await env.identity.token('u-dora'),
+    });
+    expect(
+      response
+        .json<{ accounts: { username: string; tokenStatus: string; cause: string }[] }>()
+        .accounts.map(({ username, tokenStatus, cause }) => ({ username, tokenStatus, cause })),
+    ).toEqual([
+      { username: 'dora.checkpoint', tokenStatus: 'invalid', cause: 'checkpoint' },
+      { username: 'dora.old', tokenStatus: 'invalid', cause: 'session-invalidated' },
+    ]);
   });
 
   it('is empty for a user with no accounts', async () => {

@@ -193,6 +193,28 @@ describe('refreshing a token', () => {
   });
 
   it.each([
+    ['rejected-460', 'password-changed'],
+    ['rejected-458', 'app-removed'],
+    ['rejected-459', 'checkpoint'],
+    ['rejected-464', 'checkpoint'],
+    ['rejected-463', 'session-invalidated'],
+    ['rejected', 'session-invalidated'],
+  ] as const)(
+    'when Instagram answers 190 (%s), files the token for the check with the cause %s',
+    async (failure, cause) => {
+      const { accountId } = await account();
+      env.instagram.failNext(failure, { operation: 'refresh' });
+      expectReauthorization(await refresh(accountId), accountId);
+      const due = [];
+      for await (const page of env.table.store.dueTokens(new Date(), 1)) due.push(...page);
+      expect(due).toContainEqual(
+        expect.objectContaining({ accountId, generation: 1, reason: 'invalid', cause }),
+      );
+      expect(publishedDetails()).toEqual([]);
+    },
+  );
+
+  it.each([
     [
       'an outage (HTTP 500)',
       'server-error',

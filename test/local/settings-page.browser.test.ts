@@ -160,6 +160,29 @@ describeInBrowser('the settings page, in a browser', () => {
     expect((await system.store.getAccount('17841400000000001'))?.generation).toBe(2);
   });
 
+  it('says in plain words what happened to a token that is not active', async () => {
+    await system.store.putAccount(
+      {
+        accountId: '17841400000000077',
+        ownerUserId: 'user-gym',
+        username: 'ironhouse.shop',
+        accessToken: 'IGQ-settings-cause',
+        expiresAt: new Date(Date.now() + 20 * 86_400_000).toISOString(),
+        tokenStatus: 'invalid',
+        cause: 'password-changed',
+      },
+      new Date(),
+    );
+    await signInAs('user-gym');
+    const row = page.locator('tr', { hasText: '@ironhouse.shop' });
+    expect(await row.locator('.status').textContent()).toBe('invalid');
+    expect(await row.locator('.cause').textContent()).toMatch(
+      /password was changed.*Reconnect it with the new password/,
+    );
+    const healthy = page.locator('tr', { hasText: '@ironhouse.gym' });
+    expect(await healthy.locator('.cause').textContent()).toBe('');
+  });
+
   it('renders the developer email the first check sent', async () => {
     const emails = (
       (await (await fetch(`${system.urls.inbox}/store`)).json()) as {

@@ -14,6 +14,7 @@ import {
   type ExpiredTokenEmailData,
 } from '#notifications/emails';
 import type { ViewFields, ViewOf } from '#notifications/email-model';
+import { tokenCause, type TokenCause } from '#tokens/lifecycle';
 import { compiledTemplates } from '#notifications/email-templates.generated';
 import {
   compileTemplateSources,
@@ -98,6 +99,81 @@ describe('the expired-token emails', () => {
     expect(owner({ reason: 'invalid' }).text).toMatch(/no longer accepts its access token/);
     expect(owner({ reason: 'invalid' }).text).not.toMatch(/expired on/);
     expect(owner().text).not.toMatch(/no longer accepts/);
+  });
+
+  describe('say per cause what happened and the one thing that fixes it', () => {
+    const invalid = (cause: TokenCause) => ({ reason: 'invalid' as const, cause });
+    const both = (email: { text: string; html: string }) => [email.text, email.html];
+
+    it('a changed password: the owner reconnects with the new password; the developer asks the client', () => {
+      const forOwner = owner(invalid('password-changed'));
+      expect(forOwner.subject).toMatch(/password of @ann\.bakery was changed/);
+      for (const body of both(forOwner)) {
+        expect(body).toMatch(/password of @ann\.bakery was changed/);
+        expect(body).toMatch(/new password/);
+        expect(body).not.toMatch(/expired on/);
+      }
+      const forDeveloper = developer(invalid('password-changed'));
+      expect(forDeveloper.subject).toMatch(/your client must reconnect it/);
+      for (const body of both(forDeveloper)) {
+        expect(body).toMatch(/password of @ann\.bakery was changed/);
+        expect(body).toMatch(/ask your client to reconnect @ann\.bakery/);
+      }
+    });
+
+    it('the app removed: both are told a reconnect is needed, and who may have removed it', () => {
+      for (const body of both(owner(invalid('app-removed')))) {
+        expect(body).toMatch(
+          /removed your widget's access to @ann\.bakery in Instagram's settings/,
+        );
+        expect(body).toMatch(/allow access/);
+        expect(body).toMatch(/on purpose, you can ignore this email/);
+      }
+      for (const body of both(developer(invalid('app-removed')))) {
+        expect(body).toMatch(/removed the app's access/);
+        expect(body).toMatch(/only after a reconnect/);
+        expect(body).toMatch(/client's Instagram\s+credentials/);
+      }
+    });
+
+    it('a checkpoint: the owner logs in to Instagram once first; the developer can reconnect only after the client did', () => {
+      const forOwner = owner(invalid('checkpoint'));
+      expect(forOwner.subject).toMatch(/log in to @ann\.bakery/);
+      for (const body of both(forOwner)) {
+        expect(body).toMatch(/security check/);
+        expect(body).toMatch(/Log in to Instagram as @ann\.bakery once/);
+        expect(body).toMatch(/Then reconnect @ann\.bakery/);
+      }
+      const forDeveloper = developer(invalid('checkpoint'));
+      expect(forDeveloper.subject).toMatch(/Your client must log in to Instagram/);
+      for (const body of both(forDeveloper)) {
+        expect(body).toMatch(/ask them to log in to Instagram as @ann\.bakery once/);
+        expect(body).toMatch(/reconnect it only after\s+that/);
+      }
+    });
+
+    it('a session Instagram ended: both are told to reconnect', () => {
+      for (const body of both(owner(invalid('session-invalidated')))) {
+        expect(body).toMatch(/no longer accepts its access token/);
+        expect(body).toMatch(/Reconnect/);
+      }
+      for (const body of both(developer(invalid('session-invalidated')))) {
+        expect(body).toMatch(/no longer accepts its access token/);
+        expect(body).toMatch(/A token Instagram refused cannot simply be refreshed/);
+      }
+    });
+
+    it('each cause has its own subject for each audience, and only expired names the expiry', () => {
+      for (const render of [owner, developer]) {
+        const subjects = tokenCause.options.map(
+          (cause) => render({ reason: cause === 'expired' ? 'expired' : 'invalid', cause }).subject,
+        );
+        expect(new Set(subjects).size).toBe(tokenCause.options.length);
+        for (const cause of tokenCause.options.filter((c) => c !== 'expired'))
+          expect(render(invalid(cause)).text).not.toMatch(/expired on/);
+      }
+      expect(owner({ cause: 'expired' }).text).toContain('expired on 25 November 2026');
+    });
   });
 
   it('escape what a user typed in the HTML, and keep the plain text readable', () => {

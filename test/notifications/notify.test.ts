@@ -124,7 +124,7 @@ async function expiredAccount(
     accountId,
     username,
     owner,
-    detail: { accountId, generation, expiresAt: expiredAt, reason: 'expired' },
+    detail: { accountId, generation, expiresAt: expiredAt, reason: 'expired', cause: 'expired' },
   };
 }
 
@@ -436,11 +436,78 @@ describe('notifying about an expired token', () => {
       now,
     );
     const result = await notifyFromQueue(
-      [queueRecord({ accountId, generation: 1, expiresAt: expiredAt, reason: 'expired' })],
+      [
+        queueRecord({
+          accountId,
+          generation: 1,
+          expiresAt: expiredAt,
+          reason: 'expired',
+          cause: 'expired',
+        }),
+      ],
       deps(),
     );
     expect(result.totals.sent).toBe(1);
     expect(await emailsTo([owner.email])).toHaveLength(1);
+  });
+
+  it('names the cause the event carries in the email', async () => {
+    const owner = await createPerson(table.store, 'owner');
+    const accountId = uniqueAccountId('pwd');
+    await table.store.putAccount(
+      {
+        accountId,
+        ownerUserId: owner.userId,
+        username: 'pwd.shop',
+        accessToken: 'IGQ-x',
+        expiresAt: expiredAt,
+        tokenStatus: 'invalid',
+        cause: 'password-changed',
+      },
+      now,
+    );
+    const result = await notifyFromQueue(
+      [
+        queueRecord({
+          accountId,
+          generation: 1,
+          expiresAt: expiredAt,
+          reason: 'invalid',
+          cause: 'password-changed',
+        }),
+      ],
+      deps(),
+    );
+    expect(result.totals.sent).toBe(1);
+    const [email] = await emailsTo([owner.email]);
+    expect(email?.subject).toMatch(/password of @pwd\.shop was changed/);
+    expect(email?.body.text).toMatch(/sign in to Instagram with the new password/);
+  });
+
+  it('delivers an event queued before causes existed, reading its cause from its reason', async () => {
+    const owner = await createPerson(table.store, 'owner');
+    const accountId = uniqueAccountId('old');
+    await table.store.putAccount(
+      {
+        accountId,
+        ownerUserId: owner.userId,
+        username: 'old.event',
+        accessToken: 'IGQ-x',
+        expiresAt: expiredAt,
+        tokenStatus: 'invalid',
+      },
+      now,
+    );
+    // The detail exactly as the version before published it: no cause.
+    const oldDetail = { accountId, generation: 1, expiresAt: expiredAt, reason: 'invalid' };
+    const result = await notifyFromQueue(
+      [queueRecord(oldDetail as unknown as TokenExpiredDetail)],
+      deps(),
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    expect(result.totals.sent).toBe(1);
+    const [email] = await emailsTo([owner.email]);
+    expect(email?.body.text).toMatch(/no longer accepts its access token/);
   });
 
   it('says so when its email went out but another delivery had already recorded one', async () => {

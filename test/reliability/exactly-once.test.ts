@@ -207,6 +207,7 @@ function scheduleFor(rand: Random, run: () => PipelineRun, recipients: number): 
             generation: values[':generation'] as number,
             expiresAt: '',
             reason: values[':reason'] as 'expired',
+            cause: values[':cause'] as 'expired',
           }),
       };
     });

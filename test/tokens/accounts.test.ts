@@ -154,4 +154,63 @@ describe('an account stored again', () => {
     ).toBe(false);
     expect((await table.store.putAccount({ ...account, generation: 7 }, now)).generation).toBe(7);
   });
+
+  it('keeps the cause of a token that is not active, and drops it with the next active token', async () => {
+    const account = {
+      accountId: 'acc-cause',
+      ownerUserId: 'u-owner',
+      username: 'cause.shop',
+      accessToken: 'IGQ-cause-1',
+      expiresAt: hoursFromNow(24 * 30),
+    };
+    await table.store.putAccount(
+      { ...account, tokenStatus: 'invalid', cause: 'password-changed' },
+      now,
+    );
+    expect(await table.store.getAccount('acc-cause')).toMatchObject({
+      tokenStatus: 'invalid',
+      cause: 'password-changed',
+    });
+    // A token stored lost without a cause gets its status' default.
+    await table.store.putAccount({ ...account, tokenStatus: 'invalid' }, now);
+    expect((await table.store.getAccount('acc-cause'))?.cause).toBe('session-invalidated');
+
+    // A new active token, by the widget service or a reconnect, has no cause.
+    await table.store.putAccount({ ...account, accessToken: 'IGQ-cause-2' }, now);
+    expect(await table.store.getAccount('acc-cause')).not.toHaveProperty('cause');
+    const { generation } = (await table.store.getAccount('acc-cause')) ?? { generation: 0 };
+    expect(
+      await table.store.markTokenDueAsInvalid('acc-cause', generation, now, 'app-removed'),
+    ).toBe(true);
+    const [due] = (await collect(table.store.dueTokens(now, 0))).filter(
+      (token) => token.accountId === 'acc-cause',
+    );
+    expect(due).toMatchObject({ reason: 'invalid', cause: 'app-removed' });
+    if (!due) throw new Error('unreachable');
+    expect(await table.store.markTokenExpired(due)).toBe(true);
+    expect((await table.store.getAccount('acc-cause'))?.cause).toBe('app-removed');
+    await table.store.replaceToken(
+      'acc-cause',
+      generation,
+      { accessToken: 'IGQ-cause-3', expiresAt: hoursFromNow(24 * 60) },
+      now,
+    );
+    expect(await table.store.getAccount('acc-cause')).not.toHaveProperty('cause');
+  });
+
+  it('refuses a cause that does not go with the status', async () => {
+    const account = {
+      accountId: 'acc-bad-cause',
+      ownerUserId: 'u-owner',
+      username: 'bad.cause',
+      accessToken: 'IGQ-bad',
+      expiresAt: hoursFromNow(24),
+    };
+    await expect(table.store.putAccount({ ...account, cause: 'checkpoint' }, now)).rejects.toThrow(
+      /cause goes only with a token that is not active/,
+    );
+    await expect(
+      table.store.putAccount({ ...account, tokenStatus: 'expired', cause: 'checkpoint' }, now),
+    ).rejects.toThrow(/cause goes only/);
+  });
 });

@@ -80,7 +80,7 @@ describe('connecting an account from the widget service', () => {
 
   it('stores another token as the next generation, active and filed for watching', async () => {
     await connectAccount(table.store, 'acc-next', connection('IGQ-next-1'), now);
-    await table.store.markTokenDueAsInvalid('acc-next', 1, now);
+    await table.store.markTokenDueAsInvalid('acc-next', 1, now, 'password-changed');
     const answer = await connectAccount(
       table.store,
       'acc-next',
@@ -106,6 +106,7 @@ describe('connecting an account from the widget service', () => {
       generation: 1,
       expiresAt: inDays(-2),
       reason: 'expired',
+      cause: 'expired',
     });
   });
 

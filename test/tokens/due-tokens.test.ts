@@ -53,6 +53,7 @@ describe('the due-token index', () => {
         generation: 1,
         expiresAt: hoursFromNow(-2),
         reason: 'expired',
+        cause: 'expired',
       });
 
       // Marking takes the token off the index; a second mark of the same generation is a no-op.
@@ -105,11 +106,12 @@ describe('the due-token index', () => {
       },
       now,
     );
-    expect(await table.store.markTokenDueAsInvalid('acc-revoked', 1, now)).toBe(true);
+    expect(await table.store.markTokenDueAsInvalid('acc-revoked', 1, now, 'checkpoint')).toBe(true);
     const due = (await collect(table.store.dueTokens(now, 0))).find(
       (t) => t.accountId === 'acc-revoked',
     );
     expect(due?.reason).toBe('invalid');
+    expect(due?.cause).toBe('checkpoint');
   });
 
   it('never projects the access token into an index', async () => {

@@ -7,6 +7,7 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createTestTable, useTestTable, type TestTable } from '../support/table';
 import { createEventPublisher } from '#tokens/event-publisher';
@@ -134,9 +135,15 @@ describe('the expiry check', () => {
           generation: 1,
           expiresAt: hoursFromNow(-1),
           reason: 'expired',
+          cause: 'expired',
         }),
       });
-      for (const id of ids) expect((await store.getAccount(id))?.tokenStatus).toBe('expired');
+      for (const id of ids) {
+        expect(await store.getAccount(id)).toMatchObject({
+          tokenStatus: 'expired',
+          cause: 'expired',
+        });
+      }
 
       // Nothing is due any more: a second run publishes nothing.
       eventBridge.resetHistory();
@@ -340,5 +347,91 @@ describe('the expiry check', () => {
       expect(JSON.stringify(lines)).not.toContain(canary);
       expect(JSON.stringify(summary)).not.toContain(canary);
     });
+  });
+
+  it('publishes the cause Instagram gave for a rejected token, and marks the account invalid with it', async () => {
+    await withTable(async (store) => {
+      const causes = {
+        'password-changed': 'acc-password',
+        'app-removed': 'acc-removed',
+        checkpoint: 'acc-checkpoint',
+        'session-invalidated': 'acc-session',
+      } as const;
+      for (const [cause, accountId] of Object.entries(causes)) {
+        await store.putAccount(
+          {
+            accountId,
+            ownerUserId: 'u-owner',
+            username: accountId.replace('-', '_'),
+            accessToken: 'IGQ-x',
+            expiresAt: hoursFromNow(24 * 30),
+          },
+          now,
+        );
+        expect(
+          await store.markTokenDueAsInvalid(accountId, 1, now, cause as keyof typeof causes),
+        ).toBe(true);
+      }
+      eventBridge
+        .on(PutEventsCommand)
+        .callsFake((input: { Entries: PutEventsRequestEntry[] }) => answer(input.Entries));
+
+      expect(await runExpiryCheck(deps(store))).toMatchObject({ due: 4, published: 4, marked: 4 });
+
+      const published = sentEntries()
+        .flat()
+        .map((entry) => JSON.parse(entry.Detail ?? '') as Record<string, unknown>);
+      for (const [cause, accountId] of Object.entries(causes)) {
+        expect(published).toContainEqual({
+          accountId,
+          generation: 1,
+          expiresAt: hoursFromNow(24 * 30),
+          reason: 'invalid',
+          cause,
+        });
+        expect(await store.getAccount(accountId)).toMatchObject({ tokenStatus: 'invalid', cause });
+      }
+    });
+  });
+
+  it('reads a token filed invalid before causes existed as a session Instagram ended', async () => {
+    const own = await createTestTable();
+    try {
+      const store = own.store;
+      await store.putAccount(
+        {
+          accountId: 'acc-old-filing',
+          ownerUserId: 'u-owner',
+          username: 'old_filing',
+          accessToken: 'IGQ-x',
+          expiresAt: hoursFromNow(24 * 30),
+        },
+        now,
+      );
+      // What the version before wrote: `dueReason: invalid`, no cause.
+      await store.markTokenDueAsInvalid('acc-old-filing', 1, now, 'checkpoint');
+      await createDocumentClient(own.client).send(
+        new UpdateCommand({
+          TableName: own.tableName,
+          Key: { pk: 'IGACCOUNT#acc-old-filing', sk: 'TOKEN' },
+          UpdateExpression: 'SET dueReason = :invalid',
+          ExpressionAttributeValues: { ':invalid': 'invalid' },
+        }),
+      );
+      eventBridge
+        .on(PutEventsCommand)
+        .callsFake((input: { Entries: PutEventsRequestEntry[] }) => answer(input.Entries));
+      await runExpiryCheck(deps(store));
+      const [detail] = sentEntries()
+        .flat()
+        .map((entry) => JSON.parse(entry.Detail ?? '') as Record<string, unknown>);
+      expect(detail).toMatchObject({ reason: 'invalid', cause: 'session-invalidated' });
+      expect(await store.getAccount('acc-old-filing')).toMatchObject({
+        tokenStatus: 'invalid',
+        cause: 'session-invalidated',
+      });
+    } finally {
+      await own.drop();
+    }
   });
 });

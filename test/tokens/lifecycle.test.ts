@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  causeFits,
+  causeOfRejection,
+  defaultCause,
+  displayedCause,
   displayedStatus,
   inferredIssuedAt,
   isPastExpiry,
@@ -62,5 +66,50 @@ describe('the token lifecycle', () => {
         now,
       ),
     ).toBeUndefined();
+  });
+});
+
+describe('the cause of a lost token', () => {
+  it.each([
+    [458, 'app-removed'],
+    [459, 'checkpoint'],
+    [460, 'password-changed'],
+    [463, 'session-invalidated'],
+    [464, 'checkpoint'],
+    [467, 'session-invalidated'],
+    [undefined, 'session-invalidated'],
+    [33, 'session-invalidated'],
+  ] as const)('reads OAuthException 190 with subcode %s as %s', (subcode, cause) => {
+    expect(causeOfRejection({ code: 190, subcode })).toBe(cause);
+  });
+
+  it('reads a refusal that is not 190 as a session Instagram ended, whatever its subcode', () => {
+    expect(causeOfRejection({ code: 102, subcode: 460 })).toBe('session-invalidated');
+    expect(causeOfRejection({})).toBe('session-invalidated');
+  });
+
+  it('reads a loss without a cause, from before causes existed, by its status', () => {
+    expect(defaultCause('expired')).toBe('expired');
+    expect(defaultCause('invalid')).toBe('session-invalidated');
+  });
+
+  it('lets only expired go with an expired token, and every other cause with an invalid one', () => {
+    expect(causeFits('expired', 'expired')).toBe(true);
+    expect(causeFits('expired', 'checkpoint')).toBe(false);
+    expect(causeFits('invalid', 'expired')).toBe(false);
+    expect(causeFits('invalid', 'app-removed')).toBe(true);
+    expect(causeFits('active', 'expired')).toBe(false);
+  });
+
+  it('shows no cause for an active token, expired for one past its expiry, and the stored one otherwise', () => {
+    expect(displayedCause({ tokenStatus: 'active', expiresAt: at(5) }, now)).toBeUndefined();
+    expect(displayedCause({ tokenStatus: 'active', expiresAt: at(-1) }, now)).toBe('expired');
+    expect(
+      displayedCause({ tokenStatus: 'invalid', expiresAt: at(5), cause: 'checkpoint' }, now),
+    ).toBe('checkpoint');
+    expect(displayedCause({ tokenStatus: 'invalid', expiresAt: at(5) }, now)).toBe(
+      'session-invalidated',
+    );
+    expect(displayedCause({ tokenStatus: 'expired', expiresAt: at(-5) }, now)).toBe('expired');
   });
 });

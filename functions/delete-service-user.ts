@@ -17,6 +17,6 @@ const config = readConfig({
 const store = createUserItemStore(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler({ auth: 'service', path: userPath }, async ({ path }) => {
-  await eraseUser(store, path.userId, new Date());
+  await eraseUser(store, path.userId);
   return noContent();
 });

@@ -2,7 +2,10 @@
  * What `npm start` loads: a small agency and its clients, chosen so that the first check
  * already sends both kinds of email and every rule of who-gets-notified shows up once.
  */
-import type { SeedDocument } from './seed';
+import { upsertUser } from '../functions/people/users';
+import { connectAccount, grantDeveloperRole } from '../functions/tokens/connect';
+import { seedDocument, type SeedDocument, type SeedSummary } from './seed';
+import type { TableStore } from './table-store';
 
 const days = (n: number, now: Date) => new Date(now.getTime() + n * 86_400_000).toISOString();
 
@@ -66,5 +69,33 @@ export function demoData(now: Date): SeedDocument {
       { userId: demoUsers.agency, ownerExpiredToken: true, developerExpiredToken: true },
       { userId: demoUsers.florist, ownerExpiredToken: false, developerExpiredToken: false },
     ],
+  };
+}
+
+/**
+ * Loads the demo as the widget service would feed it: through the service API's own operations
+ * (users, accounts with their tokens, developer roles) and the preferences a user would save,
+ * so `npm start` exercises the same rules as a deployed stack (generations, due filing).
+ */
+export async function loadDemo(store: TableStore, now: Date): Promise<SeedSummary> {
+  const {
+    users,
+    instagramAccounts: accounts,
+    developerRoles: roles,
+    preferences,
+  } = seedDocument.parse(demoData(now));
+  for (const { userId, ...user } of users) await upsertUser(store, userId, user);
+  for (const { accountId, ...account } of accounts) {
+    await connectAccount(store, accountId, account, now);
+  }
+  for (const role of roles) await grantDeveloperRole(store, role.accountId, role.userId, now);
+  for (const { userId, ...chosen } of preferences) {
+    await store.putPreferences(userId, chosen, now);
+  }
+  return {
+    users: users.length,
+    instagramAccounts: accounts.length,
+    developerRoles: roles.length,
+    preferences: preferences.length,
   };
 }

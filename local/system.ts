@@ -27,7 +27,7 @@ import { routes } from '../lib/routes';
 import { localCredentials, startDynamoDbLocal, startSes } from './services';
 import type { LocalApiGatewayOptions } from './api-gateway';
 import { startLocalApi } from './api-server';
-import { demoData } from './demo-data';
+import { demoData, loadDemo } from './demo-data';
 import { startEventBridgeStandIn } from './eventbridge';
 import { createLocalIdentityProvider } from './jwt';
 import { installInvokeStore, invoke } from './lambda-context';
@@ -414,7 +414,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
     if (!tableIsNew) log('Kept the data of the last run (--persist): demo data not reloaded');
     else if (options.loadDemoData ?? true) {
-      const loaded = await loadSeed(store, demoData(new Date()), new Date());
+      const loaded = await loadDemo(store, new Date());
       log(
         `Demo data loaded: ${loaded.users} users, ${loaded.instagramAccounts} Instagram accounts, ${loaded.developerRoles} developer roles`,
       );

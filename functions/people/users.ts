@@ -28,11 +28,8 @@ export async function upsertUser(
  * The accounts they own are not deleted: an account belongs to the widget service's client as
  * much as to its owner's login, and the widget service deletes it explicitly
  * (`disconnectAccount`) or hands it to another owner.
- *
- * `_now` is when the request was made; erasure has no rule that depends on time today, and takes
- * it so that one may (a grace period, say) without changing every caller.
  */
-export async function eraseUser(store: UserItemStore, userId: string, _now: Date): Promise<void> {
+export async function eraseUser(store: UserItemStore, userId: string): Promise<void> {
   const [own, named] = await Promise.all([store.ownItemsOf(userId), store.itemsNaming(userId)]);
   const erased = named
     .filter((item) => !memberRelationKey.isOwner(item.relation))

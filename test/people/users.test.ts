@@ -81,7 +81,7 @@ describe('erasing a user', () => {
     await table.store.deleteDeveloperRole('acc-e2', userId);
     expect((await table.itemsMentioning(userId)).length).toBe(2 + 1 + 4);
 
-    await eraseUser(table.store, userId, now);
+    await eraseUser(table.store, userId);
 
     expect(await table.itemsMentioning(userId)).toEqual([]);
     // Nobody else's items went with them.
@@ -97,8 +97,8 @@ describe('erasing a user', () => {
     await connect('acc-owned', userId);
     await recordEmail('acc-owned', userId);
 
-    await eraseUser(table.store, userId, now);
-    await eraseUser(table.store, userId, now);
+    await eraseUser(table.store, userId);
+    await eraseUser(table.store, userId);
 
     const left = await table.itemsMentioning(userId);
     expect(left.map((item) => [item.pk, item.sk])).toEqual([['IGACCOUNT#acc-owned', 'TOKEN']]);
@@ -106,7 +106,7 @@ describe('erasing a user', () => {
 
   it('erasing a user nobody knows does nothing', async () => {
     const before = await table.scanAll();
-    await eraseUser(table.store, 'u-never-seen', now);
+    await eraseUser(table.store, 'u-never-seen');
     expect(await table.scanAll()).toEqual(before);
   });
 });

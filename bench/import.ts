@@ -18,7 +18,7 @@ import {
   type PutCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../functions/platform/dynamodb';
-import { createAccountRepository } from '../functions/tokens/accounts';
+import { createAccountConnections } from '../functions/tokens/account-connections';
 import { planImport, readLines } from '../scripts/import-lines';
 import { importTarget, runImport } from '../scripts/import-run';
 import { createBenchTable, type BenchTable } from './data';
@@ -68,7 +68,7 @@ async function recordedPuts(lines: readonly AccountLine[], tableName: string) {
       return Promise.resolve({});
     },
   } as unknown as DynamoDBDocumentClient;
-  const repository = createAccountRepository(recorder, tableName);
+  const repository = createAccountConnections(recorder, tableName);
   for (const { accountId, ownerUserId, username, accessToken, expiresAt, issuedAt } of lines) {
     const connection = { ownerUserId, username, accessToken, expiresAt, issuedAt };
     await repository.storeConnectedToken(accountId, connection, 1, undefined, now);

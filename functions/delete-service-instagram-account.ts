@@ -7,14 +7,14 @@ import { httpHandler } from '#api/handler';
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
 import { noContent } from '#platform/http/responses';
-import { createAccountRepository } from '#tokens/accounts';
+import { createAccountConnections } from '#tokens/account-connections';
 import { disconnectAccount } from '#tokens/connect';
 import type { ConfigShapeOf } from './environment/variables';
 
 const config = readConfig({
   TABLE_NAME: envString(),
 } satisfies ConfigShapeOf<'delete-service-instagram-account'>);
-const store = createAccountRepository(documentClient(), config.TABLE_NAME);
+const store = createAccountConnections(documentClient(), config.TABLE_NAME);
 
 export const handler = httpHandler({ auth: 'service', path: accountPath }, async ({ path }) => {
   await disconnectAccount(store, path.accountId);

@@ -9,6 +9,7 @@ import { httpHandler } from '#api/handler';
 import { documentClient } from '#platform/dynamodb';
 import { envString, readConfig } from '#platform/config';
 import { json } from '#platform/http/responses';
+import { createAccountConnections } from '#tokens/account-connections';
 import { createAccountRepository } from '#tokens/accounts';
 import { connectAccount } from '#tokens/connect';
 import type { ConfigShapeOf } from './environment/variables';
@@ -16,7 +17,10 @@ import type { ConfigShapeOf } from './environment/variables';
 const config = readConfig({
   TABLE_NAME: envString(),
 } satisfies ConfigShapeOf<'put-service-instagram-account'>);
-const store = createAccountRepository(documentClient(), config.TABLE_NAME);
+const store = {
+  ...createAccountRepository(documentClient(), config.TABLE_NAME),
+  ...createAccountConnections(documentClient(), config.TABLE_NAME),
+};
 
 export const handler = httpHandler(
   { auth: 'service', path: accountPath, body: serviceAccountBody },

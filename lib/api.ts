@@ -111,39 +111,11 @@ export class Api extends Construct {
     checkProps(props);
     const retention = props.logRetention ?? RetentionDays.ONE_MONTH;
 
-    let issuer = props.jwtIssuer;
-    let audience = props.jwtAudience;
-    let serviceAudience = props.serviceJwtAudience ?? props.jwtAudience;
-    if (issuer === undefined || audience === undefined || serviceAudience === undefined) {
-      const pool = this.createUserPool(props);
-      issuer = `https://cognito-idp.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${pool.userPool.userPoolId}`;
-      audience = pool.client.userPoolClientId;
-      // Cognito's client-credentials tokens carry no `aud`: API Gateway then matches `client_id`.
-      serviceAudience = pool.serviceClient.userPoolClientId;
-      this.userPool = pool.userPool;
-      this.userPoolClient = pool.client;
-      this.serviceClient = pool.serviceClient;
-      this.serviceTokenUrl = pool.tokenUrl;
-      new CfnOutput(this, 'ServiceClientId', {
-        description:
-          'The widget service client (client credentials); its secret: aws cognito-idp describe-user-pool-client',
-        value: pool.serviceClient.userPoolClientId,
-      });
-      new CfnOutput(this, 'ServiceTokenUrl', {
-        description: 'POST grant_type=client_credentials&scope=tokenwatch/service here',
-        value: pool.tokenUrl,
-      });
-      new CfnOutput(this, 'UserPoolId', { value: pool.userPool.userPoolId });
-    }
-    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', issuer, {
-      jwtAudience: [audience],
-    });
-    // A separate authorizer for the widget service: a user's token never passes its audience,
-    // and a service token never passes the users' (when the audiences differ; the handlers
-    // refuse a service token on a user route in any case).
-    const serviceAuthorizer = new HttpJwtAuthorizer('ServiceJwtAuthorizer', issuer, {
-      jwtAudience: [serviceAudience],
-    });
+    const { authorizer, serviceAuthorizer, pool } = this.createAuthorizers(props);
+    this.userPool = pool?.userPool;
+    this.userPoolClient = pool?.client;
+    this.serviceClient = pool?.serviceClient;
+    this.serviceTokenUrl = pool?.tokenUrl;
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: `tokenwatch (${props.stage ?? 'dev'}): notification preferences, Instagram tokens, unsubscribe`,
@@ -256,6 +228,45 @@ export class Api extends Construct {
    * resource server `tokenwatch` with the scope `service`, a confidential client for the widget
    * service (client credentials, that scope, nothing else), and a domain for the token endpoint.
    */
+  /**
+   * The users' authorizer and the widget service's, for the operator's identity provider or a
+   * Cognito user pool made here (with the service's client and token endpoint, as outputs).
+   */
+  private createAuthorizers(props: ApiProps) {
+    let made: ReturnType<Api['createUserPool']> | undefined;
+    let issuer = props.jwtIssuer;
+    let audience = props.jwtAudience;
+    let serviceAudience = props.serviceJwtAudience ?? props.jwtAudience;
+    if (issuer === undefined || audience === undefined || serviceAudience === undefined) {
+      const pool = this.createUserPool(props);
+      issuer = `https://cognito-idp.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${pool.userPool.userPoolId}`;
+      audience = pool.client.userPoolClientId;
+      // Cognito's client-credentials tokens carry no `aud`: API Gateway then matches `client_id`.
+      serviceAudience = pool.serviceClient.userPoolClientId;
+      made = pool;
+      new CfnOutput(this, 'ServiceClientId', {
+        description:
+          'The widget service client (client credentials); its secret: aws cognito-idp describe-user-pool-client',
+        value: pool.serviceClient.userPoolClientId,
+      });
+      new CfnOutput(this, 'ServiceTokenUrl', {
+        description: 'POST grant_type=client_credentials&scope=tokenwatch/service here',
+        value: pool.tokenUrl,
+      });
+      new CfnOutput(this, 'UserPoolId', { value: pool.userPool.userPoolId });
+    }
+    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', issuer, {
+      jwtAudience: [audience],
+    });
+    // A separate authorizer for the widget service: a user's token never passes its audience,
+    // and a service token never passes the users' (when the audiences differ; the handlers
+    // refuse a service token on a user route in any case).
+    const serviceAuthorizer = new HttpJwtAuthorizer('ServiceJwtAuthorizer', issuer, {
+      jwtAudience: [serviceAudience],
+    });
+    return { authorizer, serviceAuthorizer, pool: made };
+  }
+
   private createUserPool(props: ApiProps) {
     const retainData = props.retainData ?? true;
     const userPool = new UserPool(this, 'UserPool', {

@@ -11,6 +11,11 @@ import {
 import { createSendOnceLedger, type SendOnceLedger } from '../functions/notifications/ledger';
 import { createProfileRepository, type ProfileRepository } from '../functions/people/profiles';
 import { createUserItemStore, type UserItemStore } from '../functions/people/user-items';
+import {
+  createAccountConnections,
+  type AccountConnector,
+  type AccountEraser,
+} from '../functions/tokens/account-connections';
 import { createAccountRepository, type AccountRepository } from '../functions/tokens/accounts';
 import {
   createDeveloperRoleRepository,
@@ -21,6 +26,8 @@ import { createMemberships, type Memberships } from '../functions/tokens/members
 import { createRefreshLease, type RefreshLease } from '../functions/tokens/refresh-lease';
 
 export type TableStore = AccountRepository &
+  AccountConnector &
+  AccountEraser &
   DueTokenSchedule &
   DeveloperRoleRepository &
   Memberships &
@@ -34,6 +41,7 @@ export function createTableStore(db: DynamoDBDocumentClient, tableName: string):
   return {
     tableName,
     ...createAccountRepository(db, tableName),
+    ...createAccountConnections(db, tableName),
     ...createDueTokenSchedule(db, tableName),
     ...createDeveloperRoleRepository(db, tableName),
     ...createMemberships(db, tableName),

@@ -18,11 +18,8 @@ import {
 import type { Item } from '../functions/platform/dynamodb';
 import { backoffDelay, sleep } from '../functions/platform/retry';
 import { keys } from '../functions/storage/keys';
-import {
-  summaryOf,
-  type AccountConnector,
-  type AccountWithToken,
-} from '../functions/tokens/accounts';
+import type { AccountConnector } from '../functions/tokens/account-connections';
+import { summaryOf, type AccountWithToken } from '../functions/tokens/accounts';
 
 /** DynamoDB's limit for one BatchGetItem. */
 const batchSize = 100;

@@ -11,7 +11,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { upsertUser, type ProfileWriter } from '../functions/people/users';
 import { connectAccount } from '../functions/tokens/connect';
-import type { AccountConnector, AccountReader } from '../functions/tokens/accounts';
+import type { AccountConnector } from '../functions/tokens/account-connections';
+import type { AccountReader } from '../functions/tokens/accounts';
 import type { DeveloperRoleRepository } from '../functions/tokens/developer-roles';
 import { createTableStore } from '../local/table-store';
 import type { ImportPlan, Numbered } from './import-lines';

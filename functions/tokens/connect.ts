@@ -10,13 +10,8 @@
  * refreshed the token itself), and a different expiry comes with a different token.
  */
 import type { AccountConnection } from './account';
-import type {
-  AccountConnector,
-  AccountEraser,
-  AccountReader,
-  AccountWithToken,
-  TokenKeeper,
-} from './accounts';
+import type { AccountConnector, AccountEraser } from './account-connections';
+import type { AccountReader, AccountWithToken, TokenKeeper } from './accounts';
 import type { DeveloperRoleRepository } from './developer-roles';
 import { AccountNotFoundError, GenerationConflictError } from './errors';
 import type { TokenStatus } from './lifecycle';

@@ -17,6 +17,7 @@ import {
   type AccountEraser,
 } from '../functions/tokens/account-connections';
 import { createAccountRepository, type AccountRepository } from '../functions/tokens/accounts';
+import { createAccountWriter, type AccountWriter } from './account-writer';
 import {
   createDeveloperRoleRepository,
   type DeveloperRoleRepository,
@@ -26,6 +27,7 @@ import { createMemberships, type Memberships } from '../functions/tokens/members
 import { createRefreshLease, type RefreshLease } from '../functions/tokens/refresh-lease';
 
 export type TableStore = AccountRepository &
+  AccountWriter &
   AccountConnector &
   AccountEraser &
   DueTokenSchedule &
@@ -41,6 +43,7 @@ export function createTableStore(db: DynamoDBDocumentClient, tableName: string):
   return {
     tableName,
     ...createAccountRepository(db, tableName),
+    ...createAccountWriter(db, tableName),
     ...createAccountConnections(db, tableName),
     ...createDueTokenSchedule(db, tableName),
     ...createDeveloperRoleRepository(db, tableName),

@@ -3,30 +3,13 @@
  * `getAccountWithToken`, which the refresh flow needs to call Instagram, and the widget service's
  * token route (connect.ts) to hand it back; every other read projects it away.
  */
-import {
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, projectionOf, type Item } from '#platform/dynamodb';
-import { keys, memberRelationKey } from '#storage/keys';
-import {
-  instagramAccount as instagramAccountSchema,
-  type AccountSummary,
-  type InstagramAccount,
-  type InstagramAccountInput,
-} from './account';
+import { keys } from '#storage/keys';
+import type { AccountSummary } from './account';
 import { dueKeys, dueReasonOf } from './due-tokens';
 import { GenerationConflictError } from './errors';
-import {
-  defaultCause,
-  inferredIssuedAt,
-  toInstant,
-  type InvalidCause,
-  type TokenCause,
-  type TokenStatus,
-} from './lifecycle';
+import { toInstant, type InvalidCause, type TokenCause, type TokenStatus } from './lifecycle';
 
 /** The attributes of an account's summary: every read but the refresh flow's projects these. */
 export const summaryAttributes = [
@@ -80,82 +63,13 @@ export interface TokenKeeper extends AccountReader {
   ): Promise<boolean>;
 }
 
-export interface AccountRepository extends TokenKeeper {
-  putAccount(input: InstagramAccountInput, now: Date): Promise<AccountSummary>;
-}
-
-/**
- * Stores a connected account, over whatever was there. Without an explicit generation, a
- * token stored over an existing one is its next generation, so the records of the old
- * token's emails cannot silence the new token's expiry.
- */
-async function writeAccount(
-  db: DynamoDBDocumentClient,
-  tableName: string,
-  input: InstagramAccountInput,
-  now: Date,
-): Promise<AccountSummary> {
-  const account: InstagramAccount = instagramAccountSchema.parse(input);
-  const expiresAt = toInstant(account.expiresAt);
-  const watched = account.tokenStatus === 'active';
-  const attributes: Item = {
-    accountId: account.accountId,
-    ownerUserId: account.ownerUserId,
-    username: account.username,
-    accessToken: account.accessToken,
-    expiresAt,
-    tokenStatus: account.tokenStatus,
-    // A token that is not active carries its cause; a new active one has none (removed below).
-    ...(account.tokenStatus === 'active'
-      ? {}
-      : { cause: account.cause ?? defaultCause(account.tokenStatus) }),
-    tokenIssuedAt: inferredIssuedAt(expiresAt, now),
-    memberUserId: account.ownerUserId,
-    memberRelation: memberRelationKey.owner(account.accountId),
-    ...(watched ? dueKeys(account.accountId, expiresAt, now) : {}),
-  };
-  if (account.generation !== undefined) {
-    const item = {
-      ...keys.account(account.accountId),
-      ...attributes,
-      generation: account.generation,
-    };
-    await db.send(new PutCommand({ TableName: tableName, Item: item }));
-    return summaryOf(item);
-  }
-  const names = Object.keys(attributes);
-  const removed = watched ? ['dueReason', 'cause'] : ['dueBucket', 'dueAt', 'dueReason'];
-  const result = await db.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: keys.account(account.accountId),
-      UpdateExpression:
-        `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(', ')}, ` +
-        '#generation = if_not_exists(#generation, :zero) + :one ' +
-        `REMOVE ${removed.map((_, i) => `#r${i}`).join(', ')}`,
-      ExpressionAttributeNames: {
-        ...Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
-        ...Object.fromEntries(removed.map((name, i) => [`#r${i}`, name])),
-        '#generation': 'generation',
-      },
-      ExpressionAttributeValues: {
-        ...Object.fromEntries(names.map((name, i) => [`:a${i}`, attributes[name]])),
-        ':zero': 0,
-        ':one': 1,
-      },
-      ReturnValues: 'ALL_NEW',
-    }),
-  );
-  return summaryOf(result.Attributes ?? {});
-}
+export type AccountRepository = TokenKeeper;
 
 export function createAccountRepository(
   db: DynamoDBDocumentClient,
   tableName: string,
 ): AccountRepository {
   return {
-    putAccount: (input, now) => writeAccount(db, tableName, input, now),
-
     async getAccount(accountId) {
       const result = await db.send(
         new GetCommand({

@@ -20,7 +20,7 @@ import { createPreferencesRepository } from '#notifications/preferences-store';
 import { createProfileRepository } from '#people/profiles';
 import { createAccountRepository } from '#tokens/accounts';
 import { createDeveloperRoleRepository } from '#tokens/developer-roles';
-import { createEventPublisher } from '#tokens/event-publisher';
+import { createEventPublisher, type TokenExpiredPublisher } from '#tokens/event-publisher';
 
 const config = readConfig({
   TABLE_NAME: envString(),
@@ -65,8 +65,15 @@ const mailer = createSesMailer({
   configurationSetName: config.SES_CONFIGURATION_SET,
   pacer,
 });
-const publisher = config.EVENT_BUS_NAME
-  ? createEventPublisher({ busName: config.EVENT_BUS_NAME })
+// Made on first use: most invocations hand nothing on, and an SDK client made at load is paid
+// by every cold start.
+const busName = config.EVENT_BUS_NAME;
+let handOnPublisher: TokenExpiredPublisher | undefined;
+const publisher: TokenExpiredPublisher | undefined = busName
+  ? {
+      publishTokenExpired: (details) =>
+        (handOnPublisher ??= createEventPublisher({ busName })).publishTokenExpired(details),
+    }
   : undefined;
 
 export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {

@@ -4,7 +4,7 @@
  * developer roles, the send-once records of the emails they were sent). For erasure (users.ts).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchDeleteAll, queryAll } from '#platform/dynamodb';
+import { batchDeleteAll, partitionKeys, queryAll } from '#platform/dynamodb';
 import { userPartition } from '#storage/keys';
 import { memberIndex } from '#storage/table';
 
@@ -29,16 +29,7 @@ export interface UserItemStore {
 
 export function createUserItemStore(db: DynamoDBDocumentClient, tableName: string): UserItemStore {
   return {
-    async ownItemsOf(userId) {
-      const items = await queryAll(db, {
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': userPartition(userId) },
-        ProjectionExpression: 'pk, sk',
-        ConsistentRead: true,
-      });
-      return items.map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
-    },
+    ownItemsOf: (userId) => partitionKeys(db, tableName, userPartition(userId)),
 
     async itemsNaming(userId) {
       const items = await queryAll(db, {

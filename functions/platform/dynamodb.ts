@@ -104,3 +104,19 @@ export async function batchDeleteAll(
     }
   }
 }
+
+/** The keys of every item in one partition, read consistently: what deleting it all needs. */
+export async function partitionKeys(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  partition: string,
+): Promise<{ pk: string; sk: string }[]> {
+  const items = await queryAll(db, {
+    TableName: tableName,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': partition },
+    ProjectionExpression: 'pk, sk',
+    ConsistentRead: true,
+  });
+  return items.map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
+}

@@ -5,7 +5,7 @@
  * storage/keys.ts and read it through `summaryOf`.
  */
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchDeleteAll, isConditionFailure, queryAll, type Item } from '#platform/dynamodb';
+import { batchDeleteAll, isConditionFailure, partitionKeys, type Item } from '#platform/dynamodb';
 import { accountPartition, keys, memberRelationKey } from '#storage/keys';
 import type { AccountConnection, AccountSummary } from './account';
 import { summaryOf, type AccountWithToken } from './accounts';
@@ -112,13 +112,7 @@ export function createAccountConnections(
     },
 
     async deleteAccountItems(accountId) {
-      const items = await queryAll(db, {
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': accountPartition(accountId) },
-        ProjectionExpression: 'pk, sk',
-        ConsistentRead: true,
-      });
+      const items = await partitionKeys(db, tableName, accountPartition(accountId));
       await batchDeleteAll(db, tableName, items);
     },
   };

@@ -119,6 +119,41 @@ function serviceRoutes() {
   ] as const;
 }
 
+/**
+ * Meta's callbacks (DESIGN.md): no token, but a request signed with the Instagram app secret.
+ * The URLs to enter in Meta's app dashboard are these paths under the API's URL (README).
+ */
+function metaCallbackRoutes() {
+  return [
+    {
+      method: 'POST',
+      path: '/instagram/deauthorize',
+      entry: 'instagram-deauthorize',
+      auth: 'none',
+      table: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+      readsInstagramApp: true,
+      summary: "Meta's deauthorize callback: the account's token becomes invalid (app-removed)",
+    },
+    {
+      method: 'POST',
+      path: '/instagram/data-deletion',
+      entry: 'instagram-data-deletion',
+      auth: 'none',
+      table: { table: ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'] },
+      readsInstagramApp: true,
+      summary: "Meta's data deletion callback: everything about the account is deleted",
+    },
+    {
+      method: 'GET',
+      path: '/instagram/data-deletion/{confirmationCode}',
+      entry: 'instagram-data-deletion-status',
+      auth: 'none',
+      table: { table: ['dynamodb:GetItem'] },
+      summary: 'The status page of a data deletion Meta asked for, by its confirmation code',
+    },
+  ] as const;
+}
+
 const routeTable = [
   {
     method: 'GET',
@@ -187,6 +222,7 @@ const routeTable = [
     readsUnsubscribeKey: true,
     summary: 'A confirmation page for an unsubscribe link, with a button that POSTs it',
   },
+  ...metaCallbackRoutes(),
   ...serviceRoutes(),
 ] as const satisfies readonly RouteDefinition[];
 

@@ -147,16 +147,14 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     );
     log(`SES emulator is up; its inbox is at http://localhost:${sesPort}`);
 
+    const localInstagramApp = { appId: '1234567890', appSecret: 'local-app-secret' };
     const secretIds = {
       unsubscribeKey: 'tokenwatch/local/unsubscribe-key',
       instagramApp: 'tokenwatch/local/instagram-app',
     };
     const secrets = await startSecretsManagerStandIn({
       [secretIds.unsubscribeKey]: 'local-unsubscribe-signing-key-not-for-production',
-      [secretIds.instagramApp]: JSON.stringify({
-        appId: '1234567890',
-        appSecret: 'local-app-secret',
-      }),
+      [secretIds.instagramApp]: JSON.stringify(localInstagramApp),
     });
     stops.push(() => secrets.stop());
     const instagram = await startInstagramStandIn();
@@ -213,6 +211,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       TABLE_NAME: tableName,
       EVENT_BUS_NAME: busName,
       APP_URL: apiUrl,
+      API_URL: apiUrl,
       UNSUBSCRIBE_URL: `${apiUrl}/unsubscribe`,
       UNSUBSCRIBE_KEY_SECRET_ID: secretIds.unsubscribeKey,
       INSTAGRAM_APP_SECRET_ID: secretIds.instagramApp,
@@ -362,6 +361,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
           const sub = url.searchParams.get('sub');
           if (!sub) return reply(json(400, { message: 'Pass the user id as ?sub=<userId>.' }));
           return reply(json(200, { token: await identity.tokenFor(sub) }));
+        }
+        if (request.method === 'GET' && url.pathname === '/_local/instagram/app') {
+          // The local app's id and secret, so a person can sign Meta's callbacks by hand.
+          return reply(json(200, localInstagramApp));
         }
         if (request.method === 'GET' && url.pathname === '/_local/service-token') {
           return reply(json(200, { token: await identity.serviceToken() }));

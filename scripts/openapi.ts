@@ -85,7 +85,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       };
     }
     if (contract.body) {
-      responses['415'] = { description: 'The body is not application/json', content: problem };
+      responses['415'] = {
+        description: `The body is not ${contract.bodyFormat === 'form' ? 'application/x-www-form-urlencoded' : 'application/json'}`,
+        content: problem,
+      };
     } else if (route.entry !== 'unsubscribe') {
       // Routes without a body refuse one (anything but nothing or {}), rather than ignore it.
       responses['400'] ??= { description: 'This request takes no body', content: problem };
@@ -148,7 +151,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       requestBody: contract.body
         ? {
             required: true,
-            content: { 'application/json': { schema: schemaOf(contract.body, 'input') } },
+            content: {
+              [contract.bodyFormat === 'form'
+                ? 'application/x-www-form-urlencoded'
+                : 'application/json']: { schema: schemaOf(contract.body, 'input') },
+            },
           }
         : undefined,
       responses,

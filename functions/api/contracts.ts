@@ -5,7 +5,14 @@
  * schemas at cold start.
  */
 import * as z from '#platform/validation';
-import { accountPath, preferencesBody, reconnectBody, unsubscribeQuery } from './schemas';
+import {
+  accountPath,
+  confirmationCodePath,
+  preferencesBody,
+  reconnectBody,
+  signedRequestForm,
+  unsubscribeQuery,
+} from './schemas';
 import { developerPath, serviceAccountBody, serviceUserBody, userPath } from './service-schemas';
 import { isoDateTime, positiveInteger } from '#platform/schemas';
 import { userProfile } from '#people/user';
@@ -73,6 +80,15 @@ export const unsubscribedResponse = z
   .strictObject({ preference: preferenceName, enabled: z.literal(false) })
   .check(z.meta({ id: 'Unsubscribed' }));
 
+export const dataDeletionResponse = z
+  .strictObject({
+    url: z.url().check(z.describe("The request's status page")),
+    confirmation_code: z.string().check(z.describe('256 random bits, base64url')),
+  })
+  .check(z.meta({ id: 'DataDeletion' }));
+
+export const deauthorizedResponse = z.strictObject({}).check(z.meta({ id: 'Deauthorized' }));
+
 /** RFC 9457 problem details, with the two extensions this API uses. */
 export const problemResponse = z
   .object({
@@ -112,6 +128,8 @@ export interface ResponseContract {
 
 export interface RouteContract {
   body?: z.ZodMiniType;
+  /** How the body is sent; JSON unless said. */
+  bodyFormat?: 'json' | 'form';
   path?: z.ZodMiniType;
   query?: z.ZodMiniType;
   responses: Record<number, ResponseContract>;
@@ -122,6 +140,10 @@ const notFound = {
   description: 'No such account, or the caller is neither its owner nor one of its developers',
 };
 const serviceNotFound = { description: 'No such account' };
+const metaRefused = {
+  description:
+    'No signed request, or one not signed with the app secret, with another algorithm or malformed; nothing changed',
+};
 const instagramDown = { description: 'Instagram failed or did not answer; nothing was written' };
 const instagramBusy = { description: 'Instagram is rate limiting this app; retry later' };
 
@@ -260,6 +282,38 @@ export const apiContracts = {
       },
       400: badRequest,
       404: serviceNotFound,
+    },
+  },
+  'instagram-deauthorize': {
+    body: signedRequestForm,
+    bodyFormat: 'form',
+    responses: {
+      200: {
+        description:
+          "Received: the account's token is invalid (`app-removed`) and its people will be told; the same answer for an unknown user",
+        schema: deauthorizedResponse,
+      },
+      400: metaRefused,
+    },
+  },
+  'instagram-data-deletion': {
+    body: signedRequestForm,
+    bodyFormat: 'form',
+    responses: {
+      200: {
+        description:
+          'Everything about the account is deleted (the same answer for an unknown user): the status page and its confirmation code',
+        schema: dataDeletionResponse,
+      },
+      400: metaRefused,
+    },
+  },
+  'instagram-data-deletion-status': {
+    path: confirmationCodePath,
+    responses: {
+      200: { description: "The request's status, as a page", contentType: 'text/html' },
+      400: { description: 'The code is malformed' },
+      404: { description: 'No request has this confirmation code (a page)' },
     },
   },
 } satisfies Record<string, RouteContract>;

@@ -41,3 +41,23 @@ export const accountPath = z.strictObject({ accountId }).check(z.meta({ id: 'Acc
 export const unsubscribeQuery = z
   .object({ token: boundedString(1, 2048).check(z.describe('The signed token from the email.')) })
   .check(z.meta({ id: 'UnsubscribeQuery' }));
+
+/** Meta's callbacks (deauthorize, data deletion): a form with the signed request. */
+export const signedRequestForm = z
+  .object({
+    signed_request: boundedString(1, 8192).check(
+      z.describe("Meta's `<signature>.<payload>`, both base64url, signed with the app secret."),
+    ),
+  })
+  .check(z.meta({ id: 'SignedRequestForm' }));
+
+export const confirmationCodePath = z
+  .strictObject({
+    confirmationCode: z
+      .string()
+      .check(
+        z.regex(/^[A-Za-z0-9_-]{1,128}$/, 'a confirmation code'),
+        z.describe('The `confirmation_code` answered to Meta'),
+      ),
+  })
+  .check(z.meta({ id: 'ConfirmationCodePath' }));

@@ -62,6 +62,13 @@ export const functionEnvironments = {
   'put-service-developer-role': tableOnly,
   'delete-service-developer-role': tableOnly,
   'get-service-instagram-token': tableOnly,
+  'instagram-deauthorize': { TABLE_NAME: 'required', INSTAGRAM_APP_SECRET_ID: 'required' },
+  'instagram-data-deletion': {
+    TABLE_NAME: 'required',
+    INSTAGRAM_APP_SECRET_ID: 'required',
+    API_URL: 'required',
+  },
+  'instagram-data-deletion-status': tableOnly,
 } as const satisfies Record<string, Readonly<Record<string, Presence>>>;
 
 /** A Lambda, by its entry file in `functions/` without `.ts`. */

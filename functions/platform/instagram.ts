@@ -142,30 +142,36 @@ export function instagramConfigFrom(env: {
   };
 }
 
+/**
+ * The Instagram app's id and secret, from the JSON secret `appSecretId` names: for callers
+ * that need the app secret but never call Instagram (Meta's signed callbacks).
+ */
+export function appCredentialsReader(appSecretId: string): () => Promise<AppCredentials> {
+  return async () => {
+    const invalid = new Error(
+      'The Instagram app secret must hold {"appId": "...", "appSecret": "..."}, both filled in',
+    );
+    let stored: unknown;
+    try {
+      stored = JSON.parse(await readSecret(appSecretId));
+    } catch (error) {
+      // JSON.parse quotes the start of its input in its message: never let that be logged.
+      if (error instanceof SyntaxError) throw invalid;
+      throw error;
+    }
+    const parsed = appCredentialsSchema.safeParse(stored);
+    if (!parsed.success) throw invalid;
+    return parsed.data;
+  };
+}
+
 export function createInstagramClient(
   config: InstagramClientConfig,
   options: InstagramClientOptions = {},
 ): InstagramClient {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 4000;
-  const credentials =
-    options.credentials ??
-    (async () => {
-      const invalid = new Error(
-        'The Instagram app secret must hold {"appId": "...", "appSecret": "..."}, both filled in',
-      );
-      let stored: unknown;
-      try {
-        stored = JSON.parse(await readSecret(config.appSecretId));
-      } catch (error) {
-        // JSON.parse quotes the start of its input in its message: never let that be logged.
-        if (error instanceof SyntaxError) throw invalid;
-        throw error;
-      }
-      const parsed = appCredentialsSchema.safeParse(stored);
-      if (!parsed.success) throw invalid;
-      return parsed.data;
-    });
+  const credentials = options.credentials ?? appCredentialsReader(config.appSecretId);
   const endpoint = (base: string, path: string) =>
     new URL(path, base.endsWith('/') ? base : `${base}/`);
 

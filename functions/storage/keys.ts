@@ -25,6 +25,11 @@ export const keys = {
     pk: `IGACCOUNT#${accountId}`,
     sk: `NOTIFIED#${generation}#${userId}`,
   }),
+  /**
+   * A data deletion Meta asked for, by the SHA-256 of its confirmation code (hex): the record
+   * for the status page, which names no account.
+   */
+  dataDeletion: (codeHash: string) => ({ pk: `DELETION#${codeHash}`, sk: 'REQUEST' }),
 };
 
 /** The sort-key prefix of every item that belongs to an account, for listing them. */
@@ -54,3 +59,6 @@ export const memberRelationKey = {
 
 /** How long a notification record is kept by default, in days. */
 export const notificationRecordDays = 90;
+
+/** How long the record of a data deletion request is kept, in days. */
+export const dataDeletionRecordDays = 90;

@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes, type RouteDefinition } from '../../lib/routes';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
+import { signRequest } from '#platform/meta-signed-request';
 import {
+  app,
   redirectUri,
   startApiEnvironment,
   unsubscribeSigningKey,
@@ -129,7 +131,18 @@ interface Case {
   method: string;
   url: string;
   body?: unknown;
+  /** A body sent as it is, with its content type: Meta's form callbacks. */
+  form?: string;
   accountId?: string;
+}
+
+/** Meta's callbacks take no token: a request signed with the app secret is what passes. */
+function signedForm(userId: string): string {
+  const signed = signRequest(
+    { algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: userId },
+    app.appSecret,
+  );
+  return `signed_request=${encodeURIComponent(signed)}`;
 }
 
 const builders: Record<string, () => Promise<Case>> = {
@@ -214,6 +227,23 @@ const builders: Record<string, () => Promise<Case>> = {
     const { accountId } = await freshAccount();
     return { method: 'GET', url: `/service/instagram-accounts/${accountId}/token`, accountId };
   },
+  'instagram-deauthorize': async () => {
+    const { accountId } = await freshAccount();
+    return { method: 'POST', url: '/instagram/deauthorize', form: signedForm(accountId) };
+  },
+  'instagram-data-deletion': async () => {
+    const { accountId } = await freshAccount();
+    return { method: 'POST', url: '/instagram/data-deletion', form: signedForm(accountId) };
+  },
+  'instagram-data-deletion-status': async () => {
+    const { accountId } = await freshAccount();
+    const deletion = await env.api.call('POST', '/instagram/data-deletion', {
+      rawBody: signedForm(accountId),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const { confirmation_code: code } = deletion.json<{ confirmation_code: string }>();
+    return { method: 'GET', url: `/instagram/data-deletion/${code}` };
+  },
   'unsubscribe-page': () =>
     Promise.resolve({
       method: 'GET',
@@ -268,7 +298,13 @@ describe('the authorization matrix', () => {
       : undefined;
     const instagramCallsBefore = env.instagram.calls.length;
     const token = await authorization(principal);
-    const response = await env.api.call(request.method, request.url, { token, body: request.body });
+    const response = await env.api.call(request.method, request.url, {
+      token,
+      body: request.body,
+      rawBody: request.form,
+      headers:
+        request.form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' },
+    });
 
     expect(response.status).toBe(status);
     if (status === 401) {

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '#platform/dynamodb';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../../lib/routes';
+import { signRequest } from '#platform/meta-signed-request';
 import {
+  app,
   redirectUri,
   startApiEnvironment,
   unsubscribeSigningKey,
@@ -204,6 +206,37 @@ describe('the DynamoDB actions each route sends', () => {
       (await serviceCall('delete-service-instagram-account', 'DELETE', accountUrl)).status,
     );
     expect(serviceStatuses).toEqual([200, 404, 404, 200, 200, 200, 200, 200, 204, 204, 204, 204]);
+
+    // Meta's callbacks: a deauthorize, a data deletion, and the deletion's status page.
+    await seedAccount('17841400000009020', 30);
+    await seedAccount('17841400000009021', 30);
+    const metaCall = (entry: string, url: string, userId: string) => {
+      currentEntry = entry;
+      return env.api.call('POST', url, {
+        rawBody: `signed_request=${encodeURIComponent(
+          signRequest(
+            { algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: userId },
+            app.appSecret,
+          ),
+        )}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    };
+    expect(
+      (await metaCall('instagram-deauthorize', '/instagram/deauthorize', '17841400000009020'))
+        .status,
+    ).toBe(200);
+    const deletion = await metaCall(
+      'instagram-data-deletion',
+      '/instagram/data-deletion',
+      '17841400000009021',
+    );
+    expect(deletion.status).toBe(200);
+    const { confirmation_code: code } = deletion.json<{ confirmation_code: string }>();
+    expect(
+      (await call('instagram-data-deletion-status', 'GET', `/instagram/data-deletion/${code}`))
+        .status,
+    ).toBe(200);
 
     for (const route of routes) {
       const declared = new Set<string>([

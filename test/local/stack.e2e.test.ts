@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { freePort, portIsFree } from '../support/services';
@@ -240,6 +241,28 @@ describe('npm start', () => {
       ['sunrise.bakery', 'developer'],
     ]);
     expect((await fetch(api('/me/instagram-accounts'))).status).toBe(401);
+  });
+
+  it("signs Meta's callbacks with the app from /_local/instagram/app; another secret is a 400", async () => {
+    const { appSecret } = (await (await fetch(api('/_local/instagram/app'))).json()) as {
+      appId: string;
+      appSecret: string;
+    };
+    const sign = (secret: string) => {
+      const body = Buffer.from(
+        JSON.stringify({ algorithm: 'HMAC-SHA256', issued_at: 1, user_id: '17841400000000404' }),
+      ).toString('base64url');
+      const signature = createHmac('sha256', secret).update(body).digest('base64url');
+      return new URLSearchParams({ signed_request: `${signature}.${body}` }).toString();
+    };
+    const post = (form: string) =>
+      fetch(api('/instagram/deauthorize'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
+    expect((await post(sign(appSecret))).status).toBe(200);
+    expect((await post(sign('not-the-app-secret'))).status).toBe(400);
   });
 
   it('runs DynamoDB Local on loopback only: nobody else on the network reaches its table', async () => {

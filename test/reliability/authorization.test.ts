@@ -14,7 +14,9 @@ import { createDocumentClient } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../../lib/routes';
+import { signRequest } from '#platform/meta-signed-request';
 import {
+  app,
   redirectUri,
   startApiEnvironment,
   unsubscribeSigningKey,
@@ -27,8 +29,23 @@ import { canaryPrefix, canaryToken } from '../support/reliability-pipeline';
 
 let env: ApiEnvironment;
 const output: string[] = [];
+/** Meta's callbacks take no token: a request signed with the app secret is what passes. */
+const signedForm = (userId: string) =>
+  `signed_request=${encodeURIComponent(
+    signRequest(
+      { algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: userId },
+      app.appSecret,
+    ),
+  )}`;
+/** A data deletion's confirmation code, for its status page (a GET: it can be read again). */
+let deletionCode = '';
 beforeAll(async () => {
   env = await startApiEnvironment();
+  const deletion = await env.api.call('POST', '/instagram/data-deletion', {
+    rawBody: signedForm('17841799999999999'),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  deletionCode = deletion.json<{ confirmation_code: string }>().confirmation_code;
 });
 afterAll(async () => {
   await env.stop();
@@ -279,6 +296,8 @@ interface Target {
     method: string;
     url: string;
     body?: unknown;
+    /** A form body (Meta's callbacks), sent as it is. */
+    form?: string;
   };
 }
 
@@ -311,6 +330,20 @@ const requests: Record<string, Target['request']> = {
   }),
   unsubscribe: () => ({ method: 'POST', url: `/unsubscribe?token=${link()}` }),
   'unsubscribe-page': () => ({ method: 'GET', url: `/unsubscribe?token=${link()}` }),
+  'instagram-deauthorize': () => ({
+    method: 'POST',
+    url: '/instagram/deauthorize',
+    form: signedForm(`1784179${String(serial).padStart(10, '0')}`),
+  }),
+  'instagram-data-deletion': () => ({
+    method: 'POST',
+    url: '/instagram/data-deletion',
+    form: signedForm(`1784179${String(serial).padStart(10, '0')}`),
+  }),
+  'instagram-data-deletion-status': () => ({
+    method: 'GET',
+    url: `/instagram/data-deletion/${deletionCode}`,
+  }),
   'put-service-user': () => ({
     method: 'PUT',
     url: `/service/users/u-authz-svc-${String(serial)}`,
@@ -422,7 +455,13 @@ describe('the full authorization matrix', () => {
         const header = await caller.header();
         const response = await env.api.call(request.method, request.url, {
           body: request.body,
-          headers: header === undefined ? {} : { authorization: header },
+          rawBody: request.form,
+          headers: {
+            ...(header === undefined ? {} : { authorization: header }),
+            ...(request.form === undefined
+              ? {}
+              : { 'content-type': 'application/x-www-form-urlencoded' }),
+          },
         });
         const expected = expectedStatus(target, caller);
         if (response.status !== expected) {

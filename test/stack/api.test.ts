@@ -268,12 +268,15 @@ describe('each route function', () => {
       'list-instagram-accounts',
       'unsubscribe-page',
       'get-service-instagram-token',
+      'instagram-data-deletion-status',
     ];
-    // Only the service API's deletions delete: an account's items, a user's, a role.
+    // Only the service API's deletions and Meta's data deletion delete: an account's items, a
+    // user's, a role.
     const deletes = [
       'delete-service-user',
       'delete-service-instagram-account',
       'delete-service-developer-role',
+      'instagram-data-deletion',
     ];
     for (const r of routes) {
       const statements = statementsOf(r).join('\n');

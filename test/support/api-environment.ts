@@ -40,6 +40,7 @@ export async function startApiEnvironment(): Promise<ApiEnvironment> {
     TABLE_NAME: table.tableName,
     EVENT_BUS_NAME: 'tokenwatch-test',
     APP_URL: appUrl,
+    API_URL: 'https://api.tokenwatch.test',
     INSTAGRAM_APP_SECRET_ID: 'tokenwatch/test/instagram-app',
     UNSUBSCRIBE_KEY_SECRET_ID: 'tokenwatch/test/unsubscribe-key',
     INSTAGRAM_GRAPH_URL: instagram.endpoint,

@@ -11,6 +11,7 @@ import type { z } from '#platform/validation';
 import { logger } from '#platform/observability';
 import {
   bodySizeLimit,
+  formBody,
   jsonBody,
   maxBodyBytes,
   noBody,
@@ -40,6 +41,8 @@ export interface HandlerSpec<
 > {
   auth: Auth;
   body?: Body;
+  /** How the body is sent: JSON (the default), or a form (Meta's callbacks). */
+  bodyFormat?: 'json' | 'form';
   path?: Path;
   query?: Query;
   /** Answer errors as a small HTML page when a browser asks for HTML (the unsubscribe pages). */
@@ -176,7 +179,7 @@ export function defineHttpHandler(
     // Who is asking is settled before what they sent: an anonymous caller learns nothing more.
     chain.before((request) => void callerOfEvent(request.event));
     chain.use(bodySizeLimit(maxBodyBytes));
-    if (spec.body) chain.use(jsonBody());
+    if (spec.body) chain.use(spec.bodyFormat === 'form' ? formBody() : jsonBody());
     else if (!spec.ignoresBody) chain.use(noBody());
     chain.use(validateRequest({ body: spec.body, path: spec.path, query: spec.query }));
     const handler = chain.handler(async (event) => {

@@ -16,7 +16,9 @@ import { serviceAccountBody, serviceUserBody } from '#api/service-schemas';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../../lib/routes';
 import { userId } from '#people/user';
+import { signRequest, verifySignedRequest } from '#platform/meta-signed-request';
 import {
+  app,
   redirectUri,
   startApiEnvironment,
   unsubscribeSigningKey,
@@ -203,6 +205,52 @@ const userParameter = fc.oneof(
 const deletableAccount = accountParameter.map((id) =>
   id === ownedAccount ? '17841400000004444' : id,
 );
+
+/**
+ * Meta's callbacks: form bodies whose `signed_request` is signed with the app's secret, with
+ * another key, or is no signed request at all. Never for an account the other routes act on.
+ */
+const metaPayload = fc.record(
+  {
+    algorithm: fc.constantFrom('HMAC-SHA256', 'hmac-sha256', 'HMAC-SHA1', ''),
+    issued_at: fc.oneof(fc.integer(), fc.constant('yesterday')),
+    user_id: fc.oneof(fc.constant('17849999999999999'), fc.string({ maxLength: 30 })),
+  },
+  { requiredKeys: [] },
+);
+const signedRequest = fc.oneof(
+  metaPayload.map((payload) => signRequest(payload, app.appSecret)),
+  metaPayload.map((payload) => signRequest(payload, 'not-the-app-secret')),
+  fc.string({ maxLength: 300 }),
+  fc.string({ maxLength: 300, unit: 'binary-ascii' }),
+);
+const metaCallback = (path: string) =>
+  fc.record({
+    path: fc.constant(path),
+    body: fc.oneof(
+      signedRequest.map((value) => `signed_request=${encodeURIComponent(value)}`),
+      signedRequest.map((value) => `signed_request=${encodeURIComponent(value)}&signed_request=x`),
+      fc.string({ maxLength: 300 }),
+    ),
+    contentType: fc.oneof(
+      { weight: 3, arbitrary: fc.constant('application/x-www-form-urlencoded') },
+      { weight: 1, arbitrary: contentType },
+    ),
+    headers,
+    authorization: fc.constant('none'),
+  });
+
+/** Whether a callback's body carries exactly one request Meta signed with the app's secret. */
+function isSignedByMeta(body: string | undefined): boolean {
+  const values = new URLSearchParams(body ?? '').getAll('signed_request');
+  if (values.length !== 1 || Buffer.byteLength(body ?? '') > 16 * 1024) return false;
+  try {
+    verifySignedRequest(values[0] ?? '', app.appSecret);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 interface FuzzRequest {
   path: string;
@@ -401,6 +449,17 @@ const requestFor: Record<string, fc.Arbitrary<FuzzRequest>> = {
     headers,
     authorization: serviceAuthorization,
   }),
+  'instagram-deauthorize': metaCallback('/instagram/deauthorize'),
+  'instagram-data-deletion': metaCallback('/instagram/data-deletion'),
+  'instagram-data-deletion-status': fc.record({
+    path: fc
+      .oneof(fc.string({ maxLength: 80 }).map(encodeURIComponent), fc.base64String())
+      .map((code) => `/instagram/data-deletion/${code}`),
+    body: fc.constant(undefined),
+    contentType,
+    headers,
+    authorization: fc.constant('none'),
+  }),
   'unsubscribe-page': fc.record({
     path: fc.constant('/unsubscribe'),
     query: fc.oneof(unsubscribeToken.map(unsubscribeQuery), fc.constant('')),
@@ -433,6 +492,9 @@ function isValidBody(entry: string, request: FuzzRequest): boolean {
   // One-click unsubscribe takes a mail client's form body and ignores it; every other route
   // without a body schema takes nothing, or an empty JSON object, and refuses anything else.
   if (entry === 'unsubscribe') return true;
+  if (entry === 'instagram-deauthorize' || entry === 'instagram-data-deletion') {
+    return isSignedByMeta(request.body);
+  }
   if (!schema) return /^\s*(\{\s*\})?\s*$/.test(request.body ?? '');
   const json = /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(request.contentType ?? '');
   let parsed: unknown;

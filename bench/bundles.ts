@@ -33,6 +33,7 @@ const handlerEnvironment = {
   SENDER_ADDRESS: 'notifications@example.com',
   APP_URL: 'https://app.example.com',
   UNSUBSCRIBE_URL: 'https://api.example.com/unsubscribe',
+  API_URL: 'https://api.example.com/',
   UNSUBSCRIBE_KEY_SECRET_ID: 'tokenwatch/unsubscribe-key',
   INSTAGRAM_REDIRECT_URI: 'https://app.example.com/instagram-accounts/reconnect',
   INSTAGRAM_APP_SECRET_ID: 'tokenwatch/instagram-app',

@@ -4,11 +4,11 @@
  * deleted. Apart from accounts.ts so each stays small; both spell the same item through
  * storage/keys.ts and read it through `summaryOf`.
  */
-import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchDeleteAll, isConditionFailure, partitionKeys, type Item } from '#platform/dynamodb';
 import { accountPartition, keys, memberRelationKey } from '#storage/keys';
 import type { AccountConnection, AccountSummary } from './account';
-import { summaryOf, type AccountWithToken } from './accounts';
+import { summaryOf, updateAtGeneration, type AccountWithToken } from './accounts';
 import { dueKeys } from './due-tokens';
 import { GenerationConflictError } from './errors';
 import { inferredIssuedAt, toInstant } from './lifecycle';
@@ -87,29 +87,11 @@ export function createAccountConnections(
       return summaryOf(item);
     },
 
-    async updateAccountDetails(accountId, generation, details) {
-      try {
-        const result = await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.account(accountId),
-            UpdateExpression:
-              'SET ownerUserId = :owner, username = :username, memberUserId = :owner',
-            ConditionExpression: 'generation = :generation',
-            ExpressionAttributeValues: {
-              ':owner': details.ownerUserId,
-              ':username': details.username,
-              ':generation': generation,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return summaryOf(result.Attributes ?? {});
-      } catch (error) {
-        if (isConditionFailure(error)) throw new GenerationConflictError(accountId, generation);
-        throw error;
-      }
-    },
+    updateAccountDetails: (accountId, generation, details) =>
+      updateAtGeneration(db, tableName, accountId, generation, {
+        UpdateExpression: 'SET ownerUserId = :owner, username = :username, memberUserId = :owner',
+        ExpressionAttributeValues: { ':owner': details.ownerUserId, ':username': details.username },
+      }),
 
     async deleteAccountItems(accountId) {
       const items = await partitionKeys(db, tableName, accountPartition(accountId));

@@ -3,7 +3,12 @@
  * `getAccountWithToken`, which the refresh flow needs to call Instagram, and the widget service's
  * token route (connect.ts) to hand it back; every other read projects it away.
  */
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, projectionOf, type Item } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import type { AccountSummary } from './account';
@@ -65,6 +70,38 @@ export interface TokenKeeper extends AccountReader {
 
 export type AccountRepository = TokenKeeper;
 
+/**
+ * An update of the account item that holds only while it is still at `generation`: the new
+ * summary, or a GenerationConflictError when someone moved the account on meanwhile.
+ */
+export async function updateAtGeneration(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  accountId: string,
+  generation: number,
+  update: Pick<
+    UpdateCommandInput,
+    'UpdateExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+  >,
+): Promise<AccountSummary> {
+  try {
+    const result = await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.account(accountId),
+        ...update,
+        ConditionExpression: 'generation = :expected',
+        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':expected': generation },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return summaryOf(result.Attributes ?? {});
+  } catch (error) {
+    if (isConditionFailure(error)) throw new GenerationConflictError(accountId, generation);
+    throw error;
+  }
+}
+
 export function createAccountRepository(
   db: DynamoDBDocumentClient,
   tableName: string,
@@ -105,36 +142,22 @@ export function createAccountRepository(
     async replaceToken(accountId, expectedGeneration, token, now) {
       const expiresAt = toInstant(token.expiresAt);
       const due = dueKeys(accountId, expiresAt, now);
-      try {
-        const result = await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.account(accountId),
-            UpdateExpression:
-              'SET accessToken = :token, expiresAt = :expiresAt, tokenStatus = :active, ' +
-              'generation = generation + :one, tokenIssuedAt = :now, dueBucket = :bucket, dueAt = :dueAt ' +
-              'REMOVE dueReason, refreshLeaseUntil, refreshLeaseId, #cause',
-            ConditionExpression: 'generation = :expected',
-            ExpressionAttributeNames: { '#cause': 'cause' },
-            ExpressionAttributeValues: {
-              ':token': token.accessToken,
-              ':expiresAt': expiresAt,
-              ':active': 'active',
-              ':one': 1,
-              ':now': now.toISOString(),
-              ':bucket': due.dueBucket,
-              ':dueAt': due.dueAt,
-              ':expected': expectedGeneration,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return summaryOf(result.Attributes ?? {});
-      } catch (error) {
-        if (isConditionFailure(error))
-          throw new GenerationConflictError(accountId, expectedGeneration);
-        throw error;
-      }
+      return updateAtGeneration(db, tableName, accountId, expectedGeneration, {
+        UpdateExpression:
+          'SET accessToken = :token, expiresAt = :expiresAt, tokenStatus = :active, ' +
+          'generation = generation + :one, tokenIssuedAt = :now, dueBucket = :bucket, dueAt = :dueAt ' +
+          'REMOVE dueReason, refreshLeaseUntil, refreshLeaseId, #cause',
+        ExpressionAttributeNames: { '#cause': 'cause' },
+        ExpressionAttributeValues: {
+          ':token': token.accessToken,
+          ':expiresAt': expiresAt,
+          ':active': 'active',
+          ':one': 1,
+          ':now': now.toISOString(),
+          ':bucket': due.dueBucket,
+          ':dueAt': due.dueAt,
+        },
+      });
     },
 
     /**

@@ -17,7 +17,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { declaredEnvironment } from '../functions/environment/variables';
-import { tokenExpiredRulePattern } from '../functions/tokens/events';
+import { noticeRulePattern } from '../functions/tokens/events';
 import { grantTableActions } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
 
@@ -102,8 +102,8 @@ export class Notifications extends Construct {
       eventBus: props.bus,
       description: 'tokenwatch: expired tokens go to the notification queue',
       eventPattern: {
-        source: tokenExpiredRulePattern.source,
-        detailType: tokenExpiredRulePattern['detail-type'],
+        source: noticeRulePattern.source,
+        detailType: noticeRulePattern['detail-type'],
       },
       targets: [
         new SqsQueue(this.queue, {

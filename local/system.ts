@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createDocumentClient } from '../functions/platform/dynamodb';
-import { tokenExpiredRulePattern } from '../functions/tokens/events';
+import { noticeRulePattern } from '../functions/tokens/events';
 import { createTableStore as createStore, type TableStore as TokenwatchStore } from './table-store';
 import type { EnvironmentFor, FunctionName } from '../functions/environment/variables';
 import { createTableInput } from '../functions/storage/table';
@@ -182,7 +182,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         {
           name: 'token-expired-to-notifications',
           eventBusName: busName,
-          pattern: tokenExpiredRulePattern,
+          pattern: noticeRulePattern,
           target: (envelope) => queue.send(envelope),
         },
       ],

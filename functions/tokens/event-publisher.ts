@@ -13,6 +13,7 @@ import {
   detailTypes,
   eventSource,
   type TokenExpiredDetail,
+  type TokenExpiringDetail,
   type TokenRefreshedDetail,
 } from './events';
 
@@ -22,6 +23,12 @@ export interface TokenExpiredPublisher {
   ): Promise<PublishOutcome<TokenExpiredDetail>>;
 }
 
+export interface TokenExpiringPublisher {
+  publishTokenExpiring(
+    details: readonly TokenExpiringDetail[],
+  ): Promise<PublishOutcome<TokenExpiringDetail>>;
+}
+
 export interface TokenRefreshedPublisher {
   /** Throws EventNotPublishedError when the bus did not accept it after the retries. */
   publishTokenRefreshed(detail: TokenRefreshedDetail): Promise<void>;
@@ -29,7 +36,7 @@ export interface TokenRefreshedPublisher {
 
 export function createEventPublisher(
   options: Omit<BusPublisherOptions, 'source'>,
-): TokenExpiredPublisher & TokenRefreshedPublisher {
+): TokenExpiredPublisher & TokenExpiringPublisher & TokenRefreshedPublisher {
   const bus = createBusPublisher({ ...options, source: eventSource });
   return {
     publishTokenExpired: (details) =>
@@ -39,6 +46,13 @@ export function createEventPublisher(
         expiresAt: detail.expiresAt,
         reason: detail.reason,
         cause: detail.cause,
+      })),
+    publishTokenExpiring: (details) =>
+      bus.publish(detailTypes.tokenExpiring, details, (detail) => ({
+        accountId: detail.accountId,
+        generation: detail.generation,
+        expiresAt: detail.expiresAt,
+        daysLeft: detail.daysLeft,
       })),
     async publishTokenRefreshed(detail) {
       const outcome = await bus.publish(detailTypes.tokenRefreshed, [detail], (refreshed) => ({

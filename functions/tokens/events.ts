@@ -28,6 +28,21 @@ export const tokenExpiredDetail = z.pipe(
 /** As published, and as read once the cause is filled in: the cause is always there. */
 export type TokenExpiredDetail = z.output<typeof tokenExpiredDetail>;
 
+/**
+ * `Instagram Token Expiring`: a token not refreshed by `daysLeft` days before its expiry (one of
+ * the warning steps, `warnBeforeDays`). `daysLeft` names the step, not the time left when it is
+ * read: a duplicate published later must mean the same warning (the ledger's occasion is
+ * `expiring-<daysLeft>`), and `expiresAt` says how long is really left.
+ */
+export const tokenExpiringDetail = z.strictObject({
+  accountId,
+  generation: positiveInteger(),
+  expiresAt: isoDateTime,
+  daysLeft: positiveInteger(),
+});
+export type TokenExpiringDetail = z.infer<typeof tokenExpiringDetail>;
+
+/** Who stored a new token: a user (refresh, reconnect), the automatic refresh, or a link. */
 export const tokenRefreshedDetail = z.strictObject({
   accountId,
   generation: positiveInteger(),
@@ -39,16 +54,18 @@ export type TokenRefreshedDetail = z.infer<typeof tokenRefreshedDetail>;
 export const eventSource = 'tokenwatch';
 export const detailTypes = {
   tokenExpired: 'Instagram Token Expired',
+  tokenExpiring: 'Instagram Token Expiring',
   tokenRefreshed: 'Instagram Token Refreshed',
 } as const;
 
 /**
- * The rule that sends expired tokens to the notification queue, in EventBridge's own pattern
- * form: the stack deploys it and the local bus applies it, so the two cannot differ.
+ * The rule that sends the events people hear of (expired and expiring tokens) to the
+ * notification queue, in EventBridge's own pattern form: the stack deploys it and the local bus
+ * applies it, so the two cannot differ.
  */
-export const tokenExpiredRulePattern = {
+export const noticeRulePattern = {
   source: [eventSource],
-  'detail-type': [detailTypes.tokenExpired],
+  'detail-type': [detailTypes.tokenExpired, detailTypes.tokenExpiring],
 };
 
 /**
@@ -67,3 +84,16 @@ export const tokenExpiredEnvelope = z.object({
   detail: tokenExpiredDetail,
 });
 export type TokenExpiredEnvelope = z.infer<typeof tokenExpiredEnvelope>;
+
+export const tokenExpiringEnvelope = z.object({
+  version: z.string(),
+  id: nonEmptyString(),
+  'detail-type': z.literal(detailTypes.tokenExpiring),
+  source: z.literal(eventSource),
+  account: z.string(),
+  time: isoDateTime,
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: tokenExpiringDetail,
+});
+export type TokenExpiringEnvelope = z.infer<typeof tokenExpiringEnvelope>;

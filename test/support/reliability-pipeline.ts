@@ -27,7 +27,7 @@ import {
   type BatchResult,
   type QueueBatchDependencies,
 } from '#notifications/queue-batch';
-import { tokenExpiredRulePattern } from '#tokens/events';
+import { noticeRulePattern } from '#tokens/events';
 import {
   createTableStore as createStore,
   type TableStore as TokenwatchStore,
@@ -165,7 +165,7 @@ export async function startFaultyPipeline(
       {
         name: 'token-expired-to-notifications',
         eventBusName: busName,
-        pattern: tokenExpiredRulePattern,
+        pattern: noticeRulePattern,
         target: (body) => {
           const { detail } = JSON.parse(body) as { detail: { accountId: string } };
           const run = runsByAccount.get(detail.accountId);

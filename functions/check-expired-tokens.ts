@@ -1,6 +1,7 @@
 /**
  * check-expired-tokens: run by the EventBridge Scheduler schedule. Publishes one event per
- * token that became due and marks it expired (see #tokens/expiry-check); returns the summary,
+ * token that became due and marks it expired, and one per warning due (see
+ * #tokens/expiry-check); returns the summary,
  * which the local stack's /_local/run-check answers with.
  */
 import type { Context } from 'aws-lambda';
@@ -12,15 +13,22 @@ import { runExpiryCheck, type ExpiryCheckSummary } from '#tokens/expiry-check';
 import { metrics, MetricUnit } from '#platform/metrics';
 import { logger } from '#platform/observability';
 import { createDueTokenSchedule } from '#tokens/due-tokens';
+import { now } from '#platform/clock';
+import { tokenScheduleEnvironment, tokenScheduleFrom } from '#tokens/token-schedule';
 
 const config = readConfig({
   TABLE_NAME: envString(),
   EVENT_BUS_NAME: envString(),
   // At least yesterday: a token due at 23:55 must still be read by the 00:05 run.
   CHECK_LOOKBACK_DAYS: envInteger(7, { min: 1, max: 60 }),
+  ...tokenScheduleEnvironment,
 } satisfies ConfigShapeOf<'check-expired-tokens'>);
 
-const store = createDueTokenSchedule(documentClient(), config.TABLE_NAME);
+const store = createDueTokenSchedule(
+  documentClient(),
+  config.TABLE_NAME,
+  tokenScheduleFrom(config),
+);
 const publisher = createEventPublisher({ busName: config.EVENT_BUS_NAME });
 
 export const handler = async (_event?: unknown, context?: Context): Promise<ExpiryCheckSummary> => {
@@ -30,7 +38,7 @@ export const handler = async (_event?: unknown, context?: Context): Promise<Expi
     const summary = await runExpiryCheck({
       store,
       publisher,
-      clock: () => new Date(),
+      clock: now,
       lookbackDays: config.CHECK_LOOKBACK_DAYS,
       log: logger,
     });
@@ -39,6 +47,8 @@ export const handler = async (_event?: unknown, context?: Context): Promise<Expi
     metrics.addMetric('ExpiredEventsFailed', MetricUnit.Count, summary.failed);
     metrics.addMetric('TokensMarkedExpired', MetricUnit.Count, summary.marked);
     metrics.addMetric('TokenMarksFailed', MetricUnit.Count, summary.markFailed);
+    metrics.addMetric('ExpiringEventsPublished', MetricUnit.Count, summary.warnings.published);
+    metrics.addMetric('ExpiringEventsFailed', MetricUnit.Count, summary.warnings.failed);
     return summary;
   } finally {
     metrics.publishStoredMetrics();

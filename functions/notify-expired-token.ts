@@ -4,6 +4,7 @@
  * responses, so only the records that need another try come back; a record that made progress
  * but still has people waiting is handed on through the bus instead (#notifications/queue-batch).
  */
+import { now } from '#platform/clock';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from '#platform/validation';
 import { documentClient } from '#platform/dynamodb';
@@ -87,7 +88,7 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
       appUrl: config.APP_URL,
       unsubscribeUrl: config.UNSUBSCRIBE_URL,
       unsubscribeKey: () => readSecret(config.UNSUBSCRIBE_KEY_SECRET_ID),
-      clock: () => new Date(),
+      clock: now,
       leaseSeconds: config.NOTIFICATION_LEASE_SECONDS,
       log: logger,
       remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined,

@@ -12,18 +12,22 @@ import { json } from '#platform/http/responses';
 import { createAccountConnections } from '#tokens/account-connections';
 import { createAccountRepository } from '#tokens/accounts';
 import { connectAccount } from '#tokens/connect';
+import { now } from '#platform/clock';
+import { tokenScheduleEnvironment, tokenScheduleFrom } from '#tokens/token-schedule';
 import type { ConfigShapeOf } from './environment/variables';
 
 const config = readConfig({
   TABLE_NAME: envString(),
+  ...tokenScheduleEnvironment,
 } satisfies ConfigShapeOf<'put-service-instagram-account'>);
+const schedule = tokenScheduleFrom(config);
 const store = {
-  ...createAccountRepository(documentClient(), config.TABLE_NAME),
-  ...createAccountConnections(documentClient(), config.TABLE_NAME),
+  ...createAccountRepository(documentClient(), config.TABLE_NAME, schedule),
+  ...createAccountConnections(documentClient(), config.TABLE_NAME, schedule),
 };
 
 export const handler = httpHandler(
   { auth: 'service', path: accountPath, body: serviceAccountBody },
   async ({ path, body }) =>
-    json(200, await connectAccount(store, path.accountId, body, new Date())),
+    json(200, await connectAccount(store, path.accountId, body, now())),
 );

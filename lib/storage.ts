@@ -5,7 +5,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { dueIndex, memberIndex, tableKeys, timeToLiveAttribute } from '../functions/storage/table';
+import { tableIndexes, tableKeys, timeToLiveAttribute } from '../functions/storage/table';
 
 export interface StorageProps {
   /** @default true — deleting the stack keeps the table and its data. */
@@ -26,7 +26,7 @@ export class Storage extends Construct {
       timeToLiveAttribute,
       deletionProtection: props.retainData ?? true,
       removalPolicy: (props.retainData ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      globalSecondaryIndexes: [dueIndex, memberIndex].map((index) => ({
+      globalSecondaryIndexes: tableIndexes.map((index) => ({
         indexName: index.name,
         partitionKey: string(index.partitionKey),
         sortKey: string(index.sortKey),

@@ -15,6 +15,9 @@ type Presence = 'required' | 'optional';
 
 const tableOnly = { TABLE_NAME: 'required' } as const;
 
+/** When stored tokens are refreshed and warned about (functions/tokens/token-schedule.ts). */
+const tokenSchedule = { REFRESH_BEFORE_DAYS: 'optional', WARN_BEFORE_DAYS: 'optional' } as const;
+
 /** The refresh and reconnect flows read the same variables (functions/tokens/wiring.ts). */
 const tokenFlow = {
   TABLE_NAME: 'required',
@@ -24,6 +27,7 @@ const tokenFlow = {
   INSTAGRAM_AUTHORIZE_URL: 'required',
   INSTAGRAM_REDIRECT_URI: 'required',
   INSTAGRAM_APP_SECRET_ID: 'required',
+  ...tokenSchedule,
 } as const;
 
 export const functionEnvironments = {
@@ -31,7 +35,16 @@ export const functionEnvironments = {
     TABLE_NAME: 'required',
     EVENT_BUS_NAME: 'required',
     CHECK_LOOKBACK_DAYS: 'optional',
+    ...tokenSchedule,
   },
+  'refresh-due-tokens': {
+    TABLE_NAME: 'required',
+    REFRESH_QUEUE_URL: 'required',
+    REFRESH_LOOKBACK_DAYS: 'optional',
+    INSTAGRAM_MAX_REFRESH_RATE: 'optional',
+    REFRESH_INTERVAL_MINUTES: 'optional',
+  },
+  'auto-refresh-token': { ...tokenFlow, INSTAGRAM_MAX_REFRESH_RATE: 'optional' },
   'notify-expired-token': {
     TABLE_NAME: 'required',
     SENDER_ADDRESS: 'required',
@@ -57,7 +70,7 @@ export const functionEnvironments = {
   'unsubscribe-page': { TABLE_NAME: 'required', UNSUBSCRIBE_KEY_SECRET_ID: 'required' },
   'put-service-user': tableOnly,
   'delete-service-user': tableOnly,
-  'put-service-instagram-account': tableOnly,
+  'put-service-instagram-account': { TABLE_NAME: 'required', ...tokenSchedule },
   'delete-service-instagram-account': tableOnly,
   'put-service-developer-role': tableOnly,
   'delete-service-developer-role': tableOnly,

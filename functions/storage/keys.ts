@@ -30,6 +30,12 @@ export const keys = {
    * for the status page, which names no account.
    */
   dataDeletion: (codeHash: string) => ({ pk: `DELETION#${codeHash}`, sk: 'REQUEST' }),
+  /**
+   * One slot of the fleet's pace of automatic refreshes (a slot is 1/rate of a second, counted
+   * from the epoch): whoever writes it first may call Instagram in it. A partition per slot, so
+   * the pace is never a hot key.
+   */
+  refreshPaceSlot: (slot: number) => ({ pk: `PACE#instagram-refresh#${slot}`, sk: 'SLOT' }),
 };
 
 /** The sort-key prefix of every item that belongs to an account, for listing them. */

@@ -24,6 +24,19 @@ export const dueIndex = {
 
 export const dueShards = 4;
 
+/**
+ * Sparse: only active tokens the automatic refresh will ask Instagram about carry
+ * `refreshBucket`/`refreshAt`: when to refresh next (the first time, or again after a passing
+ * failure), bucketed by day and shard as the due index is. The refresh job reads what is due
+ * now, so its cost follows the tokens due for refresh, not the table.
+ */
+export const refreshIndex = {
+  name: 'refresh-due',
+  partitionKey: 'refreshBucket',
+  sortKey: 'refreshAt',
+  projected: ['accountId', 'generation', 'expiresAt'],
+} as const;
+
 /** Lists the accounts a user owns (from the account item) or develops for (from the role item). */
 export const memberIndex = {
   name: 'accounts-by-member',
@@ -33,6 +46,12 @@ export const memberIndex = {
 } as const;
 
 export const timeToLiveAttribute = 'ttl';
+
+/**
+ * Every index, in the order they were added: a deployed table takes one new index per update,
+ * so a new one goes at the end (and ships alone).
+ */
+export const tableIndexes = [dueIndex, memberIndex, refreshIndex] as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {
   return {
@@ -45,12 +64,14 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
       { AttributeName: dueIndex.sortKey, AttributeType: 'S' },
       { AttributeName: memberIndex.partitionKey, AttributeType: 'S' },
       { AttributeName: memberIndex.sortKey, AttributeType: 'S' },
+      { AttributeName: refreshIndex.partitionKey, AttributeType: 'S' },
+      { AttributeName: refreshIndex.sortKey, AttributeType: 'S' },
     ],
     KeySchema: [
       { AttributeName: tableKeys.partitionKey, KeyType: 'HASH' },
       { AttributeName: tableKeys.sortKey, KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: [dueIndex, memberIndex].map((index) => ({
+    GlobalSecondaryIndexes: tableIndexes.map((index) => ({
       IndexName: index.name,
       KeySchema: [
         { AttributeName: index.partitionKey, KeyType: 'HASH' as const },

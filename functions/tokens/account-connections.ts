@@ -9,9 +9,10 @@ import { batchDeleteAll, isConditionFailure, partitionKeys, type Item } from '#p
 import { accountPartition, keys, memberRelationKey } from '#storage/keys';
 import type { AccountConnection, AccountSummary } from './account';
 import { summaryOf, updateAtGeneration, type AccountWithToken } from './accounts';
-import { dueKeys } from './due-tokens';
+import { activeTokenFiling } from './due-tokens';
 import { GenerationConflictError } from './errors';
 import { inferredIssuedAt, toInstant } from './lifecycle';
+import { defaultTokenSchedule, type TokenSchedule } from './token-schedule';
 
 /** What connecting an account from the widget service needs (connect.ts). */
 export interface AccountConnector {
@@ -44,10 +45,15 @@ export interface AccountEraser {
 export function createAccountConnections(
   db: DynamoDBDocumentClient,
   tableName: string,
+  /** when the tokens it stores are refreshed and warned about */
+  schedule: TokenSchedule = defaultTokenSchedule,
 ): Omit<AccountConnector, 'getAccountWithToken'> & AccountEraser {
   return {
     async storeConnectedToken(accountId, connection, generation, previousGeneration, now) {
       const expiresAt = toInstant(connection.expiresAt);
+      const issuedAt = connection.issuedAt
+        ? toInstant(connection.issuedAt)
+        : inferredIssuedAt(expiresAt, now);
       const item: Item = {
         ...keys.account(accountId),
         accountId,
@@ -56,14 +62,13 @@ export function createAccountConnections(
         accessToken: connection.accessToken,
         expiresAt,
         tokenStatus: 'active',
-        tokenIssuedAt: connection.issuedAt
-          ? toInstant(connection.issuedAt)
-          : inferredIssuedAt(expiresAt, now),
+        tokenIssuedAt: issuedAt,
         generation,
         memberUserId: connection.ownerUserId,
         memberRelation: memberRelationKey.owner(accountId),
-        // Watched from now on: a token stored already expired is due today (due-tokens.ts).
-        ...dueKeys(accountId, expiresAt, now),
+        // Watched from now on: a token stored already expired is due today (due-tokens.ts), and
+        // refreshed from its first refresh on.
+        ...activeTokenFiling(accountId, { expiresAt, issuedAt }, now, schedule).set,
       };
       try {
         // A whole new item: whatever the old token left (its cause, a refresh lease) goes.

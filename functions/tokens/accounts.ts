@@ -12,9 +12,16 @@ import {
 import { isConditionFailure, projectionOf, type Item } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import type { AccountSummary } from './account';
-import { dueKeys, dueReasonOf } from './due-tokens';
+import {
+  activeTokenFiling,
+  dueKeys,
+  dueReasonOf,
+  filingUpdate,
+  refreshAttributes,
+} from './due-tokens';
 import { GenerationConflictError } from './errors';
 import { toInstant, type InvalidCause, type TokenCause, type TokenStatus } from './lifecycle';
+import { defaultTokenSchedule, type TokenSchedule } from './token-schedule';
 
 /** The attributes of an account's summary: every read but the refresh flow's projects these. */
 export const summaryAttributes = [
@@ -39,7 +46,13 @@ export const summaryOf = (item: Item): AccountSummary => ({
 });
 
 /** An account with its secret: only for calling Instagram, never for an answer. */
-export type AccountWithToken = AccountSummary & { accessToken: string; tokenIssuedAt: string };
+export type AccountWithToken = AccountSummary & {
+  accessToken: string;
+  tokenIssuedAt: string;
+  /** when the automatic refresh is due (none: not on its schedule), after how many failures */
+  refreshAt?: string;
+  refreshFailures?: number;
+};
 
 /** Reading an account without its token: what most callers need. */
 export interface AccountReader {
@@ -105,6 +118,8 @@ export async function updateAtGeneration(
 export function createAccountRepository(
   db: DynamoDBDocumentClient,
   tableName: string,
+  /** when the tokens it stores are refreshed and warned about */
+  schedule: TokenSchedule = defaultTokenSchedule,
 ): AccountRepository {
   return {
     async getAccount(accountId) {
@@ -132,6 +147,9 @@ export function createAccountRepository(
         ...summaryOf(result.Item),
         accessToken: result.Item.accessToken as string,
         tokenIssuedAt: result.Item.tokenIssuedAt as string,
+        ...(typeof result.Item.refreshAt === 'string' ? { refreshAt: result.Item.refreshAt } : {}),
+        refreshFailures:
+          typeof result.Item.refreshFailures === 'number' ? result.Item.refreshFailures : 0,
       };
     },
 
@@ -141,12 +159,14 @@ export function createAccountRepository(
      */
     async replaceToken(accountId, expectedGeneration, token, now) {
       const expiresAt = toInstant(token.expiresAt);
-      const due = dueKeys(accountId, expiresAt, now);
+      const filing = filingUpdate(
+        activeTokenFiling(accountId, { expiresAt, issuedAt: now.toISOString() }, now, schedule),
+      );
       return updateAtGeneration(db, tableName, accountId, expectedGeneration, {
         UpdateExpression:
           'SET accessToken = :token, expiresAt = :expiresAt, tokenStatus = :active, ' +
-          'generation = generation + :one, tokenIssuedAt = :now, dueBucket = :bucket, dueAt = :dueAt ' +
-          'REMOVE dueReason, refreshLeaseUntil, refreshLeaseId, #cause',
+          `generation = generation + :one, tokenIssuedAt = :now, ${filing.set.join(', ')} ` +
+          `REMOVE ${['refreshLeaseUntil', 'refreshLeaseId', '#cause', ...filing.remove].join(', ')}`,
         ExpressionAttributeNames: { '#cause': 'cause' },
         ExpressionAttributeValues: {
           ':token': token.accessToken,
@@ -154,8 +174,7 @@ export function createAccountRepository(
           ':active': 'active',
           ':one': 1,
           ':now': now.toISOString(),
-          ':bucket': due.dueBucket,
-          ':dueAt': due.dueAt,
+          ...filing.values,
         },
       });
     },
@@ -174,7 +193,7 @@ export function createAccountRepository(
             Key: keys.account(accountId),
             UpdateExpression:
               'SET dueBucket = :bucket, dueAt = :dueAt, dueReason = :dueReason, ' +
-              'tokenStatus = :invalid, #cause = :cause',
+              `tokenStatus = :invalid, #cause = :cause REMOVE ${refreshAttributes.join(', ')}`,
             ConditionExpression: 'generation = :generation AND tokenStatus = :active',
             ExpressionAttributeNames: { '#cause': 'cause' },
             ExpressionAttributeValues: {

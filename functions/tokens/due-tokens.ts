@@ -9,6 +9,14 @@ import { isConditionFailure } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import { dueIndex, dueShards } from '#storage/table';
 import {
+  daysLeftOfReason,
+  defaultTokenSchedule,
+  firstRefreshAt,
+  nextAnnouncement,
+  warningReason,
+  type TokenSchedule,
+} from './token-schedule';
+import {
   defaultCause,
   tokenCause,
   DAY_MS,
@@ -18,7 +26,7 @@ import {
   type TokenCause,
 } from './lifecycle';
 
-/** A token the check has to publish: what the event carries, nothing more. */
+/** A token the check has to announce as lost: what the event carries, nothing more. */
 export interface DueToken {
   accountId: string;
   generation: number;
@@ -27,12 +35,23 @@ export interface DueToken {
   cause: TokenCause;
 }
 
+/** A token not refreshed by one of its warning steps (`daysLeft` days before its expiry). */
+export interface DueWarning {
+  accountId: string;
+  generation: number;
+  expiresAt: string;
+  daysLeft: number;
+}
+
+/** What the check finds due: a token to announce as lost, or a warning to give. */
+export type DueEntry = ({ kind: 'lost' } & DueToken) | ({ kind: 'warning' } & DueWarning);
+
 /**
  * Why a filed token is due, as `dueReason` stores it: nothing for a token whose expiry comes,
- * the cause for one Instagram refused. The cause lives in `dueReason` rather than an attribute
- * of its own because the index already projects `dueReason`, and a GSI's projection cannot be
- * changed in place (a deploy that tried would fail). Versions before causes wrote `invalid`,
- * which reads as its default cause.
+ * `expiring-<days>` for a warning step, the cause for one Instagram refused. The cause lives in
+ * `dueReason` rather than an attribute of its own because the index already projects
+ * `dueReason`, and a GSI's projection cannot be changed in place (a deploy that tried would
+ * fail). Versions before causes wrote `invalid`, which reads as its default cause.
  */
 export const dueReasonOf = (cause: InvalidCause): string => cause;
 export function lossOf(dueReason: unknown): { reason: ExpiryReason; cause: TokenCause } {
@@ -43,6 +62,19 @@ export function lossOf(dueReason: unknown): { reason: ExpiryReason; cause: Token
     reason: 'invalid',
     cause: cause.success && cause.data !== 'expired' ? cause.data : defaultCause('invalid'),
   };
+}
+
+/** A due index entry, read: a warning when `dueReason` names a step, a loss otherwise. */
+export function entryOf(item: Record<string, unknown>): DueEntry {
+  const token = {
+    accountId: item.accountId as string,
+    generation: item.generation as number,
+    expiresAt: item.expiresAt as string,
+  };
+  const daysLeft = daysLeftOfReason(item.dueReason);
+  return daysLeft === undefined
+    ? { kind: 'lost', ...token, ...lossOf(item.dueReason) }
+    : { kind: 'warning', ...token, daysLeft };
 }
 
 const dayOf = (instant: string): string => instant.slice(0, 10);
@@ -57,10 +89,75 @@ function shardOf(accountId: string): number {
  * A token is filed under the day it becomes due, but never under a day before it was written:
  * a token stored already expired is due today, so a check with a short look-back still sees it.
  */
-export function dueKeys(accountId: string, dueAt: string, now: Date) {
-  const instant = toInstant(dueAt);
+function bucketOf(accountId: string, at: string, now: Date) {
+  const instant = toInstant(at);
   const day = dayOf(instant < now.toISOString() ? now.toISOString() : instant);
-  return { dueBucket: `${day}#${shardOf(accountId)}`, dueAt: instant };
+  return { bucket: `${day}#${shardOf(accountId)}`, at: instant };
+}
+
+export function dueKeys(accountId: string, dueAt: string, now: Date) {
+  const { bucket, at } = bucketOf(accountId, dueAt, now);
+  return { dueBucket: bucket, dueAt: at };
+}
+
+/** The refresh index's keys: the same days and shards, in their own partitions. */
+export function refreshKeys(accountId: string, refreshAt: string, now: Date) {
+  const { bucket, at } = bucketOf(accountId, refreshAt, now);
+  return { refreshBucket: bucket, refreshAt: at };
+}
+
+/** An account item's index attributes to set, and those to remove. */
+export interface Filing {
+  set: Record<string, string>;
+  remove: string[];
+}
+
+/** Attributes of the schedule that only an active token carries. */
+export const refreshAttributes = ['refreshBucket', 'refreshAt', 'refreshFailures'] as const;
+
+/**
+ * Where an active token is filed: its next announcement (warning or expiry) in the due index,
+ * and its first refresh in the refresh index (none when Instagram could not refresh it in time).
+ */
+export function activeTokenFiling(
+  accountId: string,
+  token: { expiresAt: string; issuedAt: string },
+  now: Date,
+  schedule: TokenSchedule,
+): Filing {
+  const announcement = announcementFiling(accountId, token.expiresAt, now, schedule);
+  const refreshAt = firstRefreshAt(token, schedule);
+  return refreshAt === undefined
+    ? { set: announcement.set, remove: [...announcement.remove, ...refreshAttributes] }
+    : {
+        set: { ...announcement.set, ...refreshKeys(accountId, refreshAt, now) },
+        remove: [...announcement.remove, 'refreshFailures'],
+      };
+}
+
+/** The due index entry of an active token's next announcement, after `warnedDaysLeft`. */
+export function announcementFiling(
+  accountId: string,
+  expiresAt: string,
+  now: Date,
+  schedule: TokenSchedule,
+  warnedDaysLeft?: number,
+): Filing {
+  const next = nextAnnouncement(expiresAt, now, schedule, warnedDaysLeft);
+  const keys = dueKeys(accountId, next.at, now);
+  return next.step === 'warning'
+    ? { set: { ...keys, dueReason: warningReason(next.daysLeft) }, remove: [] }
+    : { set: keys, remove: ['dueReason'] };
+}
+
+/** A filing as the parts of an UpdateExpression, its values named `:filing<n>`. */
+export function filingUpdate(filing: Filing) {
+  const entries = Object.entries(filing.set);
+  return {
+    set: entries.map(([name], index) => `${name} = :filing${index}`),
+    remove: filing.remove,
+    values: Object.fromEntries(entries.map(([, value], index) => [`:filing${index}`, value])),
+  };
 }
 
 /** Every bucket a check reads: each shard of each day from the look-back to today. */
@@ -73,45 +170,63 @@ export function dueBuckets(now: Date, lookbackDays: number): string[] {
   return buckets;
 }
 
-/** The check's port: the tokens due now, and marking one as announced. */
+/**
+ * The items of a bucketed index due by `now` (sort key at or before it), page by page: the read
+ * that makes the check's and the refresh job's cost follow the work due, not the table.
+ */
+export async function* readBuckets(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  index: { name: string; partitionKey: string; sortKey: string },
+  buckets: readonly string[],
+  now: Date,
+): AsyncGenerator<Record<string, unknown>[]> {
+  for (const bucket of buckets) {
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: index.name,
+          KeyConditionExpression: '#bucket = :bucket AND #at <= :now',
+          ExpressionAttributeNames: { '#bucket': index.partitionKey, '#at': index.sortKey },
+          ExpressionAttributeValues: { ':bucket': bucket, ':now': now.toISOString() },
+          ExclusiveStartKey,
+        }),
+      );
+      ExclusiveStartKey = page.LastEvaluatedKey;
+      if (page.Items && page.Items.length > 0) yield page.Items;
+    } while (ExclusiveStartKey);
+  }
+}
+
+/** The check's port: what is due now, marking a loss announced, moving on after a warning. */
 export interface DueTokenSchedule {
-  dueTokens(now: Date, lookbackDays: number): AsyncGenerator<DueToken[]>;
+  dueTokens(now: Date, lookbackDays: number): AsyncGenerator<DueEntry[]>;
   markTokenExpired(token: DueToken): Promise<boolean>;
+  /**
+   * Files the token at its next announcement after the warning, only if it is still that
+   * generation, active, and filed for that warning. False: it moved on meanwhile.
+   */
+  markWarned(warning: DueWarning, now: Date): Promise<boolean>;
 }
 
 export function createDueTokenSchedule(
   db: DynamoDBDocumentClient,
   tableName: string,
+  schedule: TokenSchedule = defaultTokenSchedule,
 ): DueTokenSchedule {
   return {
     /** The tokens due at `now`, page by page, read from the sparse index bucket by bucket. */
     async *dueTokens(now, lookbackDays) {
-      const nowInstant = now.toISOString();
-      for (const bucket of dueBuckets(now, lookbackDays)) {
-        let ExclusiveStartKey: Record<string, unknown> | undefined;
-        do {
-          const page = await db.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: dueIndex.name,
-              KeyConditionExpression: '#bucket = :bucket AND #dueAt <= :now',
-              ExpressionAttributeNames: {
-                '#bucket': dueIndex.partitionKey,
-                '#dueAt': dueIndex.sortKey,
-              },
-              ExpressionAttributeValues: { ':bucket': bucket, ':now': nowInstant },
-              ExclusiveStartKey,
-            }),
-          );
-          ExclusiveStartKey = page.LastEvaluatedKey;
-          const tokens = (page.Items ?? []).map((item): DueToken => ({
-            accountId: item.accountId as string,
-            generation: item.generation as number,
-            expiresAt: item.expiresAt as string,
-            ...lossOf(item.dueReason),
-          }));
-          if (tokens.length > 0) yield tokens;
-        } while (ExclusiveStartKey);
+      for await (const items of readBuckets(
+        db,
+        tableName,
+        dueIndex,
+        dueBuckets(now, lookbackDays),
+        now,
+      )) {
+        yield items.map(entryOf);
       }
     },
 
@@ -127,14 +242,45 @@ export function createDueTokenSchedule(
           new UpdateCommand({
             TableName: tableName,
             Key: keys.account(token.accountId),
+            // A lost token is watched no more: off both indexes.
             UpdateExpression:
-              'SET tokenStatus = :reason, #cause = :cause REMOVE dueBucket, dueAt, dueReason',
+              'SET tokenStatus = :reason, #cause = :cause ' +
+              `REMOVE dueBucket, dueAt, dueReason, ${refreshAttributes.join(', ')}`,
             ConditionExpression: 'generation = :generation AND attribute_exists(dueBucket)',
             ExpressionAttributeNames: { '#cause': 'cause' },
             ExpressionAttributeValues: {
               ':reason': token.reason,
               ':cause': token.cause,
               ':generation': token.generation,
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+
+    async markWarned(warning, now) {
+      const update = filingUpdate(
+        announcementFiling(warning.accountId, warning.expiresAt, now, schedule, warning.daysLeft),
+      );
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.account(warning.accountId),
+            UpdateExpression:
+              `SET ${update.set.join(', ')}` +
+              (update.remove.length > 0 ? ` REMOVE ${update.remove.join(', ')}` : ''),
+            ConditionExpression:
+              'generation = :generation AND tokenStatus = :active AND dueReason = :step',
+            ExpressionAttributeValues: {
+              ...update.values,
+              ':generation': warning.generation,
+              ':active': 'active',
+              ':step': warningReason(warning.daysLeft),
             },
           }),
         );

@@ -16,6 +16,8 @@ import { createDeveloperRoleRepository } from './developer-roles';
 import { createRefreshLease } from './refresh-lease';
 import type { TokenFlowDependencies } from './new-token';
 import type { ConfigShapeOf } from '#environment/variables';
+import { now } from '#platform/clock';
+import { tokenScheduleEnvironment, tokenScheduleFrom } from './token-schedule';
 
 export function tokenFlowDependencies(): TokenFlowDependencies & {
   store: TokenFlowDependencies['store'] & AccessReader;
@@ -24,16 +26,17 @@ export function tokenFlowDependencies(): TokenFlowDependencies & {
     TABLE_NAME: envString(),
     EVENT_BUS_NAME: envString(),
     ...instagramEnvironment,
+    ...tokenScheduleEnvironment,
   } satisfies ConfigShapeOf<'refresh-instagram-token' | 'reconnect-instagram-token'>);
   const events = createEventPublisher({ busName: config.EVENT_BUS_NAME });
   return {
     store: {
-      ...createAccountRepository(documentClient(), config.TABLE_NAME),
+      ...createAccountRepository(documentClient(), config.TABLE_NAME, tokenScheduleFrom(config)),
       ...createDeveloperRoleRepository(documentClient(), config.TABLE_NAME),
       ...createRefreshLease(documentClient(), config.TABLE_NAME),
     },
     instagram: createInstagramClient(instagramConfigFrom(config)),
     publishRefreshed: (detail) => events.publishTokenRefreshed(detail),
-    now: () => new Date(),
+    now,
   };
 }

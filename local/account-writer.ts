@@ -13,7 +13,8 @@ import {
   type InstagramAccountInput,
 } from '../functions/tokens/account';
 import { summaryOf } from '../functions/tokens/accounts';
-import { dueKeys } from '../functions/tokens/due-tokens';
+import { activeTokenFiling, refreshAttributes } from '../functions/tokens/due-tokens';
+import { defaultTokenSchedule } from '../functions/tokens/token-schedule';
 import { defaultCause, inferredIssuedAt, toInstant } from '../functions/tokens/lifecycle';
 
 export interface AccountWriter {
@@ -38,6 +39,10 @@ async function writeAccount(
   const account: InstagramAccount = instagramAccountSchema.parse(input);
   const expiresAt = toInstant(account.expiresAt);
   const watched = account.tokenStatus === 'active';
+  const issuedAt = inferredIssuedAt(expiresAt, now);
+  const filing = watched
+    ? activeTokenFiling(account.accountId, { expiresAt, issuedAt }, now, defaultTokenSchedule)
+    : { set: {}, remove: ['dueBucket', 'dueAt', 'dueReason', ...refreshAttributes] };
   const attributes: Item = {
     accountId: account.accountId,
     ownerUserId: account.ownerUserId,
@@ -49,10 +54,10 @@ async function writeAccount(
     ...(account.tokenStatus === 'active'
       ? {}
       : { cause: account.cause ?? defaultCause(account.tokenStatus) }),
-    tokenIssuedAt: inferredIssuedAt(expiresAt, now),
+    tokenIssuedAt: issuedAt,
     memberUserId: account.ownerUserId,
     memberRelation: memberRelationKey.owner(account.accountId),
-    ...(watched ? dueKeys(account.accountId, expiresAt, now) : {}),
+    ...filing.set,
   };
   if (account.generation !== undefined) {
     const item = {
@@ -64,7 +69,7 @@ async function writeAccount(
     return summaryOf(item);
   }
   const names = Object.keys(attributes);
-  const removed = watched ? ['dueReason', 'cause'] : ['dueBucket', 'dueAt', 'dueReason'];
+  const removed = watched ? [...filing.remove, 'cause'] : filing.remove;
   const result = await db.send(
     new UpdateCommand({
       TableName: tableName,

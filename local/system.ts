@@ -35,6 +35,8 @@ import { LocalQueue } from './queue';
 import { loadSeed } from './seed';
 import { startSecretsManagerStandIn } from './standins/secrets-manager';
 import { startInstagramStandIn } from './standins/instagram';
+import { startSqsStandIn } from './sqs';
+import { asOf } from '../functions/platform/clock';
 
 export interface LocalSystemOptions {
   /** @default 3000 */
@@ -61,12 +63,18 @@ export interface LocalSystemOptions {
   notifierConcurrency?: number;
   /** Emails per second. @default 10 */
   sesMaxSendRate?: number;
+  /** Calls to Instagram's refresh per second. @default 20 */
+  instagramMaxRefreshRate?: number;
   log?: (line: string) => void;
   /** The handlers' log level (Powertools). @default 'INFO' */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
 export interface RunCheckSummary {
+  /** the instant the jobs ran as of */
+  now: string;
+  refresh: unknown;
+  refreshQueue: { delivered: number; deleted: number; deadLettered: number };
   check: unknown;
   queue: { delivered: number; deleted: number; deadLettered: number };
   emailsSent: number;
@@ -78,8 +86,11 @@ export interface LocalSystem {
   tableName: string;
   queue: LocalQueue;
   deadLetterQueue: LocalQueue;
+  refreshQueue: LocalQueue;
+  refreshDeadLetterQueue: LocalQueue;
   instagram: Awaited<ReturnType<typeof startInstagramStandIn>>;
-  runCheck(): Promise<RunCheckSummary>;
+  /** Every scheduled job in order, each queue drained, as of `now` (default: the real time). */
+  runCheck(now?: Date): Promise<RunCheckSummary>;
   tokenFor(sub: string): Promise<string>;
   /** A token with the `tokenwatch/service` scope, as `GET /_local/service-token` answers. */
   serviceToken(): Promise<string>;
@@ -117,6 +128,35 @@ const settingsPage = readFileSync(
   fileURLToPath(new URL('./settings-page/index.html', import.meta.url)),
   'utf8',
 );
+
+/**
+ * The instant a run-check body asks for: none (an empty body, or `{}`) is now; `{"now": "<ISO
+ * 8601 instant>"}` is that instant. Anything else is an Error saying what is wrong.
+ */
+export function runCheckInstant(body: string): Date | undefined | Error {
+  if (body.trim() === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return new Error('The body is not JSON. Send nothing, {} or {"now": "2026-12-24T09:00:00Z"}.');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return new Error('The body must be a JSON object: {} or {"now": "<ISO 8601 instant>"}.');
+  }
+  const { now, ...others } = parsed as Record<string, unknown>;
+  const unknownFields = Object.keys(others);
+  if (unknownFields.length > 0) return new Error(`Unknown field(s): ${unknownFields.join(', ')}.`);
+  if (now === undefined) return undefined;
+  if (
+    typeof now !== 'string' ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(now) ||
+    Number.isNaN(Date.parse(now))
+  ) {
+    return new Error('now must be an ISO 8601 instant with its offset, e.g. 2026-12-24T09:00:00Z.');
+  }
+  return new Date(now);
+}
 
 export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
   const log = options.log ?? (() => undefined);
@@ -189,6 +229,25 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     });
     stops.push(() => bus.stop());
 
+    // The refresher's timeout and the queue's visibility, shorter than in AWS in the same order.
+    const refresherTimeoutMs = 30_000;
+    const refreshDeadLetterQueue = new LocalQueue({ name: 'tokenwatch-local-refresh-dlq' });
+    const refreshQueue = new LocalQueue({
+      name: 'tokenwatch-local-refresh',
+      functionName: 'auto-refresh-token',
+      functionTimeoutMs: refresherTimeoutMs,
+      visibilityTimeoutMs: refresherTimeoutMs * 2,
+      maxReceiveCount: options.maxReceiveCount ?? 5,
+      batchSize: 5,
+      maxConcurrency: 2,
+      deadLetterQueue: refreshDeadLetterQueue,
+      onBatchError: (error) => {
+        log(`refresher batch failed: ${String(error)}`);
+      },
+    });
+    const sqs = await startSqsStandIn({ queues: [refreshQueue] });
+    stops.push(() => sqs.stop());
+
     const tableName = 'tokenwatch-local';
     installInvokeStore();
     Object.assign(process.env, {
@@ -199,6 +258,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       POWERTOOLS_DEV: 'true',
       // Every function runs in this one process, with one logger: as on Lambda Managed
       // Instances, Powertools then keeps each invocation's context (its function's name) apart.
@@ -223,6 +283,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       SES_MAX_SEND_RATE: String(options.sesMaxSendRate ?? 10),
       NOTIFY_MAX_CONCURRENCY: String(options.notifierConcurrency ?? 2),
       CHECK_LOOKBACK_DAYS: '7',
+      REFRESH_QUEUE_URL: sqs.urlOf(refreshQueue),
+      INSTAGRAM_MAX_REFRESH_RATE: String(options.instagramMaxRefreshRate ?? 20),
       NOTIFICATION_LEASE_SECONDS: String(Math.ceil((notifierTimeoutMs * 1.5) / 1000)),
     } satisfies EnvironmentFor<FunctionName>);
 
@@ -247,9 +309,17 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const checker = (await import('../functions/check-expired-tokens')) as {
       handler: (event: unknown, context: Context) => Promise<unknown>;
     };
+    const refreshJob = (await import('../functions/refresh-due-tokens')) as {
+      handler: (event: unknown, context: Context) => Promise<unknown>;
+    };
+    const refresher = (await import('../functions/auto-refresh-token')) as {
+      handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+    };
     queue.start((event, context) => notifier.handler(event, context));
+    refreshQueue.start((event, context) => refresher.handler(event, context));
     stops.push(() => {
       queue.stop();
+      refreshQueue.stop();
       return Promise.resolve();
     });
 
@@ -257,25 +327,40 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const inboxCount = async () =>
       ((await (await fetch(`${ses.endpoint}/store`)).json()) as { emails: unknown[] }).emails
         .length;
-    /** The check, then the queue drained, one at a time: the timer and the endpoint share it. */
-    const runCheck = (): Promise<RunCheckSummary> => {
-      const run = checking.then(async () => {
-        const before = { ...queue.stats };
-        const emailsBefore = await inboxCount();
-        const check = await invoke('check-expired-tokens', 60_000, (context) =>
-          checker.handler({}, context),
-        );
-        await queue.drained();
-        return {
-          check,
-          queue: {
-            delivered: queue.stats.deliveries - before.deliveries,
-            deleted: queue.stats.deleted - before.deleted,
-            deadLettered: queue.stats.deadLettered - before.deadLettered,
-          },
-          emailsSent: (await inboxCount()) - emailsBefore,
-        };
-      });
+    const queueDelta = (of: LocalQueue, before: LocalQueue['stats']) => ({
+      delivered: of.stats.deliveries - before.deliveries,
+      deleted: of.stats.deleted - before.deleted,
+      deadLettered: of.stats.deadLettered - before.deadLettered,
+    });
+    /**
+     * Every scheduled job in the order their schedules meet in a day (the refresh, then the
+     * check), each followed by its queue drained, one run at a time: the timer and the endpoint
+     * share it. With `now`, the jobs and the emails they cause run as of that instant.
+     */
+    const runCheck = (now?: Date): Promise<RunCheckSummary> => {
+      const run = checking.then(() =>
+        asOf(now, async () => {
+          const refreshBefore = { ...refreshQueue.stats };
+          const before = { ...queue.stats };
+          const emailsBefore = await inboxCount();
+          const refresh = await invoke('refresh-due-tokens', 60_000, (context) =>
+            refreshJob.handler({}, context),
+          );
+          await refreshQueue.drained();
+          const check = await invoke('check-expired-tokens', 60_000, (context) =>
+            checker.handler({}, context),
+          );
+          await queue.drained();
+          return {
+            now: (now ?? new Date()).toISOString(),
+            refresh,
+            refreshQueue: queueDelta(refreshQueue, refreshBefore),
+            check,
+            queue: queueDelta(queue, before),
+            emailsSent: (await inboxCount()) - emailsBefore,
+          };
+        }),
+      );
       checking = run.catch(() => undefined);
       return run;
     };
@@ -397,7 +482,20 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
           }
         }
         if (request.method === 'POST' && url.pathname === '/_local/run-check') {
-          return reply(json(200, await runCheck()));
+          const instant = runCheckInstant(body);
+          if (instant instanceof Error) {
+            return reply({
+              status: 400,
+              headers: { 'content-type': 'application/problem+json' },
+              body: JSON.stringify({
+                type: 'about:blank',
+                title: 'Bad run-check body',
+                status: 400,
+                detail: instant.message,
+              }),
+            });
+          }
+          return reply(json(200, await runCheck(instant)));
         }
         return reply(
           json(404, { message: `No local endpoint ${request.method ?? ''} ${url.pathname}.` }),
@@ -452,6 +550,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       tableName,
       queue,
       deadLetterQueue,
+      refreshQueue,
+      refreshDeadLetterQueue,
       instagram,
       runCheck,
       tokenFor: (sub) => identity.tokenFor(sub),

@@ -25,6 +25,10 @@ import {
 import { createDueTokenSchedule, type DueTokenSchedule } from '../functions/tokens/due-tokens';
 import { createMemberships, type Memberships } from '../functions/tokens/memberships';
 import { createRefreshLease, type RefreshLease } from '../functions/tokens/refresh-lease';
+import {
+  createRefreshSchedule,
+  type RefreshSchedule,
+} from '../functions/tokens/refresh-schedule';
 
 export type TableStore = AccountRepository &
   AccountWriter &
@@ -34,6 +38,7 @@ export type TableStore = AccountRepository &
   DeveloperRoleRepository &
   Memberships &
   RefreshLease &
+  RefreshSchedule &
   ProfileRepository &
   UserItemStore &
   PreferencesRepository &
@@ -49,6 +54,7 @@ export function createTableStore(db: DynamoDBDocumentClient, tableName: string):
     ...createDeveloperRoleRepository(db, tableName),
     ...createMemberships(db, tableName),
     ...createRefreshLease(db, tableName),
+    ...createRefreshSchedule(db, tableName),
     ...createProfileRepository(db, tableName),
     ...createUserItemStore(db, tableName),
     ...createPreferencesRepository(db, tableName),

@@ -45,6 +45,8 @@ export interface DueWarning {
 
 /** What the check finds due: a token to announce as lost, or a warning to give. */
 export type DueEntry = ({ kind: 'lost' } & DueToken) | ({ kind: 'warning' } & DueWarning);
+export const isLoss = (entry: DueEntry): entry is { kind: 'lost' } & DueToken =>
+  entry.kind === 'lost';
 
 /**
  * Why a filed token is due, as `dueReason` stores it: nothing for a token whose expiry comes,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { collect, useTestTable, type TestTable } from '../support/table';
 import { GenerationConflictError } from '#tokens/errors';
+import { isLoss } from '#tokens/due-tokens';
 let table: TestTable;
 useTestTable((created) => (table = created));
 
@@ -107,7 +108,7 @@ describe('an account stored again', () => {
       expiresAt: hoursFromNow(-1),
     };
     expect((await table.store.putAccount(account, now)).generation).toBe(1);
-    const [due] = (await collect(table.store.dueTokens(now, 1))).filter(
+    const [due] = (await collect(table.store.dueTokens(now, 1))).filter(isLoss).filter(
       (t) => t.accountId === 'acc-again',
     );
     if (!due) throw new Error('expected the first token to be due');
@@ -123,7 +124,7 @@ describe('an account stored again', () => {
       now,
     );
     expect(again).toMatchObject({ generation: 2, tokenStatus: 'active' });
-    const dueAgain = (await collect(table.store.dueTokens(now, 1))).filter(
+    const dueAgain = (await collect(table.store.dueTokens(now, 1))).filter(isLoss).filter(
       (t) => t.accountId === 'acc-again',
     );
     expect(dueAgain.map((t) => t.generation)).toEqual([2]);
@@ -182,7 +183,7 @@ describe('an account stored again', () => {
     expect(
       await table.store.markTokenDueAsInvalid('acc-cause', generation, now, 'app-removed'),
     ).toBe(true);
-    const [due] = (await collect(table.store.dueTokens(now, 0))).filter(
+    const [due] = (await collect(table.store.dueTokens(now, 0))).filter(isLoss).filter(
       (token) => token.accountId === 'acc-cause',
     );
     expect(due).toMatchObject({ reason: 'invalid', cause: 'app-removed' });

@@ -34,7 +34,11 @@ describe('connecting an account from the widget service', () => {
       accessToken: 'IGQ-new-1',
       memberUserId: 'u-owner',
       memberRelation: 'OWNER#acc-new',
-      dueAt: inDays(30),
+      // Watched: filed for its first warning (7 days before its expiry), and for its refresh
+      // (14 days before).
+      dueAt: inDays(23),
+      dueReason: 'expiring-7',
+      refreshAt: inDays(16),
       tokenIssuedAt: inDays(-30),
     });
     expect((await table.store.listAccountsOf('u-owner')).map((a) => a.accountId)).toContain(
@@ -95,13 +99,16 @@ describe('connecting an account from the widget service', () => {
     });
     const item = await stored('acc-next');
     expect(item).toMatchObject({ accessToken: 'IGQ-next-2', tokenIssuedAt: now.toISOString() });
-    expect(item).not.toHaveProperty('dueReason');
+    // Filed afresh for the new token: its first warning, not what the old one was due for.
+    expect(item).toMatchObject({ dueAt: inDays(53), dueReason: 'expiring-7' });
+    expect(item).not.toHaveProperty('cause');
   });
 
   it('files a token that arrives already expired as due, so the next check announces it', async () => {
     await connectAccount(table.store, 'acc-late', connection('IGQ-late', inDays(-2)), now);
     const due = await collect(table.store.dueTokens(now, 1));
     expect(due).toContainEqual({
+      kind: 'lost',
       accountId: 'acc-late',
       generation: 1,
       expiresAt: inDays(-2),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { collect, createTestTable, useTestTable, type TestTable } from '../support/table';
-import { dueBuckets } from '#tokens/due-tokens';
+import { dueBuckets, isLoss } from '#tokens/due-tokens';
 let table: TestTable;
 useTestTable((created) => (table = created));
 
@@ -46,9 +46,17 @@ describe('the due-token index', () => {
         now,
       );
 
-      const due = await collect(dueTable.store.dueTokens(now, 2));
+      const entries = await collect(dueTable.store.dueTokens(now, 2));
+      const due = entries.filter(isLoss);
       expect(due.map((token) => token.accountId).sort()).toEqual(['due-1', 'due-old']);
+      // A token expiring in three hours is not lost yet, but its last warning is due.
+      expect(entries.find((entry) => entry.accountId === 'later-today')).toMatchObject({
+        kind: 'warning',
+        daysLeft: 1,
+      });
+      expect(entries.map((entry) => entry.accountId)).not.toContain('next-month');
       expect(due.find((token) => token.accountId === 'due-1')).toEqual({
+        kind: 'lost',
         accountId: 'due-1',
         generation: 1,
         expiresAt: hoursFromNow(-2),
@@ -62,9 +70,9 @@ describe('the due-token index', () => {
       expect(await dueTable.store.markTokenExpired(first)).toBe(true);
       expect(await dueTable.store.markTokenExpired(first)).toBe(false);
       expect((await dueTable.store.getAccount('due-1'))?.tokenStatus).toBe('expired');
-      expect((await collect(dueTable.store.dueTokens(now, 2))).map((t) => t.accountId)).toEqual([
-        'due-old',
-      ]);
+      expect(
+        (await collect(dueTable.store.dueTokens(now, 2))).map((t) => `${t.accountId} ${t.kind}`),
+      ).toEqual(['later-today warning', 'due-old lost']);
     } finally {
       await dueTable.drop();
     }
@@ -81,7 +89,7 @@ describe('the due-token index', () => {
       },
       now,
     );
-    const [stale] = (await collect(table.store.dueTokens(now, 1))).filter(
+    const [stale] = (await collect(table.store.dueTokens(now, 1))).filter(isLoss).filter(
       (t) => t.accountId === 'acc-refreshed',
     );
     if (!stale) throw new Error('expected the token to be due');
@@ -107,7 +115,7 @@ describe('the due-token index', () => {
       now,
     );
     expect(await table.store.markTokenDueAsInvalid('acc-revoked', 1, now, 'checkpoint')).toBe(true);
-    const due = (await collect(table.store.dueTokens(now, 0))).find(
+    const due = (await collect(table.store.dueTokens(now, 0))).filter(isLoss).find(
       (t) => t.accountId === 'acc-revoked',
     );
     expect(due?.reason).toBe('invalid');

@@ -262,6 +262,7 @@ describe('the expiry check', () => {
       const crashingMark = {
         dueTokens: store.dueTokens.bind(store),
         markTokenExpired: () => Promise.reject(new Error('connection reset')),
+        markWarned: store.markWarned.bind(store),
       };
 
       const first = await runExpiryCheck(deps(store, { store: crashingMark }));

@@ -330,6 +330,7 @@ export async function startFaultyPipeline(
               if (marked && !published) run.marksWithoutEvent += 1;
               return marked;
             },
+            markWarned: (warning, now) => store.markWarned(warning, now),
           },
           publisher,
           clock: () => run.base,

@@ -26,7 +26,12 @@ export interface AlarmsProps {
   readonly deadLetterQueue: IQueue;
   /** Where the rule puts expired-token events it could not deliver to the notification queue. */
   readonly undeliveredEvents: IQueue;
-  /** Receives before a message reaches `deadLetterQueue`, for the alarm's description. */
+  /**
+   * Where refresh requests end up after the refresher failed them `maxReceiveCount` times.
+   * @default none: the automatic refresh is off
+   */
+  readonly refreshDeadLetterQueue?: IQueue;
+  /** Receives before a message reaches a dead-letter queue, for the alarms' descriptions. */
   readonly maxReceiveCount: number;
   /** Where alarms are sent. @default none: alarms only change state, and no topic is created */
   readonly alarmEmail?: string;
@@ -49,6 +54,8 @@ export class Alarms extends Construct {
   readonly checkCannotPublish: Alarm;
   readonly deadLetterQueueNotEmpty: Alarm;
   readonly undeliveredEventsNotEmpty: Alarm;
+  /** Set when the automatic refresh is on. */
+  readonly refreshDeadLetterQueueNotEmpty?: Alarm;
   /** Exactly once is the promise: this fires the first time it is broken. */
   readonly emailsSentTwice: Alarm;
   /** Every alarm above. */
@@ -97,12 +104,19 @@ export class Alarms extends Construct {
         'tokenwatch: someone got the same expired-token email twice: a send outlived its claim lease (NOTIFICATION_LEASE_SECONDS)',
       metric: tokenwatchMetric('ExpiredTokenEmailsSentTwice', Duration.minutes(5)),
     });
+    if (props.refreshDeadLetterQueue !== undefined) {
+      this.refreshDeadLetterQueueNotEmpty = this.alarm('RefreshDeadLetterQueueNotEmpty', {
+        description: `tokenwatch: refresh requests failed ${props.maxReceiveCount} times and wait in the refresh dead-letter queue; the refresher keeps failing, and tokens may expire instead of being refreshed`,
+        metric: messagesWaitingIn(props.refreshDeadLetterQueue),
+      });
+    }
     this.all = [
       this.checkFailing,
       this.checkCannotPublish,
       this.deadLetterQueueNotEmpty,
       this.undeliveredEventsNotEmpty,
       this.emailsSentTwice,
+      ...(this.refreshDeadLetterQueueNotEmpty ? [this.refreshDeadLetterQueueNotEmpty] : []),
     ];
 
     if (props.alarmEmail !== undefined) {
@@ -113,7 +127,7 @@ export class Alarms extends Construct {
   }
 
   private alarm(
-    id: keyof typeof formerOwner,
+    id: string,
     options: { description: string; metric: IMetric; evaluationPeriods?: number },
   ): Alarm {
     const alarm = new Alarm(this, id, {
@@ -122,7 +136,8 @@ export class Alarms extends Construct {
       metric: options.metric,
       evaluationPeriods: options.evaluationPeriods ?? 1,
     });
-    keepLogicalId(alarm, [formerOwner[id], id, 'Resource']);
+    // Alarms made here from the start keep the id CDK gives them.
+    if (isFormerlyOwned(id)) keepLogicalId(alarm, [formerOwner[id], id, 'Resource']);
     return alarm;
   }
 
@@ -153,6 +168,9 @@ const formerOwner = {
   UndeliveredEventsNotEmpty: 'Notifications',
   EmailsSentTwice: 'Notifications',
 } as const;
+
+const isFormerlyOwned = (id: string): id is keyof typeof formerOwner =>
+  Object.hasOwn(formerOwner, id);
 
 /** The most messages visible in a minute: one is enough to look. */
 const messagesWaitingIn = (queue: IQueue) =>

@@ -36,8 +36,10 @@ import {
   type DeployedEnvironment,
 } from '../functions/environment/variables';
 import { serviceResourceServer } from '../functions/api/scopes';
+import type { TokenSchedule } from '../functions/tokens/token-schedule';
 import { cors, routes, type RouteDefinition, type RouteEntry } from './routes';
 import { grantTableActions } from './function-access';
+import { tokenScheduleVariables } from './token-schedule';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 /** Where the routes that call Instagram reach it. */
@@ -59,6 +61,11 @@ export interface ApiProps {
   /** The frontend's base URL: CORS allows its origin only, and pages link back to it. */
   readonly appUrl: string;
   readonly instagram: InstagramEndpoints;
+  /**
+   * When the tokens the routes store are refreshed and warned about.
+   * @default 14 days; warnings 7 and 1 days before expiry
+   */
+  readonly tokenSchedule?: TokenSchedule;
   /** Named in the API's description. @default 'dev' */
   readonly stage?: string;
   /** The frontend identity provider's JWT issuer; give `jwtAudience` with it. @default a Cognito user pool made here */
@@ -174,6 +181,7 @@ export class Api extends Construct {
       INSTAGRAM_API_URL: props.instagram.apiUrl,
       INSTAGRAM_AUTHORIZE_URL: props.instagram.authorizeUrl,
       INSTAGRAM_REDIRECT_URI: props.instagram.redirectUri,
+      ...tokenScheduleVariables(props.tokenSchedule),
     };
     const functions = new Map<string, TokenwatchFunction>();
     for (const route of routes) {

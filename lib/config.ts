@@ -4,12 +4,46 @@
  */
 import type { Node } from 'constructs';
 import { z } from 'zod';
+import { defaultTokenSchedule } from '../functions/tokens/token-schedule';
 
 const contextBoolean = z.union([
   z.boolean(),
   z.enum(['true', 'false']).transform((v) => v === 'true'),
 ]);
 const positiveInteger = z.coerce.number().int().positive();
+
+/**
+ * Whole days, as a list: a JSON array in cdk.json, or from `-c` a string, either `7,1` or
+ * `[7,1]` (the CLI passes every value as text). Stored distinct and largest first, as the
+ * handlers read them.
+ */
+const dayList = (min: number, max: number) =>
+  z.preprocess(
+    (value) => {
+      if (typeof value === 'number') return [value];
+      if (typeof value !== 'string') return value;
+      const text = value.trim();
+      if (text.startsWith('[')) {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          return value;
+        }
+      }
+      return text === '' ? [] : text.split(',').map((day) => day.trim());
+    },
+    z
+      .array(
+        z.coerce
+          .number()
+          .int(`each day must be a whole number from ${min} to ${max}`)
+          .min(min, `each day must be a whole number from ${min} to ${max}`)
+          .max(max, `each day must be a whole number from ${min} to ${max}`),
+        'a list of days, e.g. "7,1" or [7,1]',
+      )
+      .min(1, 'at least one day')
+      .transform((days) => [...new Set(days)].sort((a, b) => b - a)),
+  );
 
 export const stackConfigSchema = z.object({
   /** @default 'dev' — part of the stack name, so two stages can live in one account. */
@@ -34,6 +68,27 @@ export const stackConfigSchema = z.object({
   checkSchedule: z.string().min(1).default('rate(15 minutes)'),
   /** @default 7 — days the check looks back, to catch tokens due while it could not run. */
   checkLookbackDays: positiveInteger.max(60).default(7),
+
+  /** @default true — refresh tokens with Instagram before they expire (the refresh job's schedule). */
+  autoRefresh: contextBoolean.default(true),
+  /** @default 14 — refresh a token once fewer than this many days remain; 2 to 59. */
+  refreshBeforeDays: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(59)
+    .default(defaultTokenSchedule.refreshBeforeDays),
+  /** @default [7, 1] — warn this many days before the expiry of a token not refreshed by then. */
+  warnBeforeDays: dayList(1, 59).default([...defaultTokenSchedule.warnBeforeDays]),
+  /**
+   * @default 5 — calls per second to Instagram's refresh endpoint for the whole fleet: 18,000
+   * an hour, far more than a fleet's tokens need, while the app's Instagram rate limit (which
+   * the widgets' own calls share) stays theirs. The refresher refuses less than about 0.34.
+   */
+  instagramMaxRefreshRate: z.coerce.number().positive().default(5),
+  /** @default 'rate(1 hour)' — an EventBridge Scheduler expression for the refresh job. */
+  refreshSchedule: z.string().min(1).default('rate(1 hour)'),
+
   /** Where alarms are sent. @default none: alarms only change state. */
   alarmEmail: z.email().optional(),
 
@@ -83,6 +138,15 @@ export function readStackConfig(node: Node): StackConfig {
   if (!result.success) {
     throw new Error(
       `Invalid CDK context: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const { autoRefresh, refreshBeforeDays, warnBeforeDays } = result.data;
+  // A warning is for a token the refresh did not renew in time: one due before the refresh is
+  // even tried would warn about every token, every time.
+  const early = warnBeforeDays.filter((days) => days >= refreshBeforeDays);
+  if (autoRefresh && early.length > 0) {
+    throw new Error(
+      `Invalid CDK context: warnBeforeDays: ${early.join(', ')} is not fewer than refreshBeforeDays (${refreshBeforeDays}); every token would be warned about before its automatic refresh was tried`,
     );
   }
   const appUrl = result.data.appUrl.replace(/\/+$/, '');

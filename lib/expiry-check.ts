@@ -13,7 +13,9 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { declaredEnvironment } from '../functions/environment/variables';
 import { dueIndex } from '../functions/storage/table';
+import type { TokenSchedule } from '../functions/tokens/token-schedule';
 import { grantTableActions } from './function-access';
+import { tokenScheduleVariables } from './token-schedule';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface ExpiryCheckProps {
@@ -26,6 +28,11 @@ export interface ExpiryCheckProps {
    * @default 7
    */
   readonly lookbackDays?: number;
+  /**
+   * When tokens are refreshed and warned about: the check files a token's next warning.
+   * @default 14 days; warnings 7 and 1 days before expiry
+   */
+  readonly tokenSchedule?: TokenSchedule;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
 }
@@ -55,6 +62,7 @@ export class ExpiryCheck extends Construct {
         TABLE_NAME: props.table.tableName,
         EVENT_BUS_NAME: props.bus.eventBusName,
         CHECK_LOOKBACK_DAYS: String(lookbackDays),
+        ...tokenScheduleVariables(props.tokenSchedule),
       }),
     });
     grantTableActions(this.checker, props.table, {

@@ -14,6 +14,7 @@ import { logRetention } from './function-access';
 import { maxReceiveCount, Notifications } from './notifications';
 import { Secrets } from './secrets';
 import { Storage } from './storage';
+import { TokenRefresh } from './token-refresh';
 
 export interface TokenwatchStackProps extends StackProps {
   readonly config: StackConfig;
@@ -26,6 +27,8 @@ export class TokenwatchStack extends Stack {
   readonly api: Api;
   readonly expiryCheck: ExpiryCheck;
   readonly notifications: Notifications;
+  /** Set when `autoRefresh` is on. */
+  readonly tokenRefresh?: TokenRefresh;
   readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: TokenwatchStackProps) {
@@ -34,6 +37,16 @@ export class TokenwatchStack extends Stack {
     Tags.of(this).add('app', 'tokenwatch');
     Tags.of(this).add('stage', config.stage);
     const retention = logRetention(config.logRetentionDays);
+    const tokenSchedule = {
+      refreshBeforeDays: config.refreshBeforeDays,
+      warnBeforeDays: config.warnBeforeDays,
+    };
+    const instagram = {
+      graphUrl: config.instagramGraphUrl,
+      apiUrl: config.instagramApiUrl,
+      authorizeUrl: config.instagramAuthorizeUrl,
+      redirectUri: config.instagramRedirectUri,
+    };
 
     this.storage = new Storage(this, 'Storage', { retainData: config.retainData });
     const table = this.storage.table;
@@ -49,12 +62,8 @@ export class TokenwatchStack extends Stack {
       instagramAppSecret: this.secrets.instagramApp,
       unsubscribeSigningKey: this.secrets.unsubscribeSigningKey,
       appUrl: config.appUrl,
-      instagram: {
-        graphUrl: config.instagramGraphUrl,
-        apiUrl: config.instagramApiUrl,
-        authorizeUrl: config.instagramAuthorizeUrl,
-        redirectUri: config.instagramRedirectUri,
-      },
+      instagram,
+      tokenSchedule,
       stage: config.stage,
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
@@ -70,8 +79,22 @@ export class TokenwatchStack extends Stack {
       bus,
       schedule: config.checkSchedule,
       lookbackDays: config.checkLookbackDays,
+      tokenSchedule,
       logRetention: retention,
     });
+    // Off: no job, queue or refresher at all (README, Configuration), not an idle one.
+    if (config.autoRefresh) {
+      this.tokenRefresh = new TokenRefresh(this, 'TokenRefresh', {
+        table,
+        bus,
+        instagramAppSecret: this.secrets.instagramApp,
+        instagram,
+        tokenSchedule,
+        instagramMaxRefreshRate: config.instagramMaxRefreshRate,
+        schedule: config.refreshSchedule,
+        logRetention: retention,
+      });
+    }
     this.notifications = new Notifications(this, 'Notifications', {
       table,
       bus,
@@ -87,6 +110,7 @@ export class TokenwatchStack extends Stack {
       expiryCheck: this.expiryCheck.checker,
       deadLetterQueue: this.notifications.deadLetterQueue,
       undeliveredEvents: this.notifications.undeliveredEvents,
+      refreshDeadLetterQueue: this.tokenRefresh?.deadLetterQueue,
       maxReceiveCount,
       alarmEmail: config.alarmEmail,
     });

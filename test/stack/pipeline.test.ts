@@ -2,14 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { synthesize } from '../support/stack';
 import { notifierConcurrency } from '../../lib/notifications';
-
-type Resources = Record<string, { Properties: Record<string, unknown> }>;
-
-function logicalIdOf(template: Template, type: string, properties: Record<string, unknown>) {
-  const found = Object.keys(template.findResources(type, { Properties: properties }));
-  expect(found).toHaveLength(1);
-  return found[0] as string;
-}
+import { actionsOn, logicalIdOf, statementsOf, type Resources } from './templates';
 
 const checkerId = (template: Template) =>
   logicalIdOf(template, 'AWS::Lambda::Function', {
@@ -20,31 +13,15 @@ const notifierId = (template: Template) =>
     Description: Match.stringLikeRegexp('emails owners and opted-in developers'),
   });
 
-/** Every statement of the inline policies on a function's role, resources as JSON. */
-function statementsOf(template: Template, functionId: string) {
-  const fn = template.findResources('AWS::Lambda::Function')[functionId] as {
-    Properties: { Role: { 'Fn::GetAtt': [string, string] } };
-  };
-  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
-  const policies = Object.values(template.findResources('AWS::IAM::Policy') as Resources).filter(
-    (policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
-  );
-  return policies.flatMap(
-    (policy) =>
-      (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
-  );
-}
-
-const actionsOn = (statements: Record<string, unknown>[]) =>
-  statements.map((statement) => ({
-    actions: [statement.Action].flat().sort(),
-    resource: JSON.stringify(statement.Resource),
-  }));
-
 describe('the expiry check', () => {
   it('runs on an EventBridge Scheduler schedule, every 15 minutes by default', () => {
     const { template } = synthesize();
-    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    // One schedule per scheduled job: this one, and the automatic refresh's.
+    template.resourcePropertiesCountIs(
+      'AWS::Scheduler::Schedule',
+      { Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [checkerId(template), 'Arn'] } }) },
+      1,
+    );
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(15 minutes)',
       FlexibleTimeWindow: { Mode: 'OFF' },
@@ -178,12 +155,15 @@ describe('the check that runs but cannot publish', () => {
 });
 
 describe('the notification queue', () => {
-  it('gets every Instagram Token Expired event from the bus through a rule with its own retries and DLQ', () => {
+  it('gets every Instagram Token Expired and Expiring event from the bus through a rule with its own retries and DLQ', () => {
     const { template } = synthesize();
     const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: busId },
-      EventPattern: { source: ['tokenwatch'], 'detail-type': ['Instagram Token Expired'] },
+      EventPattern: {
+        source: ['tokenwatch'],
+        'detail-type': ['Instagram Token Expired', 'Instagram Token Expiring'],
+      },
       State: 'ENABLED',
       Targets: [
         Match.objectLike({
@@ -201,8 +181,9 @@ describe('the notification queue', () => {
 
   it('is encrypted, TLS-only, and hands a message to its DLQ after 5 receives', () => {
     const { template } = synthesize();
+    // Every queue of the stack: these three, and the refresh queue and its dead-letter queue.
     const queues = template.findResources('AWS::SQS::Queue') as Resources;
-    expect(Object.keys(queues)).toHaveLength(3);
+    expect(Object.keys(queues)).toHaveLength(5);
     for (const queue of Object.values(queues)) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     }
@@ -219,7 +200,7 @@ describe('the notification queue', () => {
           ]),
         },
       },
-      3,
+      5,
     );
     template.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: {
@@ -238,7 +219,14 @@ describe('the notification queue', () => {
     };
     const [queue] = Object.values(
       template.findResources('AWS::SQS::Queue', {
-        Properties: { RedrivePolicy: Match.anyValue() },
+        Properties: {
+          RedrivePolicy: {
+            deadLetterTargetArn: {
+              'Fn::GetAtt': [Match.stringLikeRegexp('NotificationsDeadLetterQueue'), 'Arn'],
+            },
+            maxReceiveCount: Match.anyValue(),
+          },
+        },
       }),
     ) as { Properties: { VisibilityTimeout: number } }[];
     expect(queue?.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
@@ -279,7 +267,8 @@ describe('the notification queue', () => {
     loud.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { MetricName: 'ApproximateNumberOfMessagesVisible', AlarmActions: [{ Ref: topicId }] },
-      2,
+      // these two, and the refresh dead-letter queue's
+      3,
     );
   });
 });

@@ -28,12 +28,17 @@ export const defaultTokenSchedule: TokenSchedule = {
   warnBeforeDays: [7, 1],
 };
 
-/** `7,1`: distinct whole days between 1 and 59, in any order, stored largest first. */
+/**
+ * `7,1`: distinct whole days between 1 and 59, in any order, stored largest first; empty for no
+ * warnings at all.
+ */
 const warnDays = z
   .pipe(
-    z.string().check(z.regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'a comma-separated list of days')),
+    z.string().check(z.regex(/^\s*(\d+(\s*,\s*\d+)*)?\s*$/, 'a comma-separated list of days')),
     z.transform((text) =>
-      [...new Set(text.split(',').map((day) => Number(day.trim())))].sort((a, b) => b - a),
+      text.trim() === ''
+        ? []
+        : [...new Set(text.split(',').map((day) => Number(day.trim())))].sort((a, b) => b - a),
     ),
   )
   .check(

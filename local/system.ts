@@ -33,6 +33,7 @@ import { createLocalIdentityProvider } from './jwt';
 import { installInvokeStore, invoke } from './lambda-context';
 import { LocalQueue } from './queue';
 import { loadSeed } from './seed';
+import { setInstagramOutcome } from './instagram-outcomes';
 import { startSecretsManagerStandIn } from './standins/secrets-manager';
 import { startInstagramStandIn } from './standins/instagram';
 
@@ -365,6 +366,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         if (request.method === 'GET' && url.pathname === '/_local/instagram/app') {
           // The local app's id and secret, so a person can sign Meta's callbacks by hand.
           return reply(json(200, localInstagramApp));
+        }
+        if (request.method === 'POST' && url.pathname === '/_local/instagram/outcomes') {
+          return reply(await setInstagramOutcome(body, { instagram, store }));
         }
         if (request.method === 'GET' && url.pathname === '/_local/service-token') {
           return reply(json(200, { token: await identity.serviceToken() }));

@@ -6,15 +6,16 @@
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Item } from '../functions/platform/dynamodb';
 import { keys, memberRelationKey } from '../functions/storage/keys';
-import {
-  instagramAccount as instagramAccountSchema,
-  type AccountSummary,
-  type InstagramAccount,
-  type InstagramAccountInput,
-} from '../functions/tokens/account';
+import type { AccountSummary } from '../functions/tokens/account';
 import { summaryOf } from '../functions/tokens/accounts';
 import { dueKeys } from '../functions/tokens/due-tokens';
-import { defaultCause, inferredIssuedAt, toInstant } from '../functions/tokens/lifecycle';
+import { defaultCause, toInstant } from '../functions/tokens/lifecycle';
+import {
+  seededAccount as instagramAccountSchema,
+  seededIssuedAt,
+  type SeededAccount as InstagramAccount,
+  type SeededAccountInput as InstagramAccountInput,
+} from './seeded-account';
 
 export interface AccountWriter {
   putAccount(input: InstagramAccountInput, now: Date): Promise<AccountSummary>;
@@ -49,7 +50,7 @@ async function writeAccount(
     ...(account.tokenStatus === 'active'
       ? {}
       : { cause: account.cause ?? defaultCause(account.tokenStatus) }),
-    tokenIssuedAt: inferredIssuedAt(expiresAt, now),
+    tokenIssuedAt: seededIssuedAt(account, now),
     memberUserId: account.ownerUserId,
     memberRelation: memberRelationKey.owner(account.accountId),
     ...(watched ? dueKeys(account.accountId, expiresAt, now) : {}),

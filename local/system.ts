@@ -384,7 +384,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
             return reply(json(400, { message: 'The seed must be a JSON document.' }));
           }
           try {
-            return reply(json(200, { loaded: await loadSeed(store, document, new Date()) }));
+            return reply(
+              json(200, { loaded: await loadSeed(store, document, new Date(), instagram) }),
+            );
           } catch (error) {
             const issues = (error as { issues?: { path: PropertyKey[]; message: string }[] })
               .issues;

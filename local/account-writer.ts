@@ -6,16 +6,17 @@
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Item } from '../functions/platform/dynamodb';
 import { keys, memberRelationKey } from '../functions/storage/keys';
-import {
-  instagramAccount as instagramAccountSchema,
-  type AccountSummary,
-  type InstagramAccount,
-  type InstagramAccountInput,
-} from '../functions/tokens/account';
+import type { AccountSummary } from '../functions/tokens/account';
 import { summaryOf } from '../functions/tokens/accounts';
 import { activeTokenFiling, refreshAttributes } from '../functions/tokens/due-tokens';
 import { defaultTokenSchedule } from '../functions/tokens/token-schedule';
-import { defaultCause, inferredIssuedAt, toInstant } from '../functions/tokens/lifecycle';
+import { defaultCause, toInstant } from '../functions/tokens/lifecycle';
+import {
+  seededAccount as instagramAccountSchema,
+  seededIssuedAt,
+  type SeededAccount as InstagramAccount,
+  type SeededAccountInput as InstagramAccountInput,
+} from './seeded-account';
 
 export interface AccountWriter {
   putAccount(input: InstagramAccountInput, now: Date): Promise<AccountSummary>;
@@ -39,7 +40,7 @@ async function writeAccount(
   const account: InstagramAccount = instagramAccountSchema.parse(input);
   const expiresAt = toInstant(account.expiresAt);
   const watched = account.tokenStatus === 'active';
-  const issuedAt = inferredIssuedAt(expiresAt, now);
+  const issuedAt = seededIssuedAt(account, now);
   const filing = watched
     ? activeTokenFiling(account.accountId, { expiresAt, issuedAt }, now, defaultTokenSchedule)
     : { set: {}, remove: ['dueBucket', 'dueAt', 'dueReason', ...refreshAttributes] };

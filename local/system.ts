@@ -33,6 +33,7 @@ import { createLocalIdentityProvider } from './jwt';
 import { installInvokeStore, invoke } from './lambda-context';
 import { LocalQueue } from './queue';
 import { loadSeed } from './seed';
+import { setInstagramOutcome } from './instagram-outcomes';
 import { startSecretsManagerStandIn } from './standins/secrets-manager';
 import { startInstagramStandIn } from './standins/instagram';
 import { startSqsStandIn } from './sqs';
@@ -451,6 +452,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
           // The local app's id and secret, so a person can sign Meta's callbacks by hand.
           return reply(json(200, localInstagramApp));
         }
+        if (request.method === 'POST' && url.pathname === '/_local/instagram/outcomes') {
+          return reply(await setInstagramOutcome(body, { instagram, store }));
+        }
         if (request.method === 'GET' && url.pathname === '/_local/service-token') {
           return reply(json(200, { token: await identity.serviceToken() }));
         }
@@ -465,7 +469,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
             return reply(json(400, { message: 'The seed must be a JSON document.' }));
           }
           try {
-            return reply(json(200, { loaded: await loadSeed(store, document, new Date()) }));
+            return reply(
+              json(200, { loaded: await loadSeed(store, document, new Date(), instagram) }),
+            );
           } catch (error) {
             const issues = (error as { issues?: { path: PropertyKey[]; message: string }[] })
               .issues;

@@ -7,11 +7,36 @@
  *
  * One server plays both hosts: point INSTAGRAM_GRAPH_URL and INSTAGRAM_API_URL at `endpoint`
  * and INSTAGRAM_AUTHORIZE_URL at `authorizeUrl`.
+ *
+ * Refreshes: a token can be given a lasting outcome (`setRefreshOutcome`), and every refresh of
+ * it answers that way until another is set; `failNext` is for one-off failures and comes first.
+ * A successful refresh issues a new token that inherits nothing (its outcome is `ok`). The old
+ * token stays valid until its own expiry: that is what Instagram observably does, and Meta's
+ * documentation says nothing either way. `rotateOnRefresh: true` instead revokes the old token
+ * the moment a new one is issued, to show what would happen if Instagram ever rotated tokens:
+ * from then on the old one is refused as a 190 with subcode 467 ("The access token is invalid").
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export type InstagramStandInOperation = 'refresh' | 'code-exchange' | 'long-lived-exchange';
+
+/**
+ * How the stand-in answers every refresh of a token, in the words of DESIGN.md's causes:
+ * `ok` as normal; `password-changed` 190/460; `app-removed` 190/458; `checkpoint` 190/459;
+ * `expired` 190/463; `server-error` HTTP 500 with Graph's "unknown error" body; `rate-limit`
+ * code 4, "Application request limit reached".
+ */
+export const instagramRefreshOutcomes = [
+  'ok',
+  'password-changed',
+  'app-removed',
+  'checkpoint',
+  'expired',
+  'server-error',
+  'rate-limit',
+] as const;
+export type InstagramRefreshOutcome = (typeof instagramRefreshOutcomes)[number];
 
 /**
  * - `invalid-token`: 190, the token was revoked (subcode 460);
@@ -56,7 +81,12 @@ export interface InstagramStandInOptions {
   acceptUnknownTokens?: boolean;
   /** The shape of a code exchange's answer: flat as observed, or wrapped in `data` as documented. @default 'flat' */
   codeAnswer?: 'flat' | 'data';
-  /** @default the real clock */
+  /**
+   * Revoke a token as soon as a refresh replaces it, instead of letting it live until its own
+   * expiry as Instagram does: the worst case, for tests. @default false
+   */
+  rotateOnRefresh?: boolean;
+  /** The clock of token expiries. @default the real clock */
   now?: () => Date;
 }
 
@@ -65,12 +95,16 @@ export interface KnownToken {
   expiresAt: Date;
   kind: 'short-lived' | 'long-lived';
   revoked: boolean;
+  /** Revoked because a refresh replaced it (`rotateOnRefresh`). */
+  rotated?: boolean;
 }
 
 export interface InstagramStandInCall {
   operation: InstagramStandInOperation | 'authorize';
   /** The request's parameters (query or form), tokens included: this stays in memory. */
   params: Record<string, string>;
+  /** When the request arrived, by the real clock (never `options.now`): for calls per second. */
+  at: Date;
 }
 
 export interface InstagramStandIn {
@@ -85,6 +119,10 @@ export interface InstagramStandIn {
   tokenInfo(token: string): KnownToken | undefined;
   /** An authorization code Instagram would hand back for `userId` (usable once). */
   registerCode(code: string, userId: string): void;
+  /** From now on every refresh of `accessToken` answers this way (`ok`: as normal). */
+  setRefreshOutcome(accessToken: string, outcome: InstagramRefreshOutcome): void;
+  /** How refreshes of `accessToken` answer: `ok` unless set otherwise. */
+  refreshOutcome(accessToken: string): InstagramRefreshOutcome;
   /** The next `times` calls (of `operation`, or of any) fail this way. */
   failNext(
     failure: InstagramStandInFailure,
@@ -94,7 +132,7 @@ export interface InstagramStandIn {
   readonly calls: readonly InstagramStandInCall[];
   /** Every token it has issued (refreshed, short-lived, long-lived), oldest first. */
   issuedTokens(): string[];
-  /** Forgets tokens, codes, pending failures and calls. */
+  /** Forgets tokens, codes, refresh outcomes, pending failures and calls. */
   reset(): void;
   stop(): Promise<void>;
 }
@@ -113,6 +151,7 @@ export async function startInstagramStandIn(
   const codes = new Map<string, { userId: string; used: boolean }>();
   const failures: { failure: InstagramStandInFailure; operation?: InstagramStandInOperation }[] =
     [];
+  const outcomes = new Map<string, Exclude<InstagramRefreshOutcome, 'ok'>>();
   const calls: InstagramStandInCall[] = [];
   const issued: string[] = [];
 
@@ -151,6 +190,21 @@ export async function startInstagramStandIn(
     const index = failures.findIndex((f) => f.operation === undefined || f.operation === operation);
     if (index === -1) return false;
     const [{ failure }] = failures.splice(index, 1) as [{ failure: InstagramStandInFailure }];
+    answerFailure(failure, response);
+    return true;
+  }
+
+  /** The failure each lasting refresh outcome answers with. */
+  const outcomeFailures: Record<Exclude<InstagramRefreshOutcome, 'ok'>, InstagramStandInFailure> = {
+    'password-changed': 'rejected-460',
+    'app-removed': 'rejected-458',
+    checkpoint: 'rejected-459',
+    expired: 'expired-token',
+    'server-error': 'server-error',
+    'rate-limit': 'rate-limit',
+  };
+
+  function answerFailure(failure: InstagramStandInFailure, response: ServerResponse): void {
     if (failure === 'rejected' || failure.startsWith('rejected-')) {
       const subcode =
         failure === 'rejected' ? undefined : Number(failure.slice('rejected-'.length));
@@ -161,7 +215,7 @@ export async function startInstagramStandIn(
         code: 190,
         ...(subcode === undefined ? {} : { error_subcode: subcode }),
       });
-      return true;
+      return;
     }
     switch (failure) {
       case 'invalid-token':
@@ -200,7 +254,6 @@ export async function startInstagramStandIn(
         apiError(response, 'Invalid authorization code');
         break;
     }
-    return true;
   }
 
   /** A token Graph would accept, or the error it would answer instead. */
@@ -219,6 +272,14 @@ export async function startInstagramStandIn(
       kind: 'long-lived' as const,
       revoked: false,
     };
+    if (info.rotated) {
+      graphError(response, 400, {
+        message: rejectionMessages[467] ?? 'Invalid OAuth access token.',
+        code: 190,
+        error_subcode: 467,
+      });
+      return undefined;
+    }
     if (info.revoked) {
       graphError(response, 400, {
         message: 'Error validating access token: The user has not authorized application.',
@@ -268,26 +329,36 @@ export async function startInstagramStandIn(
     });
 
   async function route(request: IncomingMessage, response: ServerResponse) {
+    const at = new Date();
     const url = new URL(request.url ?? '/', 'http://instagram.local');
     const query = Object.fromEntries(url.searchParams);
     const method = request.method ?? 'GET';
 
     if (method === 'GET' && url.pathname === '/refresh_access_token') {
-      calls.push({ operation: 'refresh', params: query });
+      calls.push({ operation: 'refresh', params: query, at });
       if (injectedFailure('refresh', response)) return;
       if (query.grant_type !== 'ig_refresh_token') {
         graphError(response, 400, { message: 'Unsupported grant type', code: 100 });
         return;
       }
+      const outcome = outcomes.get(query.access_token ?? '');
+      if (outcome) {
+        answerFailure(outcomeFailures[outcome], response);
+        return;
+      }
       const info = checkToken(query.access_token, response);
       if (!info) return;
       const { token, seconds } = issue('long-lived', info.userId);
+      if (options.rotateOnRefresh && query.access_token) {
+        const old = tokens.get(query.access_token) ?? { ...info };
+        tokens.set(query.access_token, { ...old, revoked: true, rotated: true });
+      }
       send(response, 200, { access_token: token, token_type: 'bearer', expires_in: seconds });
       return;
     }
 
     if (method === 'GET' && url.pathname === '/access_token') {
-      calls.push({ operation: 'long-lived-exchange', params: query });
+      calls.push({ operation: 'long-lived-exchange', params: query, at });
       if (injectedFailure('long-lived-exchange', response)) return;
       if (query.grant_type !== 'ig_exchange_token') {
         graphError(response, 400, { message: 'Unsupported grant type', code: 100 });
@@ -306,7 +377,7 @@ export async function startInstagramStandIn(
 
     if (method === 'POST' && url.pathname === '/oauth/access_token') {
       const form = Object.fromEntries(new URLSearchParams(await readBody(request)));
-      calls.push({ operation: 'code-exchange', params: form });
+      calls.push({ operation: 'code-exchange', params: form, at });
       if (injectedFailure('code-exchange', response)) return;
       if (!appMatches(form.client_id, form.client_secret)) {
         apiError(response, 'Invalid platform app');
@@ -334,7 +405,7 @@ export async function startInstagramStandIn(
     }
 
     if (url.pathname === '/oauth/authorize') {
-      await authorizePage(method, url, request, response);
+      await authorizePage(method, url, at, request, response);
       return;
     }
 
@@ -353,6 +424,7 @@ export async function startInstagramStandIn(
   async function authorizePage(
     method: string,
     url: URL,
+    at: Date,
     request: IncomingMessage,
     response: ServerResponse,
   ) {
@@ -360,7 +432,7 @@ export async function startInstagramStandIn(
       method === 'POST'
         ? Object.fromEntries(new URLSearchParams(await readBody(request)))
         : Object.fromEntries(url.searchParams);
-    calls.push({ operation: 'authorize', params });
+    calls.push({ operation: 'authorize', params, at });
     const redirectUri = params.redirect_uri;
     if (!redirectUri || params.response_type !== 'code') {
       send(
@@ -438,6 +510,11 @@ export async function startInstagramStandIn(
     registerCode(code, userId) {
       codes.set(code, { userId, used: false });
     },
+    setRefreshOutcome(accessToken, outcome) {
+      if (outcome === 'ok') outcomes.delete(accessToken);
+      else outcomes.set(accessToken, outcome);
+    },
+    refreshOutcome: (accessToken) => outcomes.get(accessToken) ?? 'ok',
     failNext(failure, { operation, times = 1 } = {}) {
       for (let i = 0; i < times; i += 1) failures.push({ failure, operation });
     },
@@ -447,6 +524,7 @@ export async function startInstagramStandIn(
       issued.length = 0;
       tokens.clear();
       codes.clear();
+      outcomes.clear();
       failures.length = 0;
       calls.length = 0;
     },

@@ -1,6 +1,7 @@
 /**
- * notify-expired-token: reads `Instagram Token Expired` events from the queue and emails the
- * owner and the opted-in developers (see #notifications/notify). Answers with partial batch
+ * notify-expired-token: reads `Instagram Token Expired` and `Instagram Token Expiring` events
+ * from the queue and emails the owner and the opted-in developers: that the token was lost, or
+ * a warning that it is about to expire (see #notifications/notify). Answers with partial batch
  * responses, so only the records that need another try come back; a record that made progress
  * but still has people waiting is handed on through the bus instead (#notifications/queue-batch).
  */
@@ -21,7 +22,11 @@ import { createPreferencesRepository } from '#notifications/preferences-store';
 import { createProfileRepository } from '#people/profiles';
 import { createAccountRepository } from '#tokens/accounts';
 import { createDeveloperRoleRepository } from '#tokens/developer-roles';
-import { createEventPublisher, type TokenExpiredPublisher } from '#tokens/event-publisher';
+import {
+  createEventPublisher,
+  type TokenExpiredPublisher,
+  type TokenExpiringPublisher,
+} from '#tokens/event-publisher';
 
 const config = readConfig({
   TABLE_NAME: envString(),
@@ -69,11 +74,14 @@ const mailer = createSesMailer({
 // Made on first use: most invocations hand nothing on, and an SDK client made at load is paid
 // by every cold start.
 const busName = config.EVENT_BUS_NAME;
-let handOnPublisher: TokenExpiredPublisher | undefined;
-const publisher: TokenExpiredPublisher | undefined = busName
+type HandOnPublisher = TokenExpiredPublisher & TokenExpiringPublisher;
+let handOnPublisher: HandOnPublisher | undefined;
+const publisher: HandOnPublisher | undefined = busName
   ? {
       publishTokenExpired: (details) =>
         (handOnPublisher ??= createEventPublisher({ busName })).publishTokenExpired(details),
+      publishTokenExpiring: (details) =>
+        (handOnPublisher ??= createEventPublisher({ busName })).publishTokenExpiring(details),
     }
   : undefined;
 
@@ -95,6 +103,8 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
       publisher,
     });
     const { totals } = result;
+    // The warnings are counted with the expired-token emails: the same people, the same ledger,
+    // the same failures to watch (the metric names are older than the warnings).
     metrics.addMetric('ExpiredTokenEmailsSent', MetricUnit.Count, totals.sent);
     metrics.addMetric('ExpiredTokenEmailsFailed', MetricUnit.Count, totals.failed);
     metrics.addMetric('ExpiredTokenEmailsAlreadySent', MetricUnit.Count, totals.alreadySent);
@@ -102,8 +112,9 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
     // Should stay 0: an email sent after its claim's lease ran out, and sent again by the
     // delivery that took over. A lease shorter than a send can take shows here first.
     metrics.addMetric('ExpiredTokenEmailsSentTwice', MetricUnit.Count, totals.sentTwice);
-    // Events a retry cannot help (account deleted, token replaced or active again): acknowledged
-    // and dropped, and counted here so that a surge of them is seen.
+    // Events a retry cannot help (account deleted, token replaced or active again; a warning for
+    // a token already lost or past its expiry): acknowledged and dropped, and counted here so
+    // that a surge of them is seen.
     metrics.addMetric('StaleExpiredTokenEvents', MetricUnit.Count, totals.stale);
     // Events that sent what they could in one invocation and went back on the bus for the
     // people still waiting: routine for a large recipient set or while SES throttles; a

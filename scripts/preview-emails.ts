@@ -1,27 +1,51 @@
 /**
  * `npm run preview`: renders every email template (occasions.ts' `templateNames`) with sample
- * data, once for each cause a token can be lost for (lifecycle.ts' `tokenCause`), into preview/
- * (git-ignored), as .html and .txt files a person can open, and an index.html linking them.
+ * data into preview/ (git-ignored), as .html and .txt files a person can open, and an index.html
+ * linking them: an expired-token email once for each cause a token can be lost for
+ * (lifecycle.ts' `tokenCause`), a warning once for each way it says the time left.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   createEmailRenderer,
   sampleEmailData,
+  sampleExpiringEmailData,
   templateNames,
-  type ExpiredTokenEmailData,
+  type EmailData,
   type TemplateName,
 } from '../functions/notifications/emails';
 import { compileTemplateSources } from './email-templates';
 import { tokenCause } from '../functions/tokens/lifecycle';
 
-/** Each template's sample: a new template fails to compile here until it has one. */
-const samples: Record<TemplateName, ExpiredTokenEmailData> = {
-  'expired-owner': sampleEmailData,
-  'expired-developer': {
-    ...sampleEmailData,
-    actionUrl: 'https://app.example.com/instagram-accounts?account=17841400000000001',
-  },
+/** One sample of an email, named for what it shows. */
+interface Sample<Name extends TemplateName> {
+  label: string;
+  data: EmailData<Name>;
+}
+
+const developerAccountsUrl = 'https://app.example.com/instagram-accounts?account=17841400000000001';
+const causes = <Name extends 'expired-owner' | 'expired-developer'>(
+  data: EmailData<Name>,
+): Sample<Name>[] =>
+  tokenCause.options.map((cause) => ({
+    label: cause,
+    data: { ...data, reason: cause === 'expired' ? 'expired' : 'invalid', cause },
+  }));
+/** The 7-day step as it goes out, and the 1-day step a day and a few hours before. */
+const timesLeft = <Name extends 'expiring-owner' | 'expiring-developer'>(
+  data: EmailData<Name>,
+): Sample<Name>[] => [
+  { label: '7-days', data },
+  { label: 'tomorrow', data: { ...data, writtenAt: '2026-11-24T09:00:00.000Z' } },
+  { label: '1-day', data: { ...data, writtenAt: '2026-11-24T16:00:00.000Z' } },
+];
+
+/** Each template's samples: a new template fails to compile here until it has some. */
+const samples: { [Name in TemplateName]: Sample<Name>[] } = {
+  'expired-owner': causes(sampleEmailData),
+  'expired-developer': causes({ ...sampleEmailData, actionUrl: developerAccountsUrl }),
+  'expiring-owner': timesLeft(sampleExpiringEmailData),
+  'expiring-developer': timesLeft({ ...sampleExpiringEmailData, actionUrl: developerAccountsUrl }),
 };
 
 const outputDirectory = fileURLToPath(new URL('../preview/', import.meta.url));
@@ -31,10 +55,9 @@ mkdirSync(outputDirectory, { recursive: true });
 const renderer = createEmailRenderer(compileTemplateSources());
 const links: string[] = [];
 for (const template of templateNames) {
-  for (const cause of tokenCause.options) {
-    const reason = cause === 'expired' ? 'expired' : 'invalid';
-    const email = renderer.render(template, { ...samples[template], reason, cause });
-    const name = `${template}-${cause}`;
+  for (const sample of samples[template] as Sample<TemplateName>[]) {
+    const email = renderer.render(template, sample.data);
+    const name = `${template}-${sample.label}`;
     writeFileSync(`${outputDirectory}${name}.html`, email.html);
     writeFileSync(`${outputDirectory}${name}.txt`, `Subject: ${email.subject}\n\n${email.text}`);
     links.push(

@@ -40,6 +40,13 @@ export const emailViewFields = {
   checkpoint: 'flag',
   sessionInvalidated: 'flag',
   expiredOn: 'text',
+  /** a warning: the token's expiry, written out (the same instant as `expiredOn`) */
+  expiresOn: 'text',
+  /**
+   * a warning: how long is left until the expiry, counted when the email is written ("in 6
+   * days", "tomorrow", "in 20 hours"); empty in the other emails
+   */
+  timeLeft: 'text',
   reconnectUrl: 'text',
   accountsUrl: 'text',
   preferencesUrl: 'text',

@@ -1,5 +1,5 @@
 /**
- * The emails, one per template of occasions.ts (`expired-owner`, `expired-developer`: a kind of
+ * The emails, one per template of occasions.ts (`expired-owner`, `expiring-developer`: a kind of
  * occasion for one audience), each as subject, HTML and plain text. HTML bodies are
  * HTML-escaped; subjects and text bodies are not (they are not HTML), which is safe because
  * every value is either validated (username) or a profile name shown as text.
@@ -8,32 +8,59 @@
  * into plain functions in email-templates.generated.ts: no template engine ships or starts up,
  * and a template naming a field the view lacks fails the build, not a send.
  */
-import type { EmailTemplates } from './email-model';
+import type { EmailTemplates, EmailView } from './email-model';
 import { compiledTemplates } from './email-templates.generated';
-import type { TemplateName } from './occasions';
+import {
+  kindOfTemplate,
+  type OccasionKind,
+  type TemplateKind,
+  type TemplateName,
+} from './occasions';
 import { defaultCause, type ExpiryReason, type TokenCause } from '#tokens/lifecycle';
 
 export { templateNames, type TemplateName } from './occasions';
 
-/** What a template may show. Nothing else reaches it: there is no way to pass a token in. */
-export interface ExpiredTokenEmailData {
+/**
+ * What every email shows, whatever its occasion. Nothing else reaches a template: there is no
+ * way to pass a token in.
+ */
+export interface EmailBasics {
   /** the recipient's name */
   name: string;
   /** the Instagram username, without the @ */
   username: string;
-  reason: ExpiryReason;
-  /**
-   * What happened to the token, and so what the email tells the reader to do about it.
-   * @default the default for `reason` (lifecycle.ts, defaultCause)
-   */
-  cause?: TokenCause;
-  /** ISO 8601 */
+  /** ISO 8601: when the token expired, or expires */
   expiresAt: string;
   /** owner: where to reconnect; developer: the client's accounts page with Refresh token */
   actionUrl: string;
   preferencesUrl: string;
   unsubscribeUrl: string;
 }
+
+/** The email about a lost token (occasion `expired`). */
+export interface ExpiredTokenEmailData extends EmailBasics {
+  reason: ExpiryReason;
+  /**
+   * What happened to the token, and so what the email tells the reader to do about it.
+   * @default the default for `reason` (lifecycle.ts, defaultCause)
+   */
+  cause?: TokenCause;
+}
+
+/** The warning about a token that expires at `expiresAt` unless it is reconnected first. */
+export interface ExpiringTokenEmailData extends EmailBasics {
+  /** ISO 8601: when the email is written; the time it says is left runs from here to the expiry */
+  writtenAt: string;
+}
+
+/** The data each kind of occasion's emails take. */
+export interface EmailDataOfKind {
+  expired: ExpiredTokenEmailData;
+  expiring: ExpiringTokenEmailData;
+}
+/** The data a template takes: its kind of occasion's (`EmailData` alone: any of them). */
+export type EmailData<Name extends TemplateName = TemplateName> =
+  EmailDataOfKind[TemplateKind<Name>];
 
 export interface RenderedEmail {
   subject: string;
@@ -43,7 +70,7 @@ export interface RenderedEmail {
 
 export interface EmailRenderer {
   /** The email of that template (`templateName(kind, audience)` of occasions.ts). */
-  render(template: TemplateName, data: ExpiredTokenEmailData): RenderedEmail;
+  render<Name extends TemplateName>(template: Name, data: EmailData<Name>): RenderedEmail;
 }
 
 const months = [
@@ -76,6 +103,29 @@ export function formatInstant(iso: string): string {
   );
 }
 
+const HOUR_MS = 3_600_000;
+const utcDay = (instant: number) => Math.floor(instant / (24 * HOUR_MS));
+
+/**
+ * How long is left from `now` until `expiresAt`, as a warning says it: "in 6 days",
+ * "tomorrow", "in 20 hours", "in less than an hour". Never more than is left (whole days and
+ * hours, rounded down), and never at odds with the date written beside it: "tomorrow" only
+ * when the expiry falls on the next day in UTC, the time zone the date is written in. Nothing
+ * past the expiry is sent (the warning is stale by then), so that is "in less than an hour".
+ */
+export function formatTimeLeft(expiresAt: string, now: string): string {
+  const expiry = Date.parse(expiresAt);
+  const from = Date.parse(now);
+  if (!Number.isFinite(expiry) || !Number.isFinite(from)) {
+    throw new RangeError(`Not an instant: ${Number.isFinite(expiry) ? now : expiresAt}`);
+  }
+  const hours = Math.floor((expiry - from) / HOUR_MS);
+  if (hours < 1) return 'in less than an hour';
+  if (hours < 24) return hours === 1 ? 'in 1 hour' : `in ${hours} hours`;
+  if (hours < 48) return utcDay(expiry) === utcDay(from) + 1 ? 'tomorrow' : `in ${hours} hours`;
+  return `in ${Math.floor(hours / 24)} days`;
+}
+
 export const sampleEmailData: ExpiredTokenEmailData = {
   name: 'Ann Example',
   username: 'ann.bakery',
@@ -86,41 +136,82 @@ export const sampleEmailData: ExpiredTokenEmailData = {
   unsubscribeUrl: 'https://api.example.com/unsubscribe?token=sample',
 };
 
-const requiredFields = [
+/** A warning of the 7-day step, written 6 days and 3 hours before the expiry. */
+export const sampleExpiringEmailData: ExpiringTokenEmailData = {
+  name: 'Ann Example',
+  username: 'ann.bakery',
+  expiresAt: '2026-11-25T12:00:00.000Z',
+  writtenAt: '2026-11-19T09:00:00.000Z',
+  actionUrl: 'https://app.example.com/instagram-accounts',
+  preferencesUrl: 'https://app.example.com/settings#notifications',
+  unsubscribeUrl: 'https://api.example.com/unsubscribe?token=sample',
+};
+
+const basicFields = [
   'name',
   'username',
-  'reason',
   'expiresAt',
   'actionUrl',
   'preferencesUrl',
   'unsubscribeUrl',
-] as const satisfies readonly (keyof ExpiredTokenEmailData)[];
+] as const satisfies readonly (keyof EmailBasics)[];
+
+/** The fields each kind's data must hold, each a non-empty string. */
+const requiredFields: {
+  readonly [Kind in OccasionKind]: readonly (keyof EmailDataOfKind[Kind])[];
+} = {
+  expired: [...basicFields, 'reason'],
+  expiring: [...basicFields, 'writtenAt'],
+};
+
+/** The cause, one flag each; none is set for `expired`, nor for a token not lost at all. */
+const causeFlags = (cause: TokenCause | undefined) => ({
+  invalid: cause !== undefined && cause !== 'expired',
+  passwordChanged: cause === 'password-changed',
+  appRemoved: cause === 'app-removed',
+  checkpoint: cause === 'checkpoint',
+  sessionInvalidated: cause === 'session-invalidated',
+});
+
+const basicView = (data: EmailBasics) => ({
+  name: data.name,
+  username: data.username,
+  expiredOn: formatInstant(data.expiresAt),
+  expiresOn: formatInstant(data.expiresAt),
+  reconnectUrl: data.actionUrl,
+  accountsUrl: data.actionUrl,
+  preferencesUrl: data.preferencesUrl,
+  unsubscribeUrl: data.unsubscribeUrl,
+});
+
+/** The view each kind's templates see: every field of `emailViewFields`, filled from its data. */
+const viewOf: { readonly [Kind in OccasionKind]: (data: EmailDataOfKind[Kind]) => EmailView } = {
+  expired: (data) => ({
+    ...basicView(data),
+    ...causeFlags(data.cause ?? defaultCause(data.reason)),
+    timeLeft: '',
+  }),
+  expiring: (data) => ({
+    ...basicView(data),
+    ...causeFlags(undefined),
+    timeLeft: formatTimeLeft(data.expiresAt, data.writtenAt),
+  }),
+};
 
 export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates): EmailRenderer {
   return {
     render(template, data) {
       const templates = Object.hasOwn(compiled, template) ? compiled[template] : undefined;
       if (!templates) throw new Error(`Cannot render the ${template} email: no such template`);
-      for (const field of requiredFields) {
-        if (typeof data[field] !== 'string' || data[field] === '') {
+      const kind: OccasionKind = kindOfTemplate(template);
+      const fields = data as unknown as Record<string, unknown>;
+      for (const field of requiredFields[kind] as readonly string[]) {
+        if (typeof fields[field] !== 'string' || fields[field] === '') {
           throw new Error(`Cannot render the ${template} email: ${field} is missing`);
         }
       }
-      const cause = data.cause ?? defaultCause(data.reason);
-      const view = {
-        name: data.name,
-        username: data.username,
-        invalid: cause !== 'expired',
-        passwordChanged: cause === 'password-changed',
-        appRemoved: cause === 'app-removed',
-        checkpoint: cause === 'checkpoint',
-        sessionInvalidated: cause === 'session-invalidated',
-        expiredOn: formatInstant(data.expiresAt),
-        reconnectUrl: data.actionUrl,
-        accountsUrl: data.actionUrl,
-        preferencesUrl: data.preferencesUrl,
-        unsubscribeUrl: data.unsubscribeUrl,
-      };
+      // The fields were checked just above, for this template's kind.
+      const view = (viewOf[kind] as (data: EmailData) => EmailView)(data);
       return {
         // One line, whatever the template file's layout: a subject may not carry a line break.
         subject: templates.subject(view).replace(/\s+/g, ' ').trim(),

@@ -1,20 +1,27 @@
 /**
- * Telling the people of a lost token, once each: the account is read, the event checked against
- * it (a token fixed meanwhile needs no email), the recipients chosen (recipients.ts), and each
- * sent their email through the send-once ledger (send-once.ts). A retry of the same event skips
- * whoever already has theirs and sends only to the rest.
+ * Telling the people of a token, once each, about one announcement (announcements.ts: a lost
+ * token, or a warning that it is about to expire): the account is read, the announcement checked
+ * against it (a token fixed meanwhile needs no email, nor does a warning for a token already
+ * lost), the recipients chosen (recipients.ts), and each sent their email through the send-once
+ * ledger (send-once.ts). A retry of the same event skips whoever already has theirs and sends
+ * only to the rest.
  */
 import type { LogSink } from '#platform/observability';
 import type { Mailer } from '#platform/ses';
 import type { ProfileReader } from '#people/profiles';
 import type { AccountReader } from '#tokens/accounts';
 import type { DeveloperRoleReader } from '#tokens/developer-roles';
-import type { TokenExpiredDetail } from '#tokens/events';
-import { staleReason, type StaleReason } from '#tokens/lifecycle';
+import type { TokenExpiredDetail, TokenExpiringDetail } from '#tokens/events';
+import {
+  announcementOf,
+  type Announcement,
+  type AnnouncementStaleReason,
+  type NoticeEvent,
+} from './announcements';
 import { emailLinks, unsubscribeHeaders, type LinkSettings } from './email-links';
 import type { EmailRenderer } from './emails';
 import type { SendOnceLedger } from './ledger';
-import { templateName, type Occasion } from './occasions';
+import { templateName } from './occasions';
 import { preferenceGoverning } from './preferences';
 import type { PreferencesReader } from './preferences-store';
 import { chooseRecipients } from './recipients';
@@ -72,22 +79,37 @@ export interface NotificationOutcome extends EmailCounts {
    * either way, so the caller can tell a call that made progress from one that made none.
    */
   status: 'done' | 'retry' | 'out-of-time';
-  staleReason?: StaleReason;
+  staleReason?: AnnouncementStaleReason;
 }
 
-const occasion = 'expired' satisfies Occasion;
-
-export async function notifyExpiredToken(
+/** The emails about a lost token (`Instagram Token Expired`). */
+export const notifyExpiredToken = (
   detail: TokenExpiredDetail,
+  deps: NotifierDependencies,
+): Promise<NotificationOutcome> => notifyOf({ kind: 'expired', detail }, deps);
+
+/** The warnings about a token about to expire (`Instagram Token Expiring`). */
+export const notifyExpiringToken = (
+  detail: TokenExpiringDetail,
+  deps: NotifierDependencies,
+): Promise<NotificationOutcome> => notifyOf({ kind: 'expiring', detail }, deps);
+
+/** The emails of any event people hear of. */
+export const notifyOf = (event: NoticeEvent, deps: NotifierDependencies) =>
+  notifyAnnouncement(announcementOf(event), deps);
+
+async function notifyAnnouncement(
+  announcement: Announcement,
   deps: NotifierDependencies,
 ): Promise<NotificationOutcome> {
   const outcome: NotificationOutcome = { status: 'done', ...noEmails() };
-  const context = { accountId: detail.accountId, generation: detail.generation, occasion };
+  const { accountId, generation, kind, occasion } = announcement;
+  const context = { accountId, generation, occasion };
 
-  const account = await deps.store.getAccount(detail.accountId);
-  const stale = staleReason(detail, account, deps.clock());
+  const account = await deps.store.getAccount(accountId);
+  const stale = announcement.staleReason(account, deps.clock());
   if (stale || !account) {
-    deps.log.info('Token no longer lost at this generation; nothing to send', {
+    deps.log.info('The announcement no longer holds for this token; nothing to send', {
       ...context,
       staleReason: stale,
     });
@@ -97,7 +119,7 @@ export async function notifyExpiredToken(
   const developerIds = await deps.store.listDeveloperIds(account.accountId);
   const preferences = await deps.store.getPreferencesOf([account.ownerUserId, ...developerIds]);
   const chosen = chooseRecipients({
-    kind: occasion,
+    kind,
     ownerUserId: account.ownerUserId,
     developerIds,
     preferencesOf: (userId) => {
@@ -109,7 +131,7 @@ export async function notifyExpiredToken(
   const earlier =
     chosen.length > 0
       ? await deps.store.recordsBefore(
-          { accountId: account.accountId, generation: detail.generation, occasion },
+          { accountId: account.accountId, generation, occasion },
           { now: deps.clock(), leaseSeconds: deps.leaseSeconds },
         )
       : { sent: new Set<string>(), sending: new Set<string>() };
@@ -141,27 +163,21 @@ export async function notifyExpiredToken(
         accountId: account.accountId,
         audience: recipient.audience,
         userId: recipient.userId,
-        preference: preferenceGoverning(occasion, recipient.audience),
+        preference: preferenceGoverning(kind, recipient.audience),
       },
       key,
       deps.clock(),
     );
-    const rendered = deps.renderer.render(templateName(occasion, recipient.audience), {
+    const rendered = deps.renderer.render(templateName(kind, recipient.audience), {
       name: profile.name,
       username: account.username,
-      reason: detail.reason,
-      cause: detail.cause,
-      expiresAt: detail.expiresAt,
+      expiresAt: announcement.expiresAt,
+      ...announcement.facts(deps.clock()),
       ...links,
     });
     const result = await sendOnce(
-      {
-        accountId: detail.accountId,
-        generation: detail.generation,
-        occasion,
-        userId: recipient.userId,
-      },
-      detail,
+      { accountId, generation, occasion, userId: recipient.userId },
+      announcement,
       { to: profile.email, ...rendered, headers: unsubscribeHeaders(links.unsubscribeUrl) },
       deps,
     );

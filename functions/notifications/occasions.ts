@@ -3,14 +3,14 @@
  * ledger, the recipients rule and the templates can name it, and a new kind of email is an
  * entry here with its templates, not a new code path.
  *
- * An occasion is written `expired` (later `expiring-<days>` and `reminder-<days>`); the
- * ledger's records carry it, so one person gets each occasion of a token generation once.
+ * An occasion is written `expired` or `expiring-<days>` (later `reminder-<days>`); the ledger's
+ * records carry it, so one person gets each occasion of a token generation once.
  */
 export type Audience = 'owner' | 'developer';
 export const audiences: readonly Audience[] = ['owner', 'developer'];
 
 /** The kinds of email; an occasion is a kind, with its days where the kind has them. */
-export type OccasionKind = 'expired';
+export type OccasionKind = 'expired' | 'expiring';
 /** A kind, with the days before expiry or since the announcement for kinds that repeat. */
 export type Occasion = OccasionKind | `${OccasionKind}-${number}`;
 
@@ -20,11 +20,20 @@ interface OccasionKindEntry {
 }
 
 export const occasionKinds = {
+  /** a token was lost (its expiry passed, or Instagram refused it) */
   expired: { audiences: ['owner', 'developer'] },
+  /** a token is about to expire: one occasion per warning step, `expiring-<daysLeft>` */
+  expiring: { audiences: ['owner', 'developer'] },
 } as const satisfies Record<OccasionKind, OccasionKindEntry>;
 
 export const kindOf = (occasion: Occasion): OccasionKind =>
   occasion.replace(/-\d+$/, '') as OccasionKind;
+
+/**
+ * The occasion of a warning step: `expiring-7`, `expiring-1`. The step, not the time left when
+ * the email goes out, so a duplicate event published later is the same occasion.
+ */
+export const expiringOccasion = (daysLeft: number): Occasion => `expiring-${daysLeft}`;
 
 /**
  * The ledger's records before occasions existed carry none: such a record is the `expired`
@@ -37,6 +46,11 @@ export const occasionOfRecord = (stored: string | undefined): Occasion =>
 export type TemplateName = `${OccasionKind}-${Audience}`;
 export const templateName = (kind: OccasionKind, audience: Audience): TemplateName =>
   `${kind}-${audience}`;
+/** The kind of occasion a template is written for: `expiring` for `expiring-owner`. */
+export type TemplateKind<Name extends TemplateName> =
+  Name extends `${infer Kind extends OccasionKind}-${Audience}` ? Kind : never;
+export const kindOfTemplate = <Name extends TemplateName>(name: Name): TemplateKind<Name> =>
+  name.slice(0, name.lastIndexOf('-')) as TemplateKind<Name>;
 export const templateNames: readonly TemplateName[] = (
   Object.keys(occasionKinds) as OccasionKind[]
 ).flatMap((kind) => occasionKinds[kind].audiences.map((audience) => templateName(kind, audience)));

@@ -22,13 +22,14 @@ export const preferenceCatalogue = {
     default: true,
     label: 'Expired token notifications for your Instagram accounts',
     audience: 'owner',
-    governs: ['expired'],
+    // The warnings before an expiry go to the same people as the expiry itself (DESIGN.md).
+    governs: ['expired', 'expiring'],
   },
   developerExpiredToken: {
     default: false,
     label: 'Expired token notifications for the developer',
     audience: 'developer',
-    governs: ['expired'],
+    governs: ['expired', 'expiring'],
   },
 } as const satisfies Record<string, PreferenceEntry>;
 

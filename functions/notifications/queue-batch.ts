@@ -1,8 +1,9 @@
 /**
  * The notifier's queue adapter: one SQS batch, one message after the other (the pacer sets the
- * speed anyway). Every message stands alone: a poison message or a failed send fails only its
- * own record (a partial batch response), which SQS delivers again and, after the last receive,
- * moves to the dead-letter queue.
+ * speed anyway), each an event people hear of (`Instagram Token Expired` or `Instagram Token
+ * Expiring`, as the notice rule routes them). Every message stands alone: a poison message or a
+ * failed send fails only its own record (a partial batch response), which SQS delivers again
+ * and, after the last receive, moves to the dead-letter queue.
  *
  * Progress is not failure. A message that told someone but still has people waiting (its time
  * ran out, or some sends failed) is handed on instead: its event goes back on the bus as a fresh
@@ -17,12 +18,21 @@
  * its first receive, both of which this loop needs, and it would add to every notifier's bundle
  * and cold start for a loop this short.
  */
-import type { TokenExpiredPublisher } from '#tokens/event-publisher';
+import type { TokenExpiredPublisher, TokenExpiringPublisher } from '#tokens/event-publisher';
+import type { PublishOutcome } from '#platform/eventbridge';
 import { errorName } from '#platform/observability';
-import { tokenExpiredEnvelope, type TokenExpiredDetail } from '#tokens/events';
+import {
+  detailTypes,
+  tokenExpiredEnvelope,
+  tokenExpiringEnvelope,
+  type TokenExpiredDetail,
+  type TokenExpiringDetail,
+} from '#tokens/events';
+import type * as z from '#platform/validation';
+import type { NoticeEvent } from './announcements';
 import {
   noEmails,
-  notifyExpiredToken,
+  notifyOf,
   type EmailCounts,
   type NotificationOutcome,
   type NotifierDependencies,
@@ -57,11 +67,11 @@ export interface BatchResult {
 
 export interface QueueBatchDependencies extends NotifierDependencies {
   /**
-   * The bus the expired-token events come from, to hand a message's remainder on as a fresh
-   * event. Without it such a message is failed and received again, as a message that made no
-   * progress is.
+   * The bus the events come from, to hand a message's remainder on as a fresh event of the same
+   * detail type. Without it such a message is failed and received again, as a message that made
+   * no progress is.
    */
-  publisher?: TokenExpiredPublisher;
+  publisher?: TokenExpiredPublisher & TokenExpiringPublisher;
 }
 
 export async function notifyFromQueue(
@@ -90,7 +100,7 @@ export async function notifyFromQueue(
     if (!envelope.success) {
       const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
       if (!(receiveCount > 1)) totals.poison += 1;
-      deps.log.warn('Queue message is not a token-expired event; it will end in the DLQ', {
+      deps.log.warn('Queue message is not a token-expired event or a warning; it goes to the DLQ', {
         messageId: record.messageId,
         receiveCount,
         problems: envelope.problems,
@@ -98,20 +108,22 @@ export async function notifyFromQueue(
       fail();
       continue;
     }
+    const { event } = envelope;
     const context = {
       messageId: record.messageId,
-      accountId: envelope.detail.accountId,
-      generation: envelope.detail.generation,
+      kind: event.kind,
+      accountId: event.detail.accountId,
+      generation: event.detail.generation,
     };
     if (outOfTime) {
-      unread.push({ record, detail: envelope.detail, why: { ...context, unread: true } });
+      unread.push({ record, event, why: { ...context, unread: true } });
       continue;
     }
     let outcome: NotificationOutcome;
     try {
-      outcome = await notifyExpiredToken(envelope.detail, deps);
+      outcome = await notifyOf(event, deps);
     } catch (error) {
-      deps.log.error('Could not handle the token-expired event; it will be retried', {
+      deps.log.error('Could not handle the event; it will be retried', {
         ...context,
         error: errorName(error),
       });
@@ -131,7 +143,7 @@ export async function notifyFromQueue(
       outOfTime: outcome.status === 'out-of-time',
     };
     if (madeProgress(outcome) && deps.publisher) {
-      toHandOn.push({ record, detail: envelope.detail, why });
+      toHandOn.push({ record, event, why });
       continue;
     }
     if (outcome.status === 'out-of-time') {
@@ -158,7 +170,7 @@ export async function notifyFromQueue(
 
 interface HandOn {
   record: QueueRecord;
-  detail: TokenExpiredDetail;
+  event: NoticeEvent;
   /** what the log says about it */
   why: Record<string, unknown>;
 }
@@ -186,56 +198,91 @@ const madeProgress = (outcome: NotificationOutcome) => outcome.sent - outcome.se
  * and reaches the dead-letter queue, with its alarm, after `maxReceiveCount` receives.
  */
 async function handOn(messages: HandOn[], deps: QueueBatchDependencies): Promise<HandOn[]> {
-  if (messages.length === 0 || !deps.publisher) return messages;
-  let accepted: Set<TokenExpiredDetail>;
-  let problem: string;
-  try {
-    const published = await deps.publisher.publishTokenExpired(
-      messages.map((message) => message.detail),
-    );
-    accepted = new Set(published.accepted);
-    problem = published.rejected[0]?.errorCode ?? 'not accepted';
-  } catch (error) {
-    accepted = new Set();
-    problem = errorName(error);
+  const { publisher } = deps;
+  if (messages.length === 0 || !publisher) return messages;
+  // Each event goes back as what it was: an expired token as `Instagram Token Expired`, a
+  // warning as `Instagram Token Expiring`.
+  const expired: TokenExpiredDetail[] = [];
+  const expiring: TokenExpiringDetail[] = [];
+  for (const { event } of messages) {
+    if (event.kind === 'expired') expired.push(event.detail);
+    else expiring.push(event.detail);
   }
-  const notTaken = messages.filter((message) => !accepted.has(message.detail));
+  const [expiredOutcome, expiringOutcome] = await Promise.all([
+    publishEach(expired, (details) => publisher.publishTokenExpired(details)),
+    publishEach(expiring, (details) => publisher.publishTokenExpiring(details)),
+  ]);
+  const accepted = new Set<object>([...expiredOutcome.accepted, ...expiringOutcome.accepted]);
+  const notTaken = messages.filter((message) => !accepted.has(message.event.detail));
   for (const message of messages) {
-    if (accepted.has(message.detail)) {
+    if (accepted.has(message.event.detail)) {
       deps.log.info('Handed the recipients still waiting on, as a fresh event', message.why);
     } else {
       deps.log.warn('Could not hand the recipients still waiting on; the event will be retried', {
         ...message.why,
-        error: problem,
+        error: (message.event.kind === 'expired' ? expiredOutcome : expiringOutcome).problem,
       });
     }
   }
   return notTaken;
 }
 
+/** The details of one detail type the bus took, and what went wrong with the rest. */
+async function publishEach<Detail>(
+  details: Detail[],
+  publish: (details: Detail[]) => Promise<PublishOutcome<Detail>>,
+): Promise<{ accepted: Detail[]; problem: string }> {
+  if (details.length === 0) return { accepted: [], problem: 'not accepted' };
+  try {
+    const published = await publish(details);
+    return {
+      accepted: published.accepted,
+      problem: published.rejected[0]?.errorCode ?? 'not accepted',
+    };
+  } catch (error) {
+    return { accepted: [], problem: errorName(error) };
+  }
+}
+
 function parseEnvelope(
   body: string,
-): { success: true; detail: TokenExpiredDetail } | { success: false; problems: string[] } {
+): { success: true; event: NoticeEvent } | { success: false; problems: string[] } {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
     return { success: false, problems: ['body is not JSON'] };
   }
+  // The envelope its detail type names; anything else is read as an expired-token event, so
+  // its problems say what such an event lacks, as before warnings existed.
+  const detailType = (json as Record<string, unknown> | null)?.['detail-type'];
+  if (detailType === detailTypes.tokenExpiring) {
+    const parsed = tokenExpiringEnvelope.safeParse(json);
+    if (parsed.success) {
+      return { success: true, event: { kind: 'expiring', detail: parsed.data.detail } };
+    }
+    return { success: false, problems: problemsOf(parsed.error.issues) };
+  }
   const parsed = tokenExpiredEnvelope.safeParse(json);
-  if (parsed.success) return { success: true, detail: parsed.data.detail };
+  if (parsed.success) {
+    return { success: true, event: { kind: 'expired', detail: parsed.data.detail } };
+  }
+  return { success: false, problems: problemsOf(parsed.error.issues) };
+}
+
+function problemsOf(issues: readonly z.core.$ZodIssue[]): string[] {
   // Paths and messages only: never the values themselves, nor the names of unknown fields (a
   // record may carry thousands, or anything at all), and a few problems at most, so a log line
   // never grows with the record.
-  const problems = parsed.error.issues.slice(0, maxListedProblems).map((issue) => {
+  const problems = issues.slice(0, maxListedProblems).map((issue) => {
     const message =
       issue.code === 'unrecognized_keys'
         ? `${issue.keys.length} unknown field(s)`
         : issue.message.slice(0, 120);
     return `${issue.path.slice(0, 5).join('.').slice(0, 120)}: ${message}`;
   });
-  const more = parsed.error.issues.length - problems.length;
-  return { success: false, problems: more > 0 ? [...problems, `and ${more} more`] : problems };
+  const more = issues.length - problems.length;
+  return more > 0 ? [...problems, `and ${more} more`] : problems;
 }
 
 const maxListedProblems = 5;

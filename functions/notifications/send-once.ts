@@ -1,6 +1,7 @@
 /**
  * One email, sent at most once (and, but for a crash in a narrow window, exactly once): claim its
- * record in the ledger, look again that the token is still lost, send, complete the record.
+ * record in the ledger, look again that what it tells of still holds (the token is still lost,
+ * or still about to expire), send, complete the record.
  *
  * If the process dies between SES accepting an email and the record being completed, the claim
  * stays `sending`; once its lease has run out a retry takes it over and sends again: that
@@ -10,8 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { errorName, type LogSink } from '#platform/observability';
 import { MailNotSentError, type Mailer, type OutgoingEmail } from '#platform/ses';
 import type { AccountReader } from '#tokens/accounts';
-import { staleReason, type StaleReason } from '#tokens/lifecycle';
-import type { TokenExpiredDetail } from '#tokens/events';
+import type { Announcement, AnnouncementStaleReason } from './announcements';
 import type { NotificationKey, SendOnceLedger } from './ledger';
 
 export type SendOutcome =
@@ -22,8 +22,11 @@ export type SendOutcome =
   /** another delivery holds the claim; the retry finds it sent, or takes it over */
   | { kind: 'in-progress' }
   | { kind: 'failed' }
-  /** the token was fixed meanwhile: nothing more to send for this event, to anyone */
-  | { kind: 'stale'; reason: StaleReason };
+  /**
+   * the token was fixed meanwhile (or, for a warning, lost): nothing more to send for this
+   * event, to anyone
+   */
+  | { kind: 'stale'; reason: AnnouncementStaleReason };
 
 export interface SendOnceDependencies {
   store: SendOnceLedger & AccountReader;
@@ -36,7 +39,8 @@ export interface SendOnceDependencies {
 
 export async function sendOnce(
   email: NotificationKey,
-  announced: Pick<TokenExpiredDetail, 'generation' | 'reason'>,
+  /** what the email tells of: it goes out only while that still holds */
+  announced: Pick<Announcement, 'staleReason'>,
   message: OutgoingEmail,
   deps: SendOnceDependencies,
 ): Promise<SendOutcome> {
@@ -59,13 +63,14 @@ export async function sendOnce(
     return { kind: 'in-progress' };
   }
 
-  // The token may have been replaced since the account was read (a reconnect, a refresh):
-  // look again now that this send is ours, so no email goes out for a token that is already
-  // fixed. The claim is given back; the event needs nothing more from anyone.
-  const stale = staleReason(announced, await deps.store.getAccount(email.accountId), now);
+  // The token may have been replaced since the account was read (a reconnect, a refresh), or a
+  // token warned of lost meanwhile: look again now that this send is ours, so no email goes out
+  // for a token that is already fixed, nor a warning the expired email has overtaken. The claim
+  // is given back; the event needs nothing more from anyone.
+  const stale = announced.staleReason(await deps.store.getAccount(email.accountId), now);
   if (stale) {
     await deps.store.releaseNotification(email, claimId).catch(() => undefined);
-    deps.log.info('Token replaced while notifying; nothing more to send', {
+    deps.log.info('The announcement stopped holding while notifying; nothing more to send', {
       ...context,
       staleReason: stale,
     });

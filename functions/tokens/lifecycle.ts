@@ -162,8 +162,8 @@ export function staleReason(
   account: (TokenTimes & { generation: number }) | undefined,
   now: Date,
 ): StaleReason | undefined {
-  if (!account) return 'account-gone';
-  if (account.generation !== announced.generation) return 'token-replaced';
+  const superseded = supersededReason(announced, account);
+  if (superseded || !account) return superseded;
   // At the announced generation an `active` status usually only means the check has not marked
   // it yet (it marks after publishing). A token that is active with an expiry still ahead was
   // not lost after all; an `invalid` one is due before its expiry, so that does not apply.
@@ -174,6 +174,35 @@ export function staleReason(
   ) {
     return 'token-active-again';
   }
+  return undefined;
+}
+
+/** Any announcement about a token generation: the account is gone, or that token was replaced. */
+function supersededReason(
+  announced: { generation: number },
+  account: { generation: number } | undefined,
+): 'account-gone' | 'token-replaced' | undefined {
+  if (!account) return 'account-gone';
+  if (account.generation !== announced.generation) return 'token-replaced';
+  return undefined;
+}
+
+/**
+ * Whether a warning that a token is about to expire still holds: no, when the account is gone,
+ * its token was replaced since (refreshed, reconnected), it is no longer active (Instagram
+ * refused it, or it was marked expired: the expired-token announcement tells of it instead), or
+ * its expiry has passed (the same). Undefined when it still holds.
+ */
+export type WarningStaleReason = 'account-gone' | 'token-replaced' | 'token-lost' | 'expiry-passed';
+export function warningStaleReason(
+  announced: { generation: number },
+  account: (TokenTimes & { generation: number }) | undefined,
+  now: Date,
+): WarningStaleReason | undefined {
+  const superseded = supersededReason(announced, account);
+  if (superseded || !account) return superseded;
+  if (account.tokenStatus !== 'active') return 'token-lost';
+  if (isPastExpiry(account, now)) return 'expiry-passed';
   return undefined;
 }
 

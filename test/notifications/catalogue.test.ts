@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { kindOf, occasionOfRecord, templateName, templateNames } from '#notifications/occasions';
+import {
+  expiringOccasion,
+  kindOf,
+  kindOfTemplate,
+  occasionOfRecord,
+  templateName,
+  templateNames,
+} from '#notifications/occasions';
 import {
   defaultNotificationPreferences,
   notificationPreferences,
@@ -33,6 +40,9 @@ describe('the preferences catalogue', () => {
   it('names the one setting that governs each audience of each occasion', () => {
     expect(preferenceGoverning('expired', 'owner')).toBe('ownerExpiredToken');
     expect(preferenceGoverning('expired', 'developer')).toBe('developerExpiredToken');
+    // The warnings go to the same people, by the same settings, as the expiry itself.
+    expect(preferenceGoverning('expiring', 'owner')).toBe('ownerExpiredToken');
+    expect(preferenceGoverning('expiring', 'developer')).toBe('developerExpiredToken');
     for (const name of preferenceNames) expect(preferenceCatalogue[name].label).not.toBe('');
   });
 });
@@ -44,9 +54,24 @@ describe('occasions', () => {
   });
 
   it('name one template per kind and audience', () => {
-    expect(templateNames).toEqual(['expired-owner', 'expired-developer']);
+    expect(templateNames).toEqual([
+      'expired-owner',
+      'expired-developer',
+      'expiring-owner',
+      'expiring-developer',
+    ]);
     expect(templateName('expired', 'developer')).toBe('expired-developer');
+    expect(templateName('expiring', 'owner')).toBe('expiring-owner');
     expect(kindOf('expired')).toBe('expired');
+    expect(kindOfTemplate('expired-owner')).toBe('expired');
+    expect(kindOfTemplate('expiring-developer')).toBe('expiring');
+  });
+
+  it('make each warning step an occasion of its own, read back as a warning', () => {
+    expect(expiringOccasion(7)).toBe('expiring-7');
+    expect(expiringOccasion(1)).toBe('expiring-1');
+    expect(kindOf(expiringOccasion(7))).toBe('expiring');
+    expect(occasionOfRecord('expiring-7')).toBe('expiring-7');
   });
 });
 

@@ -9,10 +9,15 @@ import fc from 'fast-check';
 import {
   createEmailRenderer,
   formatInstant,
+  formatTimeLeft,
   sampleEmailData,
+  sampleExpiringEmailData,
   templateNames,
+  type EmailData,
   type ExpiredTokenEmailData,
+  type ExpiringTokenEmailData,
 } from '#notifications/emails';
+import { kindOfTemplate } from '#notifications/occasions';
 import type { ViewFields, ViewOf } from '#notifications/email-model';
 import { tokenCause, type TokenCause } from '#tokens/lifecycle';
 import { compiledTemplates } from '#notifications/email-templates.generated';
@@ -242,8 +247,20 @@ describe('the expired-token emails', () => {
       { ...sampleEmailData, name: hostile, actionUrl: 'https://app.example.com/a?b=1&c="2"' },
       { ...sampleEmailData, reason: 'invalid', name: hostile, unsubscribeUrl: hostile },
     ];
+    const warningCases: ExpiringTokenEmailData[] = [
+      sampleExpiringEmailData,
+      { ...sampleExpiringEmailData, writtenAt: '2026-11-24T16:00:00.000Z' },
+      {
+        ...sampleExpiringEmailData,
+        name: hostile,
+        actionUrl: 'https://app.example.com/a?b=1&c="2"',
+      },
+      { ...sampleExpiringEmailData, name: hostile, unsubscribeUrl: hostile },
+    ];
     for (const template of templateNames) {
-      for (const data of cases) {
+      const casesOfKind: EmailData[] =
+        kindOfTemplate(template) === 'expiring' ? warningCases : cases;
+      for (const data of casesOfKind) {
         expect(renderer.render(template, data)).toEqual(reference.render(template, data));
         expect(preview.render(template, data)).toEqual(reference.render(template, data));
       }
@@ -263,6 +280,111 @@ describe('the expired-token emails', () => {
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs).toContain('functions/notifications/email-templates.generated.ts');
     expect(inputs.filter((path) => path.includes('node_modules/handlebars/'))).toEqual([]);
+  });
+});
+
+describe('the warning emails (a token about to expire)', () => {
+  const warnOwner = (data: Partial<ExpiringTokenEmailData> = {}) =>
+    renderer.render('expiring-owner', { ...sampleExpiringEmailData, ...data });
+  const warnDeveloper = (data: Partial<ExpiringTokenEmailData> = {}) =>
+    renderer.render('expiring-developer', {
+      ...sampleExpiringEmailData,
+      actionUrl: 'https://app.example.com/instagram-accounts?account=17841400000000001',
+      ...data,
+    });
+  /** The text body, and the HTML body's words as a reader sees them: no tags, one space. */
+  const both = (email: { text: string; html: string }) =>
+    [email.text, email.html.replace(/<[^>]*>/g, ' ')].map((body) =>
+      body.replace(/\s+/g, ' ').replace(/ ([,.:;])/g, '$1'),
+    );
+
+  it('have one-line subjects of their own, naming the account and how long is left', () => {
+    const subjects = [warnOwner().subject, warnDeveloper().subject];
+    expect(new Set([...subjects, owner().subject, developer().subject]).size).toBe(4);
+    for (const subject of subjects) {
+      expect(subject).toContain('@ann.bakery');
+      expect(subject).toContain('in 6 days');
+      expect(subject).not.toMatch(/[\r\n]/);
+    }
+    expect(warnDeveloper().subject).toMatch(/^\[Developer\]/);
+  });
+
+  it('tell the owner what is about to happen, when, why, and the one thing to do', () => {
+    for (const body of both(warnOwner())) {
+      expect(body).toMatch(/@ann\.bakery will lose its connection to your widgets/);
+      // When: the time really left, and the date.
+      expect(body).toMatch(/in 6 days, on 25 November 2026 at 12:00 UTC/);
+      // Why: the automatic renewal did not work.
+      expect(body).toMatch(/renew access tokens automatically/);
+      expect(body).toMatch(/Instagram has not allowed it so far/);
+      expect(body).toMatch(/widget stops updating/);
+      // What to do, by when, and where.
+      expect(body).toMatch(/Reconnect @ann\.bakery before 25 November 2026 at 12:00 UTC/);
+      expect(body).not.toMatch(/expired on|has lost its connection/);
+    }
+    const email = warnOwner();
+    for (const body of [email.text, email.html]) {
+      expect(body).toContain('https://app.example.com/instagram-accounts');
+      expect(body).toContain('https://app.example.com/settings#notifications');
+    }
+    expect(email.html).toContain('href="https://app.example.com/instagram-accounts"');
+  });
+
+  it('tell a developer to ask the client to reconnect, or to reconnect themselves if they can log in', () => {
+    for (const body of both(warnDeveloper())) {
+      expect(body).toContain("client's Instagram account");
+      expect(body).toMatch(/in 6 days, on 25 November 2026 at 12:00 UTC/);
+      expect(body).toMatch(/Instagram has not allowed it so far/);
+      expect(body).toMatch(/ask your client to reconnect @ann\.bakery/);
+      expect(body).toMatch(/if you can log in to Instagram as @ann\.bakery yourself/);
+      expect(body).toMatch(
+        /opted in to expired token notifications as a developer of @ann\.bakery/,
+      );
+    }
+    expect(warnDeveloper().text).toContain(
+      'https://app.example.com/instagram-accounts?account=17841400000000001',
+    );
+  });
+
+  it('say how long is really left when the email is written, not the warning step', () => {
+    const oneDayStep = { writtenAt: '2026-11-24T16:00:00.000Z' };
+    expect(warnOwner(oneDayStep).subject).toContain('disconnects in 20 hours');
+    expect(warnOwner(oneDayStep).text).toMatch(/in 20 hours, on 25 November 2026/);
+    expect(warnDeveloper({ writtenAt: '2026-11-24T09:00:00.000Z' }).text).toMatch(
+      /tomorrow, on 25 November 2026/,
+    );
+  });
+
+  it('write the time left in whole days and hours, never more than is left', () => {
+    const expiry = '2026-11-25T12:00:00.000Z';
+    const before = (hours: number, minutes = 0) =>
+      formatTimeLeft(
+        expiry,
+        new Date(Date.parse(expiry) - (hours * 60 + minutes) * 60_000).toISOString(),
+      );
+    expect(before(7 * 24)).toBe('in 7 days');
+    expect(before(6 * 24 + 23, 59)).toBe('in 6 days');
+    expect(before(48)).toBe('in 2 days');
+    // A day and more, on the next date (in UTC, as the date is written): tomorrow.
+    expect(before(36)).toBe('tomorrow');
+    expect(before(24)).toBe('tomorrow');
+    expect(before(47, 59)).toBe('in 47 hours');
+    // A day and more, but two dates later: "tomorrow" would not match the date beside it.
+    expect(formatTimeLeft('2026-11-25T01:00:00.000Z', '2026-11-23T22:00:00.000Z')).toBe(
+      'in 27 hours',
+    );
+    expect(before(23, 59)).toBe('in 23 hours');
+    expect(before(20)).toBe('in 20 hours');
+    expect(before(1)).toBe('in 1 hour');
+    expect(before(0, 59)).toBe('in less than an hour');
+    expect(() => formatTimeLeft('soon', expiry)).toThrow(RangeError);
+  });
+
+  it('refuse to render a warning without the instant it is written at', () => {
+    const withoutInstant = { ...sampleExpiringEmailData, writtenAt: undefined };
+    expect(() =>
+      renderer.render('expiring-owner', withoutInstant as unknown as ExpiringTokenEmailData),
+    ).toThrow(/expiring-owner email: writtenAt is missing/);
   });
 });
 
@@ -291,7 +413,9 @@ describe('the email templates', () => {
       readChanged((directory) => {
         writeFileSync(join(directory, 'owner.html.hbs'), 'Hi');
       }),
-    ).toThrow(/owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer\)/);
+    ).toThrow(
+      /owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer, expiring-owner, expiring-developer\)/,
+    );
     expect(() =>
       readChanged((directory) => {
         writeFileSync(join(directory, 'expired-owner.body.hbs'), 'Hi');

@@ -1,0 +1,73 @@
+/**
+ * What an event on the bus announces to the people of a token, in the one shape the notifier
+ * needs: which token generation and occasion (for the send-once ledger and the templates),
+ * whether it still holds against the account as it is now (asked before the recipients are
+ * chosen, and again after each claim), and what its email says beyond the recipient and links.
+ *
+ * Each kind's rule of when it holds lives in lifecycle.ts (`staleReason` for a lost token,
+ * `warningStaleReason` for a warning); this module only says which rule goes with which event.
+ */
+import type { AccountSummary } from '#tokens/account';
+import type { TokenExpiredDetail, TokenExpiringDetail } from '#tokens/events';
+import {
+  staleReason,
+  warningStaleReason,
+  type StaleReason,
+  type WarningStaleReason,
+} from '#tokens/lifecycle';
+import type { EmailBasics, EmailDataOfKind } from './emails';
+import { expiringOccasion, type Occasion, type OccasionKind } from './occasions';
+
+/** An event people hear of, as read from the queue: its kind of occasion and its detail. */
+export type NoticeEvent =
+  | { kind: 'expired'; detail: TokenExpiredDetail }
+  | { kind: 'expiring'; detail: TokenExpiringDetail };
+
+/** Why an announcement needs no email (any more), whichever kind it is. */
+export type AnnouncementStaleReason = StaleReason | WarningStaleReason;
+
+/** What an email of a kind says beyond who it goes to and its links. */
+export type EmailFacts = {
+  [Kind in OccasionKind]: Omit<EmailDataOfKind[Kind], keyof EmailBasics>;
+}[OccasionKind];
+
+export interface Announcement {
+  accountId: string;
+  generation: number;
+  kind: OccasionKind;
+  /** the ledger's occasion: `expired`, `expiring-7` */
+  occasion: Occasion;
+  /** as the event says it: when the token expired, or expires */
+  expiresAt: string;
+  /** Why it needs no email against the account as it is at `now`; undefined while it holds. */
+  staleReason(account: AccountSummary | undefined, now: Date): AnnouncementStaleReason | undefined;
+  /** What its email says, written at `now`, beyond the recipient and the links. */
+  facts(now: Date): EmailFacts;
+}
+
+export function announcementOf(event: NoticeEvent): Announcement {
+  const { detail } = event;
+  const base = {
+    accountId: detail.accountId,
+    generation: detail.generation,
+    expiresAt: detail.expiresAt,
+  };
+  if (event.kind === 'expired') {
+    const lost = event.detail;
+    return {
+      ...base,
+      kind: 'expired',
+      occasion: 'expired',
+      staleReason: (account, now) => staleReason(lost, account, now),
+      facts: () => ({ reason: lost.reason, cause: lost.cause }),
+    };
+  }
+  return {
+    ...base,
+    kind: 'expiring',
+    // The step, not the time left: a duplicate published later is the same occasion.
+    occasion: expiringOccasion(event.detail.daysLeft),
+    staleReason: (account, now) => warningStaleReason(detail, account, now),
+    facts: (now) => ({ writtenAt: now.toISOString() }),
+  };
+}

@@ -78,6 +78,35 @@ export function refreshIntervalMinutes(schedule: string): number {
   return Math.max(1, Number(match[1]) * (minutesPer[match[2]] ?? 1));
 }
 
+/** The construct's options, checked: a value the functions could not run with fails the synth. */
+function checkedOptions(props: TokenRefreshProps) {
+  const rate = props.instagramMaxRefreshRate ?? 5;
+  if (!(rate > 0 && Number.isFinite(rate))) {
+    throw new Error(`instagramMaxRefreshRate: ${rate} is not a positive number`);
+  }
+  const concurrency = refresherConcurrency(rate);
+  // Every refresher waits its turn for each call: at the slowest, the processes' whole batches
+  // one after another. That must leave half the timeout for Instagram's answers, or batches
+  // time out, come back and end in the dead-letter queue without anything being wrong.
+  const waitSeconds = (refresherBatchSize * concurrency) / rate;
+  const timeoutSeconds = refresherTimeout.toSeconds();
+  if (waitSeconds > timeoutSeconds / 2) {
+    const slowest = Math.ceil(((refresherBatchSize * concurrency) / (timeoutSeconds / 2)) * 100);
+    throw new Error(
+      `instagramMaxRefreshRate: ${rate} is too slow for the refresher: ${concurrency} processes of ${refresherBatchSize} requests would wait ${Math.round(waitSeconds)} s for their turns, more than half its ${timeoutSeconds} s timeout; give at least ${slowest / 100}`,
+    );
+  }
+  const lookbackDays = props.lookbackDays ?? 7;
+  if (!Number.isInteger(lookbackDays) || lookbackDays < 1 || lookbackDays > 60) {
+    throw new Error(`lookbackDays: ${lookbackDays} is not a whole number of days from 1 to 60`);
+  }
+  const schedule = props.schedule ?? 'rate(1 hour)';
+  if (!Token.isUnresolved(schedule) && !/^(rate|cron|at)\(.+\)$/.test(schedule)) {
+    throw new Error(`refreshSchedule: ${schedule} is not a rate(), cron() or at() expression`);
+  }
+  return { rate, concurrency, lookbackDays, schedule, timeoutSeconds };
+}
+
 export class TokenRefresh extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
@@ -89,30 +118,7 @@ export class TokenRefresh extends Construct {
 
   constructor(scope: Construct, id: string, props: TokenRefreshProps) {
     super(scope, id);
-    const rate = props.instagramMaxRefreshRate ?? 5;
-    if (!(rate > 0 && Number.isFinite(rate))) {
-      throw new Error(`instagramMaxRefreshRate: ${rate} is not a positive number`);
-    }
-    const concurrency = refresherConcurrency(rate);
-    // Every refresher waits its turn for each call: at the slowest, the processes' whole batches
-    // one after another. That must leave half the timeout for Instagram's answers, or batches
-    // time out, come back and end in the dead-letter queue without anything being wrong.
-    const waitSeconds = (refresherBatchSize * concurrency) / rate;
-    const timeoutSeconds = refresherTimeout.toSeconds();
-    if (waitSeconds > timeoutSeconds / 2) {
-      const slowest = Math.ceil(((refresherBatchSize * concurrency) / (timeoutSeconds / 2)) * 100);
-      throw new Error(
-        `instagramMaxRefreshRate: ${rate} is too slow for the refresher: ${concurrency} processes of ${refresherBatchSize} requests would wait ${Math.round(waitSeconds)} s for their turns, more than half its ${timeoutSeconds} s timeout; give at least ${slowest / 100}`,
-      );
-    }
-    const lookbackDays = props.lookbackDays ?? 7;
-    if (!Number.isInteger(lookbackDays) || lookbackDays < 1 || lookbackDays > 60) {
-      throw new Error(`lookbackDays: ${lookbackDays} is not a whole number of days from 1 to 60`);
-    }
-    const schedule = props.schedule ?? 'rate(1 hour)';
-    if (!Token.isUnresolved(schedule) && !/^(rate|cron|at)\(.+\)$/.test(schedule)) {
-      throw new Error(`refreshSchedule: ${schedule} is not a rate(), cron() or at() expression`);
-    }
+    const { rate, concurrency, lookbackDays, schedule, timeoutSeconds } = checkedOptions(props);
     const tokenSchedule = tokenScheduleVariables(props.tokenSchedule);
 
     const secureQueue = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true };

@@ -7,7 +7,7 @@
  * which the notifier absorbs (it is idempotent).
  */
 import type { DueToken, DueTokenSchedule, DueWarning } from './due-tokens';
-import { maxEntriesPerCall } from '#platform/eventbridge';
+import { maxEntriesPerCall, type PublishOutcome } from '#platform/eventbridge';
 import type { TokenExpiredPublisher, TokenExpiringPublisher } from './event-publisher';
 import { errorName, type LogSink } from '#platform/observability';
 import type { TokenExpiredDetail, TokenExpiringDetail } from './events';
@@ -66,79 +66,40 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
 
   /** Marks in flight: never more than ten, and the next starts as soon as one finishes. */
   const marking = new Set<Promise<void>>();
-
-  /** Publishes up to ten, then starts marking those the bus accepted, as slots free up. */
-  async function publishThenMark(details: TokenExpiredDetail[]) {
-    const outcome = await deps.publisher.publishTokenExpired(details);
-    summary.published += outcome.accepted.length;
-    summary.failed += outcome.rejected.length;
-    for (const rejected of outcome.rejected) {
-      noteFailure(rejected.detail.accountId);
-      deps.log.warn('The bus did not accept a token-expired event; it stays due', {
-        accountId: rejected.detail.accountId,
-        generation: rejected.detail.generation,
-        errorCode: rejected.errorCode,
-      });
-    }
-
-    for (const detail of outcome.accepted) {
-      while (marking.size >= maxEntriesPerCall) await Promise.race(marking);
-      const mark: Promise<void> = markExpired(detail).finally(() => marking.delete(mark));
-      marking.add(mark);
-    }
-  }
-
-  /** Never rejects: a failed mark is counted and logged, and the next run republishes. */
-  async function markExpired(detail: TokenExpiredDetail): Promise<void> {
-    try {
-      if (await deps.store.markTokenExpired(detail)) summary.marked += 1;
-      else summary.changedMeanwhile += 1;
-    } catch (error) {
-      summary.markFailed += 1;
-      noteFailure(detail.accountId);
-      deps.log.error('Published, but could not mark the token expired; the next run republishes', {
-        accountId: detail.accountId,
-        generation: detail.generation,
-        error: errorName(error),
-      });
-    }
-  }
-
-  /** Publishes up to ten warnings, then files each the bus accepted at its next step. */
-  async function publishThenFileWarnings(details: TokenExpiringDetail[]) {
-    const outcome = await deps.publisher.publishTokenExpiring(details);
-    summary.warnings.published += outcome.accepted.length;
-    summary.warnings.failed += outcome.rejected.length;
-    for (const rejected of outcome.rejected) {
-      noteFailure(rejected.detail.accountId);
-      deps.log.warn('The bus did not accept a token-expiring event; it stays due', {
-        accountId: rejected.detail.accountId,
-        generation: rejected.detail.generation,
-        errorCode: rejected.errorCode,
-      });
-    }
-    for (const detail of outcome.accepted) {
-      while (marking.size >= maxEntriesPerCall) await Promise.race(marking);
-      const file: Promise<void> = fileWarned(detail).finally(() => marking.delete(file));
-      marking.add(file);
-    }
-  }
-
-  /** Never rejects, as markExpired: the next run republishes a warning it could not file. */
-  async function fileWarned(warning: DueWarning): Promise<void> {
-    try {
-      if (await deps.store.markWarned(warning, deps.clock())) summary.warnings.filed += 1;
-      else summary.warnings.changedMeanwhile += 1;
-    } catch (error) {
-      summary.markFailed += 1;
-      noteFailure(warning.accountId);
-      deps.log.error('Published a warning, but could not file the next step; it is republished', {
-        accountId: warning.accountId,
-        generation: warning.generation,
-        error: errorName(error),
-      });
-    }
-  }
+  const losses: Lane<TokenExpiredDetail> = {
+    event: 'token-expired',
+    publish: (details) => deps.publisher.publishTokenExpired(details),
+    settle: (detail) => deps.store.markTokenExpired(detail),
+    published: (accepted, rejected) => {
+      summary.published += accepted;
+      summary.failed += rejected;
+    },
+    settled: (moved) => (moved ? (summary.marked += 1) : (summary.changedMeanwhile += 1)),
+    settleFailure: 'Published, but could not mark the token expired; the next run republishes',
+  };
+  const warned: Lane<TokenExpiringDetail> = {
+    event: 'token-expiring',
+    publish: (details) => deps.publisher.publishTokenExpiring(details),
+    settle: (warning) => deps.store.markWarned(warning, deps.clock()),
+    published: (accepted, rejected) => {
+      summary.warnings.published += accepted;
+      summary.warnings.failed += rejected;
+    },
+    settled: (moved) =>
+      moved ? (summary.warnings.filed += 1) : (summary.warnings.changedMeanwhile += 1),
+    settleFailure: 'Published a warning, but could not file the next step; it is republished',
+  };
+  const failed = (accountId: string) => {
+    noteFailure(accountId);
+  };
+  const settleFailed = (accountId: string) => {
+    summary.markFailed += 1;
+    noteFailure(accountId);
+  };
+  const publishThenMark = (details: TokenExpiredDetail[]) =>
+    publishThenSettle(details, losses, { marking, log: deps.log, failed, settleFailed });
+  const publishThenFileWarnings = (details: TokenExpiringDetail[]) =>
+    publishThenSettle(details, warned, { marking, log: deps.log, failed, settleFailed });
 
   // Tokens come a bucket page at a time; they are published in full calls of ten regardless,
   // and at most ten are being marked at once, so a large page never means hundreds of writes at
@@ -172,6 +133,61 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
 
   deps.log.info('Expiry check finished', { summary });
   return summary;
+}
+
+/** One kind of announcement: how it is published, and how a token moves on once it was. */
+interface Lane<Detail> {
+  event: string;
+  publish(details: Detail[]): Promise<PublishOutcome<Detail>>;
+  /** Marks the token announced (or files it at its next step): false when it moved on. */
+  settle(detail: Detail): Promise<boolean>;
+  published(accepted: number, rejected: number): void;
+  settled(moved: boolean): void;
+  settleFailure: string;
+}
+
+/**
+ * Publishes up to ten, then settles those the bus accepted, at most ten at once, the next as
+ * soon as one finishes. A settle never rejects: a failed one is counted and logged, and the
+ * token, still due, is published again by the next run.
+ */
+async function publishThenSettle<Detail extends { accountId: string; generation: number }>(
+  details: Detail[],
+  lane: Lane<Detail>,
+  run: {
+    marking: Set<Promise<void>>;
+    log: LogSink;
+    failed(accountId: string): void;
+    settleFailed(accountId: string): void;
+  },
+): Promise<void> {
+  const outcome = await lane.publish(details);
+  lane.published(outcome.accepted.length, outcome.rejected.length);
+  for (const rejected of outcome.rejected) {
+    run.failed(rejected.detail.accountId);
+    run.log.warn(`The bus did not accept a ${lane.event} event; it stays due`, {
+      accountId: rejected.detail.accountId,
+      generation: rejected.detail.generation,
+      errorCode: rejected.errorCode,
+    });
+  }
+  const settle = async (detail: Detail) => {
+    try {
+      lane.settled(await lane.settle(detail));
+    } catch (error) {
+      run.settleFailed(detail.accountId);
+      run.log.error(lane.settleFailure, {
+        accountId: detail.accountId,
+        generation: detail.generation,
+        error: errorName(error),
+      });
+    }
+  };
+  for (const detail of outcome.accepted) {
+    while (run.marking.size >= maxEntriesPerCall) await Promise.race(run.marking);
+    const settling: Promise<void> = settle(detail).finally(() => run.marking.delete(settling));
+    run.marking.add(settling);
+  }
 }
 
 const warningOf = (warning: DueWarning): TokenExpiringDetail => ({

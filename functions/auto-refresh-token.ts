@@ -21,7 +21,7 @@ import type { ConfigShapeOf } from './environment/variables';
 
 const config = readConfig({
   TABLE_NAME: z.string(),
-  INSTAGRAM_MAX_REFRESH_RATE: z._default(z.coerce.number().check(z.positive()), 5),
+  INSTAGRAM_MAX_REFRESH_RATE: z._default(z.coerce.number().check(z.positive(), z.lte(200)), 5),
 } satisfies Partial<ConfigShapeOf<'auto-refresh-token'>>);
 
 const db = documentClient();

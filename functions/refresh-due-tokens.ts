@@ -22,7 +22,7 @@ const config = readConfig({
   // that did not run for days (a token it misses is still warned about and announced).
   REFRESH_LOOKBACK_DAYS: envInteger(7, { min: 1, max: 60 }),
   /** calls to Instagram per second for the whole fleet */
-  INSTAGRAM_MAX_REFRESH_RATE: z._default(z.coerce.number().check(z.positive()), 5),
+  INSTAGRAM_MAX_REFRESH_RATE: z._default(z.coerce.number().check(z.positive(), z.lte(200)), 5),
   /** how often the schedule runs this job */
   REFRESH_INTERVAL_MINUTES: envInteger(60, { min: 1 }),
 } satisfies ConfigShapeOf<'refresh-due-tokens'>);

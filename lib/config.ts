@@ -85,7 +85,9 @@ export const stackConfigSchema = z.object({
    * an hour, far more than a fleet's tokens need, while the app's Instagram rate limit (which
    * the widgets' own calls share) stays theirs. The refresher refuses less than about 0.34.
    */
-  instagramMaxRefreshRate: z.coerce.number().positive().default(5),
+  // Above 200 a second a pacing slot (5 ms) is shorter than the conditional write that claims
+  // it, and every claim would come too late: the refresher would call nobody.
+  instagramMaxRefreshRate: z.coerce.number().positive().max(200).default(5),
   /** @default 'rate(1 hour)' — an EventBridge Scheduler expression for the refresh job. */
   refreshSchedule: z.string().min(1).default('rate(1 hour)'),
 

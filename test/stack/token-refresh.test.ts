@@ -408,6 +408,7 @@ describe('the automatic refresh, configured', () => {
       [{ instagramMaxRefreshRate: '0' }, /instagramMaxRefreshRate/],
       [{ instagramMaxRefreshRate: '-5' }, /instagramMaxRefreshRate/],
       [{ instagramMaxRefreshRate: 'fast' }, /instagramMaxRefreshRate/],
+      [{ instagramMaxRefreshRate: '500' }, /instagramMaxRefreshRate/],
       [{ refreshSchedule: '' }, /refreshSchedule/],
     ];
     for (const [context, message] of refused) {

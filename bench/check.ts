@@ -25,48 +25,20 @@ import {
   type BenchTable,
   type TokenSet,
 } from './data';
-import { round, requiredEnv, timeCalls, type Benchmark, type Figure } from './harness';
+import {
+  meteredClient,
+  round,
+  requiredEnv,
+  timeCalls,
+  type Benchmark,
+  type Figure,
+} from './harness';
 import { BusyTime, median, pairedRatio, timed, withConcurrency } from './stats';
 
 /** A fixed instant, so the data set and the buckets the check reads are the same on every run. */
 const now = new Date('2026-06-01T12:00:00.000Z');
 const lookbackDays = 7;
 const quietLog: LogSink = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-interface ReadMeter {
-  queries: number;
-  scanned: number;
-  returned: number;
-  readCapacity: number;
-}
-
-/** A DynamoDB client that asks for consumed capacity and adds up what each Query and Scan read. */
-function meteredClient(): { client: DynamoDBClient; meter: ReadMeter } {
-  const meter: ReadMeter = { queries: 0, scanned: 0, returned: 0, readCapacity: 0 };
-  const client = new DynamoDBClient({});
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const reads = context.commandName === 'QueryCommand' || context.commandName === 'ScanCommand';
-      if (reads)
-        (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'INDEXES';
-      const result = await next(args);
-      if (reads) {
-        const output = result.output as {
-          ScannedCount?: number;
-          Count?: number;
-          ConsumedCapacity?: { CapacityUnits?: number };
-        };
-        meter.queries += 1;
-        meter.scanned += output.ScannedCount ?? 0;
-        meter.returned += output.Count ?? 0;
-        meter.readCapacity += output.ConsumedCapacity?.CapacityUnits ?? 0;
-      }
-      return result;
-    },
-    { step: 'initialize', name: 'benchReadMeter' },
-  );
-  return { client, meter };
-}
 
 function checkOn(
   table: BenchTable,

@@ -144,3 +144,74 @@ export async function createBenchTable(name: string): Promise<BenchTable> {
     },
   };
 }
+
+export interface RefreshTokenSet {
+  /** every account item of the table */
+  items: Item[];
+  /** how many are due for refresh at `now` */
+  due: number;
+  /** how many are filed for a refresh later on the day of `now`, in the very buckets read */
+  laterToday: number;
+}
+
+/**
+ * `total` active tokens for the automatic refresh, each written as it was when it was issued,
+ * 60 days before its expiry (so filed by the writer's own `activeTokenFiling`): `due` of them
+ * due for refresh at `now` (their refresh fell within the last 6 days, inside the job's
+ * look-back), `laterToday` filed for a refresh later that same day (in the buckets the job
+ * reads, after `now` in their sort key), and the rest expiring 15 to 60 days after `now`.
+ */
+export async function generateRefreshTokens(options: {
+  seed: number;
+  total: number;
+  due: number;
+  laterToday: number;
+  now: Date;
+  prefix: string;
+}): Promise<RefreshTokenSet> {
+  const random = seededRandom(options.seed);
+  const now = options.now.getTime();
+  const endOfDay = Math.ceil((now + 1) / DAY_MS) * DAY_MS;
+  const refreshBefore = 14 * DAY_MS; // defaultTokenSchedule.refreshBeforeDays
+  const items = await itemsWrittenBy(async (store) => {
+    for (let index = 0; index < options.total; index += 1) {
+      const expiresAt =
+        index < options.due
+          ? now + refreshBefore - Math.floor(random() * 6 * DAY_MS)
+          : index < options.due + options.laterToday
+            ? now + refreshBefore + 1 + Math.floor(random() * (endOfDay - now - 1))
+            : now + 15 * DAY_MS + Math.floor(random() * 45 * DAY_MS);
+      const issuedAt = expiresAt - 60 * DAY_MS;
+      await store.putAccount(
+        {
+          accountId: `${options.prefix}${index.toString(36).padStart(6, '0')}`,
+          ownerUserId: `owner-${Math.floor(random() * options.total)}`,
+          username: `ig.${index.toString(36)}`,
+          accessToken: `IGQ${Math.floor(random() * 1e15).toString(36)}`,
+          expiresAt: new Date(expiresAt).toISOString(),
+          issuedAt: new Date(issuedAt).toISOString(),
+          tokenStatus: 'active',
+          generation: 1 + Math.floor(random() * 3),
+        },
+        new Date(issuedAt),
+      );
+    }
+  });
+  const nowIso = options.now.toISOString();
+  const today = nowIso.slice(0, 10);
+  const due = items.filter(
+    (item) => typeof item.refreshAt === 'string' && item.refreshAt <= nowIso,
+  );
+  const laterToday = items.filter(
+    (item) =>
+      typeof item.refreshAt === 'string' &&
+      item.refreshAt > nowIso &&
+      item.refreshAt.startsWith(today),
+  );
+  if (due.length !== options.due || laterToday.length !== options.laterToday) {
+    throw new Error(
+      `Generated ${due.length} tokens due and ${laterToday.length} later today instead of ${options.due} and ${options.laterToday}`,
+    );
+  }
+  return { items, due: due.length, laterToday: laterToday.length };
+}

@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { BusyTime } from './stats';
 
 /**
@@ -75,4 +75,39 @@ export function timeCalls(client: { middlewareStack: unknown }, busy: BusyTime):
     },
     { step: 'initialize', name: 'benchCallTimer' },
   );
+}
+
+export interface ReadMeter {
+  queries: number;
+  scanned: number;
+  returned: number;
+  readCapacity: number;
+}
+
+/** A DynamoDB client that asks for consumed capacity and adds up what each Query and Scan read. */
+export function meteredClient(): { client: DynamoDBClient; meter: ReadMeter } {
+  const meter: ReadMeter = { queries: 0, scanned: 0, returned: 0, readCapacity: 0 };
+  const client = new DynamoDBClient({});
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const reads = context.commandName === 'QueryCommand' || context.commandName === 'ScanCommand';
+      if (reads)
+        (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'INDEXES';
+      const result = await next(args);
+      if (reads) {
+        const output = result.output as {
+          ScannedCount?: number;
+          Count?: number;
+          ConsumedCapacity?: { CapacityUnits?: number };
+        };
+        meter.queries += 1;
+        meter.scanned += output.ScannedCount ?? 0;
+        meter.returned += output.Count ?? 0;
+        meter.readCapacity += output.ConsumedCapacity?.CapacityUnits ?? 0;
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'benchReadMeter' },
+  );
+  return { client, meter };
 }

@@ -3,8 +3,9 @@
  * each benchmark in its own process, prints the table, writes bench/results.json and, after a
  * full run of every benchmark, rewrites the README's benchmark section.
  *
- *   npm run bench                     every benchmark, full scale (about 4 minutes on 2 cores)
- *   npm run bench -- --only check     one benchmark (check, notifier, send-rate, api, import, bundles)
+ *   npm run bench                     every benchmark, full scale (about 6 minutes on 2 cores)
+ *   npm run bench -- --only check     one benchmark (check, notifier, send-rate, refresh, api,
+ *                                     import, bundles)
  *   npm run bench -- --quick          a tenth of the data, for iterating; never written to the README
  *   npm run bench -- --profile        also a V8 CPU profile of each benchmark's process
  *   npm run bench -- --readme         the README section again from bench/results.json
@@ -21,7 +22,15 @@ import { startEventBridgeStandIn } from '../local/eventbridge';
 import { localCredentials, startDynamoDbLocal, startSes } from '../local/services';
 import { describeGoal, goalMet, type Figure } from './harness';
 
-const benchmarks = ['check', 'notifier', 'send-rate', 'api', 'import', 'bundles'] as const;
+const benchmarks = [
+  'check',
+  'notifier',
+  'send-rate',
+  'refresh',
+  'api',
+  'import',
+  'bundles',
+] as const;
 type BenchmarkName = (typeof benchmarks)[number];
 /** These start what they need themselves (the API starts the whole local system). */
 const selfContained = new Set<BenchmarkName>(['api', 'bundles']);
@@ -141,12 +150,27 @@ async function updateReadme(
     .tableScan as { ratio?: number } | undefined;
   const sendRate = figures.find((figure) => figure.benchmark.startsWith('send-rate'))?.details as
     { rate?: number; concurrency?: number; emails?: number } | undefined;
+  const refreshRate = figures.find((figure) => figure.benchmark === 'refresh rate discipline')
+    ?.details as
+    | {
+        rate?: number;
+        tokens?: number;
+        concurrentBatches?: number;
+        atDeployedConcurrency?: {
+          concurrentBatches: number;
+          achievedPerSecond: number;
+          busiestSecondSent: number;
+          busiestSecondReceived: number;
+        };
+      }
+    | undefined;
+  const deployed = refreshRate?.atDeployedConcurrency;
   const section = [
     start,
     '## Benchmarks',
     '',
     '```sh',
-    'npm run bench   # starts DynamoDB Local and the SES emulator itself; about 4 min on 2 cores',
+    'npm run bench   # starts DynamoDB Local and the SES emulator itself; about 6 min on 2 cores',
     '```',
     '',
     `Measured on ${date.slice(0, 10)}, ${cores} cores (${cpu}), Node.js ${node}, load average ${loadAverage[0]} at the end. Every figure`,
@@ -165,6 +189,11 @@ async function updateReadme(
       ? []
       : [
           `Send rate: R = ${sendRate.rate} emails/s, a backlog of ${sendRate.emails} emails, ${sendRate.concurrency} notifiers (the concurrency the stack derives for R).`,
+        ]),
+    ...(refreshRate?.rate === undefined || deployed === undefined
+      ? []
+      : [
+          `Refresh rate: R = ${refreshRate.rate} calls/s, ${refreshRate.tokens} due tokens through the whole local system, ${refreshRate.concurrentBatches} refresher batches at once (the local stack's queue); at the ${deployed.concurrentBatches} batches at once the deployed stack runs for R: ${(deployed.achievedPerSecond / refreshRate.rate).toFixed(2)} of R, at most ${deployed.busiestSecondSent} calls sent and ${deployed.busiestSecondReceived} received in one second.`,
         ]),
     end,
   ].join('\n');
@@ -192,6 +221,7 @@ function benchmarkOf(figure: Figure): BenchmarkName {
   if (figure.benchmark.startsWith('check')) return 'check';
   if (figure.benchmark.startsWith('notifier')) return 'notifier';
   if (figure.benchmark.startsWith('send-rate')) return 'send-rate';
+  if (figure.benchmark.startsWith('refresh')) return 'refresh';
   if (figure.benchmark.startsWith('API')) return 'api';
   if (figure.benchmark === 'import') return 'import';
   return 'bundles';

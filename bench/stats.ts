@@ -119,3 +119,37 @@ export function pairedRatio(
   if (numerators.length !== denominators.length) throw new Error('Unpaired measurements');
   return median(numerators.map((value, index) => value / (denominators[index] as number)));
 }
+
+/** How many of the instants (ms) fall in each calendar second, from the first's to the last's. */
+export function callsPerSecond(instants: readonly number[]): { second: number; count: number }[] {
+  if (instants.length === 0) return [];
+  const seconds = instants.map((instant) => Math.floor(instant / 1000));
+  const first = Math.min(...seconds);
+  const last = Math.max(...seconds);
+  const counts = Array.from({ length: last - first + 1 }, (_, index) => ({
+    second: first + index,
+    count: 0,
+  }));
+  for (const second of seconds) (counts[second - first] as { count: number }).count += 1;
+  return counts;
+}
+
+/**
+ * The steady rate of a burst of calls: calls per second over its whole calendar seconds, those
+ * strictly after the first call's second and before the last call's (those two are partial: the
+ * burst starts and ends somewhere inside them).
+ */
+export function steadyRate(instants: readonly number[]): {
+  perSecond: number;
+  seconds: number;
+  fromMs: number;
+} {
+  const counts = callsPerSecond(instants).slice(1, -1);
+  if (counts.length === 0) throw new Error('Fewer than three calendar seconds of calls');
+  const calls = counts.reduce((sum, second) => sum + second.count, 0);
+  return {
+    perSecond: calls / counts.length,
+    seconds: counts.length,
+    fromMs: (counts[0] as { second: number }).second * 1000,
+  };
+}

@@ -128,7 +128,9 @@ export function activeTokenFiling(
   schedule: TokenSchedule,
 ): Filing {
   const announcement = announcementFiling(accountId, token.expiresAt, now, schedule);
-  const refreshAt = firstRefreshAt(token, schedule);
+  // A token stored already past its expiry can only be reconnected: nothing to refresh.
+  const refreshAt =
+    Date.parse(token.expiresAt) > now.getTime() ? firstRefreshAt(token, schedule) : undefined;
   return refreshAt === undefined
     ? { set: announcement.set, remove: [...announcement.remove, ...refreshAttributes] }
     : {

@@ -115,6 +115,8 @@ describe('connecting an account from the widget service', () => {
       reason: 'expired',
       cause: 'expired',
     });
+    // Past its expiry, it can only be reconnected: it is not filed for a refresh.
+    expect(await stored('acc-late')).not.toHaveProperty('refreshAt');
   });
 
   it('makes one generation of two concurrent connects of the same token', async () => {

@@ -15,6 +15,7 @@ import {
   type TableStore as TokenwatchStore,
 } from '../local/table-store';
 import { createTableInput } from '../functions/storage/table';
+import { dueKeys } from '../functions/tokens/due-tokens';
 import { seededRandom, withConcurrency } from './stats';
 
 export type Item = Record<string, unknown>;
@@ -50,7 +51,8 @@ export interface TokenSet {
 /**
  * `total` connected accounts of which `due` have a token due at `now` (expired within the
  * check's look-back). Of the rest, a third were already handled (expired, off the index) and the
- * others expire within the next 60 days, some later today, in the very buckets the check reads.
+ * others expire 7 to 60 days from now: their first warning (7 days before their expiry) is still
+ * to come, for some later today, in the very buckets the check reads.
  */
 export async function generateTokens(options: {
   seed: number;
@@ -70,7 +72,7 @@ export async function generateTokens(options: {
         ? now - 1 - Math.floor(random() * 7 * DAY_MS)
         : handled
           ? now - Math.floor(random() * 365 * DAY_MS)
-          : now + 1 + Math.floor(random() * 60 * DAY_MS);
+          : now + 7 * DAY_MS + 1 + Math.floor(random() * 53 * DAY_MS);
       await store.putAccount(
         {
           accountId: `${options.prefix}${index.toString(36).padStart(6, '0')}`,
@@ -87,6 +89,16 @@ export async function generateTokens(options: {
     }
   });
   for (const item of items) {
+    if (item.tokenStatus === 'active' && (item.expiresAt as string) <= options.now.toISOString()) {
+      // Its warnings went out before: the check filed it for its expiry a day ahead of it, so it
+      // is due now as an expiry, under its own day.
+      const expiresAt = item.expiresAt as string;
+      Object.assign(
+        item,
+        dueKeys(item.accountId as string, expiresAt, new Date(Date.parse(expiresAt) - DAY_MS)),
+      );
+      delete item.dueReason;
+    }
     if (typeof item.dueAt === 'string' && item.dueAt <= options.now.toISOString()) {
       dueItems.push(item);
     }

@@ -32,7 +32,7 @@ const deps = {
   pace: createRateSlots({
     db,
     tableName: config.TABLE_NAME,
-    keyOf: keys.refreshPaceSlot,
+    key: keys.refreshPace(),
     perSecond: config.INSTAGRAM_MAX_REFRESH_RATE,
   }),
   log: logger,

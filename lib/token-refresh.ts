@@ -26,6 +26,9 @@ import { grantTableActions } from './function-access';
 import { maxReceiveCount } from './notifications';
 import { tokenScheduleVariables } from './token-schedule';
 import { TokenwatchFunction } from './tokenwatch-function';
+import { refresherBatchSize, refresherConcurrency } from './refresher-sizing';
+
+export { refresherBatchSize, refresherConcurrency };
 
 export interface TokenRefreshProps {
   readonly table: ITableV2;
@@ -51,20 +54,8 @@ export interface TokenRefreshProps {
   readonly logRetention?: RetentionDays;
 }
 
-/** Refresh requests the refresher takes per invocation. */
-export const refresherBatchSize = 5;
-
 /** The refresher's timeout: a batch of paced refreshes, each one Instagram call of 4 s at most. */
 export const refresherTimeout = Duration.seconds(60);
-
-/**
- * The refresher's maximum concurrency for a rate: about one process per call a second, so each
- * waits about a second for its turn; at least 2 (the event source mapping's minimum), at most
- * 50 (enough for any rate Instagram would allow one app).
- */
-export function refresherConcurrency(instagramMaxRefreshRate: number): number {
-  return Math.min(50, Math.max(2, Math.ceil(instagramMaxRefreshRate)));
-}
 
 const minutesPer: Record<string, number> = { minute: 1, hour: 60, day: 1440 };
 

@@ -24,6 +24,7 @@ import type { EnvironmentFor, FunctionName } from '../functions/environment/vari
 import { createTableInput } from '../functions/storage/table';
 import { preferenceCatalogue, preferenceNames } from '../functions/notifications/preferences';
 import { routes } from '../lib/routes';
+import { refresherBatchSize, refresherConcurrency } from '../lib/refresher-sizing';
 import { localCredentials, startDynamoDbLocal, startSes } from './services';
 import type { LocalApiGatewayOptions } from './api-gateway';
 import { startLocalApi } from './api-server';
@@ -239,8 +240,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       functionTimeoutMs: refresherTimeoutMs,
       visibilityTimeoutMs: refresherTimeoutMs * 2,
       maxReceiveCount: options.maxReceiveCount ?? 5,
-      batchSize: 5,
-      maxConcurrency: 2,
+      batchSize: refresherBatchSize,
+      maxConcurrency: refresherConcurrency(options.instagramMaxRefreshRate ?? 20),
       deadLetterQueue: refreshDeadLetterQueue,
       onBatchError: (error) => {
         log(`refresher batch failed: ${String(error)}`);

@@ -31,11 +31,10 @@ export const keys = {
    */
   dataDeletion: (codeHash: string) => ({ pk: `DELETION#${codeHash}`, sk: 'REQUEST' }),
   /**
-   * One slot of the fleet's pace of automatic refreshes (a slot is 1/rate of a second, counted
-   * from the epoch): whoever writes it first may call Instagram in it. A partition per slot, so
-   * the pace is never a hot key.
+   * The counter of the fleet's pace of automatic refreshes: the next free slot (1/rate of a
+   * second, counted from the epoch) in which a refresher may call Instagram.
    */
-  refreshPaceSlot: (slot: number) => ({ pk: `PACE#instagram-refresh#${slot}`, sk: 'SLOT' }),
+  refreshPace: () => ({ pk: 'PACE#instagram-refresh', sk: 'NEXT' }),
 };
 
 /** The sort-key prefix of every item that belongs to an account, for listing them. */

@@ -73,8 +73,9 @@ export async function refreshAutomatically(
     return 'too-young';
   }
 
-  // The slot first, then the lease: a lease must not run out while its holder waits its turn.
-  await deps.pace.take();
+  // The lease first, then the slot: nothing slow may stand between the slot and the call, or
+  // calls given consecutive slots leave together (npm run bench counted 25 in a second at 20/s
+  // with the lease in between). The lease (30 s) outlasts any wait for a slot.
   const leaseId = await deps.store.takeRefreshLease(
     request.accountId,
     request.generation,
@@ -82,21 +83,24 @@ export async function refreshAutomatically(
     refreshLeaseSeconds,
   );
   if (!leaseId) return 'busy';
+  const release = () =>
+    deps.store.releaseRefreshLease(request.accountId, leaseId).catch((releaseError: unknown) => {
+      deps.log.warn('Could not give the refresh lease back; it runs out by itself', {
+        accountId: request.accountId,
+        error: errorName(releaseError),
+      });
+    });
 
   let token;
   try {
+    await deps.pace.take();
     token = await deps.instagram.refreshToken(account.accessToken);
   } catch (error) {
-    const outcome = await afterFailure(deps, request, account, error);
-    await deps.store
-      .releaseRefreshLease(request.accountId, leaseId)
-      .catch((releaseError: unknown) => {
-        deps.log.warn('Could not give the refresh lease back; it runs out by itself', {
-          accountId: request.accountId,
-          error: errorName(releaseError),
-        });
-      });
-    return outcome;
+    try {
+      return await afterFailure(deps, request, account, error);
+    } finally {
+      await release();
+    }
   }
   await storeNewToken(deps, request, token, actor);
   return 'refreshed';

@@ -83,7 +83,7 @@ beforeAll(async () => {
   pace = createRateSlots({
     db: createDocumentClient(table.client),
     tableName: table.tableName,
-    keyOf: keys.refreshPaceSlot,
+    key: keys.refreshPace(),
     perSecond: 100,
   });
 });

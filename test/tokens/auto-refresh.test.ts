@@ -77,7 +77,7 @@ function deps(overrides: Partial<AutoRefreshDependencies> = {}): AutoRefreshDepe
     pace: createRateSlots({
       db: createDocumentClient(table.client),
       tableName: table.tableName,
-      keyOf: keys.refreshPaceSlot,
+      key: keys.refreshPace(),
       perSecond: 100,
     }),
     log: quiet,

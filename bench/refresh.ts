@@ -137,13 +137,11 @@ function watchRefreshCalls(): Departure[] {
 }
 
 interface PaceMeter {
-  /** When each account's refresh lease write started: its refresher holds a slot by then. */
-  leaseStarts: Map<string, number>;
   reset(): void;
-  /** Slot claims won and lost, and per token: the ms each kind of call took, summed. */
+  /** Writes to the pace's counter (and those refused), and per token: the ms each kind took. */
   summary(tokens: number): {
-    slotClaimsWon: number;
-    slotClaimsLost: number;
+    paceWrites: number;
+    paceWritesRefused: number;
     msPerToken: Record<string, number>;
   };
 }
@@ -157,20 +155,17 @@ function watchTable(db: DynamoDBDocumentClient): PaceMeter {
   let won = 0;
   let lost = 0;
   let took = new Map<string, number>();
-  const leaseStarts = new Map<string, number>();
   db.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as {
-        Item?: { pk?: unknown };
         Key?: { pk?: unknown };
         UpdateExpression?: string;
       };
-      const pk = input.Item?.pk;
+      const pk = input.Key?.pk;
+      // The pace's counter: one write per call, two when it fell behind; a refused one is the
+      // second of a pair, or a caller's race to restart it.
       const isClaim = typeof pk === 'string' && pk.startsWith('PACE#');
       const isLease = input.UpdateExpression?.startsWith('SET refreshLeaseUntil') === true;
-      if (isLease && typeof input.Key?.pk === 'string') {
-        leaseStarts.set(input.Key.pk.replace(/^IGACCOUNT#/, ''), Date.now());
-      }
       const kind = isClaim
         ? 'slot claim'
         : isLease
@@ -191,17 +186,15 @@ function watchTable(db: DynamoDBDocumentClient): PaceMeter {
     { step: 'initialize', name: 'benchPaceMeter' },
   );
   return {
-    leaseStarts,
     reset() {
-      leaseStarts.clear();
       won = 0;
       lost = 0;
       took = new Map();
       instagramMs.total = 0;
     },
     summary: (tokens) => ({
-      slotClaimsWon: won,
-      slotClaimsLost: lost,
+      paceWrites: won + lost,
+      paceWritesRefused: lost,
       msPerToken: Object.fromEntries(
         [...took, ['Instagram refresh', instagramMs.total] as const].map(([kind, ms]) => [
           kind,
@@ -266,17 +259,10 @@ async function measureRun(
   const atRefresher = steadyRate(sent);
   const busiest = (instants: readonly number[]) =>
     Math.max(...callsPerSecond(instants).map((second) => second.count));
-  // Where in its slot (1/R s) each call left: the pace lets it go at the slot's start, and the
-  // refresh lease is written between the two.
+  // Where in its slot (1/R s) each call left: the pace lets it go at the slot's start, in its
+  // first half at the latest.
   const slotMs = 1000 / rate;
   const phases = sent.map((instant) => instant % slotMs);
-  // How long after the start of its slot each call left: the slot is the one its refresher held
-  // when it began to write the lease (the pace returns only inside the slot it claimed).
-  const afterSlotStart = measured.map((departure) => {
-    const leaseStart = pace.leaseStarts.get(departure.accessToken.replace(/^IGQ-/, ''));
-    if (leaseStart === undefined) throw new Error(`No lease seen for ${departure.accessToken}`);
-    return departure.at - Math.floor(leaseStart / slotMs) * slotMs;
-  });
   const inWholeSeconds = received.filter(
     (instant) =>
       instant >= atInstagram.fromMs && instant < atInstagram.fromMs + atInstagram.seconds * 1000,
@@ -296,10 +282,6 @@ async function measureRun(
     callsSharingASlot: sent.length - new Set(sent.map((at) => Math.floor(at / slotMs))).size,
     msIntoSlotP50: round(percentile(phases, 50), 1),
     msIntoSlotP99: round(percentile(phases, 99), 1),
-    msAfterOwnSlotStartP50: round(percentile(afterSlotStart, 50), 1),
-    msAfterOwnSlotStartP99: round(percentile(afterSlotStart, 99), 1),
-    msAfterOwnSlotStartMax: round(Math.max(...afterSlotStart), 1),
-    callsAfterOwnSlotEnded: afterSlotStart.filter((ms) => ms >= slotMs).length,
     ...pace.summary(tokens),
     runSeconds: round((finished - started) / 1000, 1),
     refreshQueue: run.refreshQueue,

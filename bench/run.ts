@@ -152,19 +152,7 @@ async function updateReadme(
     { rate?: number; concurrency?: number; emails?: number } | undefined;
   const refreshRate = figures.find((figure) => figure.benchmark === 'refresh rate discipline')
     ?.details as
-    | {
-        rate?: number;
-        tokens?: number;
-        concurrentBatches?: number;
-        atDeployedConcurrency?: {
-          concurrentBatches: number;
-          achievedPerSecond: number;
-          busiestSecondSent: number;
-          busiestSecondReceived: number;
-        };
-      }
-    | undefined;
-  const deployed = refreshRate?.atDeployedConcurrency;
+    { rate?: number; tokens?: number; concurrentBatches?: number; paceWrites?: number } | undefined;
   const section = [
     start,
     '## Benchmarks',
@@ -190,10 +178,10 @@ async function updateReadme(
       : [
           `Send rate: R = ${sendRate.rate} emails/s, a backlog of ${sendRate.emails} emails, ${sendRate.concurrency} notifiers (the concurrency the stack derives for R).`,
         ]),
-    ...(refreshRate?.rate === undefined || deployed === undefined
+    ...(refreshRate?.rate === undefined || refreshRate.tokens === undefined
       ? []
       : [
-          `Refresh rate: R = ${refreshRate.rate} calls/s, ${refreshRate.tokens} due tokens through the whole local system, ${refreshRate.concurrentBatches} refresher batches at once (the local stack's queue); at the ${deployed.concurrentBatches} batches at once the deployed stack runs for R: ${(deployed.achievedPerSecond / refreshRate.rate).toFixed(2)} of R, at most ${deployed.busiestSecondSent} calls sent and ${deployed.busiestSecondReceived} received in one second.`,
+          `Refresh rate: R = ${refreshRate.rate} calls/s, ${refreshRate.tokens} due tokens through the whole local system, ${refreshRate.concurrentBatches} refresher batches at once (as the stack deploys for R), ${((refreshRate.paceWrites ?? 0) / refreshRate.tokens).toFixed(2)} writes to the pace per call.`,
         ]),
     end,
   ].join('\n');

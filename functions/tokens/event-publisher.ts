@@ -15,6 +15,7 @@ import {
   type TokenExpiredDetail,
   type TokenExpiringDetail,
   type TokenRefreshedDetail,
+  type TokenReminderDetail,
 } from './events';
 
 export interface TokenExpiredPublisher {
@@ -29,6 +30,12 @@ export interface TokenExpiringPublisher {
   ): Promise<PublishOutcome<TokenExpiringDetail>>;
 }
 
+export interface TokenReminderPublisher {
+  publishTokenReminder(
+    details: readonly TokenReminderDetail[],
+  ): Promise<PublishOutcome<TokenReminderDetail>>;
+}
+
 export interface TokenRefreshedPublisher {
   /** Throws EventNotPublishedError when the bus did not accept it after the retries. */
   publishTokenRefreshed(detail: TokenRefreshedDetail): Promise<void>;
@@ -36,7 +43,10 @@ export interface TokenRefreshedPublisher {
 
 export function createEventPublisher(
   options: Omit<BusPublisherOptions, 'source'>,
-): TokenExpiredPublisher & TokenExpiringPublisher & TokenRefreshedPublisher {
+): TokenExpiredPublisher &
+  TokenExpiringPublisher &
+  TokenReminderPublisher &
+  TokenRefreshedPublisher {
   const bus = createBusPublisher({ ...options, source: eventSource });
   return {
     publishTokenExpired: (details) =>
@@ -53,6 +63,15 @@ export function createEventPublisher(
         generation: detail.generation,
         expiresAt: detail.expiresAt,
         daysLeft: detail.daysLeft,
+      })),
+    publishTokenReminder: (details) =>
+      bus.publish(detailTypes.tokenReminder, details, (detail) => ({
+        accountId: detail.accountId,
+        generation: detail.generation,
+        expiresAt: detail.expiresAt,
+        reason: detail.reason,
+        cause: detail.cause,
+        daysSince: detail.daysSince,
       })),
     async publishTokenRefreshed(detail) {
       const outcome = await bus.publish(detailTypes.tokenRefreshed, [detail], (refreshed) => ({

@@ -42,6 +42,22 @@ export const tokenExpiringDetail = z.strictObject({
 });
 export type TokenExpiringDetail = z.infer<typeof tokenExpiringDetail>;
 
+/**
+ * `Instagram Token Reminder`: a token announced as lost `daysSince` days ago (one of the steps
+ * of `remindAfterDays`) is still lost at the same generation. Its own detail type, because the
+ * expiry is published once per generation; `daysSince` names the step, so a duplicate means the
+ * same reminder (the ledger's occasion is `reminder-<daysSince>`).
+ */
+export const tokenReminderDetail = z.strictObject({
+  accountId,
+  generation: positiveInteger(),
+  expiresAt: isoDateTime,
+  reason: expiryReason,
+  cause: tokenCause,
+  daysSince: positiveInteger(),
+});
+export type TokenReminderDetail = z.infer<typeof tokenReminderDetail>;
+
 /** Who stored a new token: a user (refresh, reconnect), the automatic refresh, or a link. */
 export const tokenRefreshedDetail = z.strictObject({
   accountId,
@@ -55,6 +71,7 @@ export const eventSource = 'tokenwatch';
 export const detailTypes = {
   tokenExpired: 'Instagram Token Expired',
   tokenExpiring: 'Instagram Token Expiring',
+  tokenReminder: 'Instagram Token Reminder',
   tokenRefreshed: 'Instagram Token Refreshed',
 } as const;
 
@@ -65,7 +82,7 @@ export const detailTypes = {
  */
 export const noticeRulePattern = {
   source: [eventSource],
-  'detail-type': [detailTypes.tokenExpired, detailTypes.tokenExpiring],
+  'detail-type': [detailTypes.tokenExpired, detailTypes.tokenExpiring, detailTypes.tokenReminder],
 };
 
 /**
@@ -97,3 +114,16 @@ export const tokenExpiringEnvelope = z.object({
   detail: tokenExpiringDetail,
 });
 export type TokenExpiringEnvelope = z.infer<typeof tokenExpiringEnvelope>;
+
+export const tokenReminderEnvelope = z.object({
+  version: z.string(),
+  id: nonEmptyString(),
+  'detail-type': z.literal(detailTypes.tokenReminder),
+  source: z.literal(eventSource),
+  account: z.string(),
+  time: isoDateTime,
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: tokenReminderDetail,
+});
+export type TokenReminderEnvelope = z.infer<typeof tokenReminderEnvelope>;

@@ -162,7 +162,11 @@ describe('the notification queue', () => {
       EventBusName: { Ref: busId },
       EventPattern: {
         source: ['tokenwatch'],
-        'detail-type': ['Instagram Token Expired', 'Instagram Token Expiring'],
+        'detail-type': [
+          'Instagram Token Expired',
+          'Instagram Token Expiring',
+          'Instagram Token Reminder',
+        ],
       },
       State: 'ENABLED',
       Targets: [

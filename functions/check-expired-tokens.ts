@@ -1,6 +1,6 @@
 /**
  * check-expired-tokens: run by the EventBridge Scheduler schedule. Publishes one event per
- * token that became due and marks it expired, and one per warning due (see
+ * token that became due and marks it expired, and one per warning or reminder due (see
  * #tokens/expiry-check); returns the summary,
  * which the local stack's /_local/run-check answers with.
  */
@@ -14,7 +14,12 @@ import { metrics, MetricUnit } from '#platform/metrics';
 import { logger } from '#platform/observability';
 import { createDueTokenSchedule } from '#tokens/due-tokens';
 import { now } from '#platform/clock';
-import { tokenScheduleEnvironment, tokenScheduleFrom } from '#tokens/token-schedule';
+import {
+  reminderEnvironment,
+  reminderStepsFrom,
+  tokenScheduleEnvironment,
+  tokenScheduleFrom,
+} from '#tokens/token-schedule';
 
 const config = readConfig({
   TABLE_NAME: envString(),
@@ -22,12 +27,14 @@ const config = readConfig({
   // At least yesterday: a token due at 23:55 must still be read by the 00:05 run.
   CHECK_LOOKBACK_DAYS: envInteger(7, { min: 1, max: 60 }),
   ...tokenScheduleEnvironment,
+  ...reminderEnvironment,
 } satisfies ConfigShapeOf<'check-expired-tokens'>);
 
 const store = createDueTokenSchedule(
   documentClient(),
   config.TABLE_NAME,
   tokenScheduleFrom(config),
+  reminderStepsFrom(config),
 );
 const publisher = createEventPublisher({ busName: config.EVENT_BUS_NAME });
 
@@ -49,6 +56,8 @@ export const handler = async (_event?: unknown, context?: Context): Promise<Expi
     metrics.addMetric('TokenMarksFailed', MetricUnit.Count, summary.markFailed);
     metrics.addMetric('ExpiringEventsPublished', MetricUnit.Count, summary.warnings.published);
     metrics.addMetric('ExpiringEventsFailed', MetricUnit.Count, summary.warnings.failed);
+    metrics.addMetric('ReminderEventsPublished', MetricUnit.Count, summary.reminders.published);
+    metrics.addMetric('ReminderEventsFailed', MetricUnit.Count, summary.reminders.failed);
     return summary;
   } finally {
     metrics.publishStoredMetrics();

@@ -4,7 +4,7 @@
  */
 import type { Node } from 'constructs';
 import { z } from 'zod';
-import { defaultTokenSchedule } from '../functions/tokens/token-schedule';
+import { defaultRemindAfterDays, defaultTokenSchedule } from '../functions/tokens/token-schedule';
 
 const contextBoolean = z.union([
   z.boolean(),
@@ -80,6 +80,11 @@ export const stackConfigSchema = z.object({
     .default(defaultTokenSchedule.refreshBeforeDays),
   /** @default [7, 1] — warn this many days before the expiry of a token not refreshed by then. */
   warnBeforeDays: dayList(1, 59).default([...defaultTokenSchedule.warnBeforeDays]),
+  /**
+   * @default [3, 7, 14, 28] — days after a token was announced lost that its people are
+   * reminded while it stays lost; 1 to 365.
+   */
+  remindAfterDays: dayList(1, 365).default([...defaultRemindAfterDays]),
   /**
    * @default 5 — calls per second to Instagram's refresh endpoint for the whole fleet: 18,000
    * an hour, far more than a fleet's tokens need, while the app's Instagram rate limit (which

@@ -13,7 +13,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { declaredEnvironment } from '../functions/environment/variables';
 import { dueIndex } from '../functions/storage/table';
-import type { TokenSchedule } from '../functions/tokens/token-schedule';
+import { defaultRemindAfterDays, type TokenSchedule } from '../functions/tokens/token-schedule';
 import { grantTableActions } from './function-access';
 import { tokenScheduleVariables } from './token-schedule';
 import { TokenwatchFunction } from './tokenwatch-function';
@@ -33,6 +33,8 @@ export interface ExpiryCheckProps {
    * @default 14 days; warnings 7 and 1 days before expiry
    */
   readonly tokenSchedule?: TokenSchedule;
+  /** Days after a token was announced lost that its people are reminded. @default [3, 7, 14, 28] */
+  readonly remindAfterDays?: readonly number[];
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
 }
@@ -62,6 +64,7 @@ export class ExpiryCheck extends Construct {
         TABLE_NAME: props.table.tableName,
         EVENT_BUS_NAME: props.bus.eventBusName,
         CHECK_LOOKBACK_DAYS: String(lookbackDays),
+        REMIND_AFTER_DAYS: (props.remindAfterDays ?? defaultRemindAfterDays).join(','),
         ...tokenScheduleVariables(props.tokenSchedule),
       }),
     });

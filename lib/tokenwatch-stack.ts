@@ -80,6 +80,7 @@ export class TokenwatchStack extends Stack {
       schedule: config.checkSchedule,
       lookbackDays: config.checkLookbackDays,
       tokenSchedule,
+      remindAfterDays: config.remindAfterDays,
       logRetention: retention,
     });
     // Off: no job, queue or refresher at all (README, Configuration), not an idle one.

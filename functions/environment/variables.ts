@@ -35,6 +35,7 @@ export const functionEnvironments = {
     TABLE_NAME: 'required',
     EVENT_BUS_NAME: 'required',
     CHECK_LOOKBACK_DAYS: 'optional',
+    REMIND_AFTER_DAYS: 'optional',
     ...tokenSchedule,
   },
   'refresh-due-tokens': {

@@ -10,7 +10,9 @@ import { keys } from '#storage/keys';
 import { dueIndex, dueShards } from '#storage/table';
 import {
   daysLeftOfReason,
+  defaultRemindAfterDays,
   defaultTokenSchedule,
+  nextReminder,
   firstRefreshAt,
   nextAnnouncement,
   warningReason,
@@ -43,8 +45,18 @@ export interface DueWarning {
   daysLeft: number;
 }
 
-/** What the check finds due: a token to announce as lost, or a warning to give. */
-export type DueEntry = ({ kind: 'lost' } & DueToken) | ({ kind: 'warning' } & DueWarning);
+/** A token announced lost `daysSince` days ago (a reminder step), still lost at its generation. */
+export interface DueReminder extends DueToken {
+  daysSince: number;
+  /** when it was announced: the steps count from there */
+  announcedAt: number;
+}
+
+/** What the check finds due: a token to announce as lost, a warning, or a reminder. */
+export type DueEntry =
+  | ({ kind: 'lost' } & DueToken)
+  | ({ kind: 'warning' } & DueWarning)
+  | ({ kind: 'reminder' } & DueReminder);
 export const isLoss = (entry: DueEntry): entry is { kind: 'lost' } & DueToken =>
   entry.kind === 'lost';
 
@@ -66,13 +78,32 @@ export function lossOf(dueReason: unknown): { reason: ExpiryReason; cause: Token
   };
 }
 
-/** A due index entry, read: a warning when `dueReason` names a step, a loss otherwise. */
+/**
+ * How a reminder step is written in `dueReason`: the step and the loss it reminds of, because
+ * the index projects nothing else that could carry the cause.
+ */
+const reminderReasonPrefix = 'reminder-';
+export const reminderReason = (
+  daysSince: number,
+  loss: { reason: ExpiryReason; cause: TokenCause },
+) => `${reminderReasonPrefix}${daysSince}:${loss.reason === 'expired' ? 'expired' : loss.cause}`;
+function reminderOf(dueReason: unknown) {
+  const match = typeof dueReason === 'string' ? /^reminder-(\d+):(.+)$/.exec(dueReason) : null;
+  return match ? { daysSince: Number(match[1]), ...lossOf(match[2]) } : undefined;
+}
+
+/** A due index entry, read: a warning or a reminder when `dueReason` names one, else a loss. */
 export function entryOf(item: Record<string, unknown>): DueEntry {
   const token = {
     accountId: item.accountId as string,
     generation: item.generation as number,
     expiresAt: item.expiresAt as string,
   };
+  const reminder = reminderOf(item.dueReason);
+  if (reminder) {
+    const announcedAt = Date.parse(item.dueAt as string) - reminder.daysSince * DAY_MS;
+    return { kind: 'reminder', ...token, ...reminder, announcedAt };
+  }
   const daysLeft = daysLeftOfReason(item.dueReason);
   return daysLeft === undefined
     ? { kind: 'lost', ...token, ...lossOf(item.dueReason) }
@@ -207,7 +238,13 @@ export async function* readBuckets(
 /** The check's port: what is due now, marking a loss announced, moving on after a warning. */
 export interface DueTokenSchedule {
   dueTokens(now: Date, lookbackDays: number): AsyncGenerator<DueEntry[]>;
-  markTokenExpired(token: DueToken): Promise<boolean>;
+  /**
+   * Marks a token announced as lost and files its first reminder (none: off the index), only if
+   * it is still that generation and filed for its loss. False: someone got there first.
+   */
+  markTokenExpired(token: DueToken, now?: Date): Promise<boolean>;
+  /** Files the token at its next reminder, or takes it off the index after the last. */
+  markReminded(reminder: DueReminder, now: Date): Promise<boolean>;
   /**
    * Files the token at its next announcement after the warning, only if it is still that
    * generation, active, and filed for that warning. False: it moved on meanwhile.
@@ -219,7 +256,27 @@ export function createDueTokenSchedule(
   db: DynamoDBDocumentClient,
   tableName: string,
   schedule: TokenSchedule = defaultTokenSchedule,
+  /** reminder steps, days after the announcement, earliest first */
+  remindAfterDays: readonly number[] = defaultRemindAfterDays,
 ): DueTokenSchedule {
+  /** The due entry after the reminder `remindedDaysSince` (none: just announced). */
+  function reminderFiling(
+    token: DueToken,
+    announcedAt: number,
+    now: Date,
+    remindedDaysSince?: number,
+  ): Filing {
+    const next = nextReminder(announcedAt, now, remindAfterDays, remindedDaysSince);
+    if (!next) return { set: {}, remove: ['dueBucket', 'dueAt', 'dueReason'] };
+    return {
+      set: {
+        ...dueKeys(token.accountId, next.at, now),
+        dueReason: reminderReason(next.daysSince, token),
+      },
+      remove: [],
+    };
+  }
+
   return {
     /** The tokens due at `now`, page by page, read from the sparse index bucket by bucket. */
     async *dueTokens(now, lookbackDays) {
@@ -240,22 +297,55 @@ export function createDueTokenSchedule(
      * the generation the event was published for and still watched. False: someone got there
      * first (a refresh, or an earlier run of the check), which is not an error.
      */
-    async markTokenExpired(token) {
+    async markTokenExpired(token, now = new Date()) {
+      const reminder = filingUpdate(reminderFiling(token, now.getTime(), now));
       try {
         await db.send(
           new UpdateCommand({
             TableName: tableName,
             Key: keys.account(token.accountId),
-            // A lost token is watched no more: off both indexes.
+            // A lost token is off the refresh schedule, and filed for its first reminder.
             UpdateExpression:
-              'SET tokenStatus = :reason, #cause = :cause ' +
-              `REMOVE dueBucket, dueAt, dueReason, ${refreshAttributes.join(', ')}`,
-            ConditionExpression: 'generation = :generation AND attribute_exists(dueBucket)',
+              `SET tokenStatus = :reason, #cause = :cause${reminder.set.map((part) => `, ${part}`).join('')} ` +
+              `REMOVE ${[...reminder.remove, ...refreshAttributes].join(', ')}`,
+            // Filed for its loss, not already for a reminder (which would mean it was marked).
+            ConditionExpression:
+              'generation = :generation AND attribute_exists(dueBucket) AND ' +
+              '(attribute_not_exists(dueReason) OR NOT begins_with(dueReason, :reminder))',
             ExpressionAttributeNames: { '#cause': 'cause' },
             ExpressionAttributeValues: {
               ':reason': token.reason,
               ':cause': token.cause,
               ':generation': token.generation,
+              ':reminder': reminderReasonPrefix,
+              ...reminder.values,
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+
+    async markReminded(reminder, now) {
+      const update = filingUpdate(
+        reminderFiling(reminder, reminder.announcedAt, now, reminder.daysSince),
+      );
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.account(reminder.accountId),
+            UpdateExpression:
+              (update.set.length > 0 ? `SET ${update.set.join(', ')} ` : '') +
+              (update.remove.length > 0 ? `REMOVE ${update.remove.join(', ')}` : ''),
+            ConditionExpression: 'generation = :generation AND dueReason = :step',
+            ExpressionAttributeValues: {
+              ...update.values,
+              ':generation': reminder.generation,
+              ':step': reminderReason(reminder.daysSince, reminder),
             },
           }),
         );

@@ -31,9 +31,10 @@ export interface TokenExpiringPublisher {
 }
 
 export interface TokenReminderPublisher {
-  publishTokenReminder(
-    details: readonly TokenReminderDetail[],
-  ): Promise<PublishOutcome<TokenReminderDetail>>;
+  /** Answers with the very objects it was given, so a caller may pass more than the detail. */
+  publishTokenReminder<Detail extends TokenReminderDetail>(
+    details: readonly Detail[],
+  ): Promise<PublishOutcome<Detail>>;
 }
 
 export interface TokenRefreshedPublisher {
@@ -64,8 +65,8 @@ export function createEventPublisher(
         expiresAt: detail.expiresAt,
         daysLeft: detail.daysLeft,
       })),
-    publishTokenReminder: (details) =>
-      bus.publish(detailTypes.tokenReminder, details, (detail) => ({
+    publishTokenReminder: <Detail extends TokenReminderDetail>(details: readonly Detail[]) =>
+      bus.publish(detailTypes.tokenReminder, details, (detail: Detail) => ({
         accountId: detail.accountId,
         generation: detail.generation,
         expiresAt: detail.expiresAt,

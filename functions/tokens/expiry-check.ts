@@ -6,9 +6,13 @@
  * never loses an announcement: the token is still due on the next run and is published again,
  * which the notifier absorbs (it is idempotent).
  */
-import type { DueToken, DueTokenSchedule, DueWarning } from './due-tokens';
+import type { DueReminder, DueToken, DueTokenSchedule, DueWarning } from './due-tokens';
 import { maxEntriesPerCall, type PublishOutcome } from '#platform/eventbridge';
-import type { TokenExpiredPublisher, TokenExpiringPublisher } from './event-publisher';
+import type {
+  TokenExpiredPublisher,
+  TokenExpiringPublisher,
+  TokenReminderPublisher,
+} from './event-publisher';
 import { errorName, type LogSink } from '#platform/observability';
 import type { TokenExpiredDetail, TokenExpiringDetail } from './events';
 
@@ -28,18 +32,30 @@ export interface ExpiryCheckSummary {
   /** account ids whose event was not accepted or whose mark failed, for the log */
   failedAccountIds: string[];
   /** warnings due: published, then filed at the next step (the counts above are losses only) */
-  warnings: {
-    due: number;
-    published: number;
-    filed: number;
-    changedMeanwhile: number;
-    failed: number;
-  };
+  warnings: StepCounts;
+  /** reminders due: published, then filed at the next step (or off the index after the last) */
+  reminders: StepCounts;
 }
+
+export interface StepCounts {
+  due: number;
+  published: number;
+  filed: number;
+  changedMeanwhile: number;
+  failed: number;
+}
+
+const noSteps = (): StepCounts => ({
+  due: 0,
+  published: 0,
+  filed: 0,
+  changedMeanwhile: 0,
+  failed: 0,
+});
 
 export interface ExpiryCheckDependencies {
   store: DueTokenSchedule;
-  publisher: TokenExpiredPublisher & TokenExpiringPublisher;
+  publisher: TokenExpiredPublisher & TokenExpiringPublisher & TokenReminderPublisher;
   clock: () => Date;
   lookbackDays: number;
   log: LogSink;
@@ -56,7 +72,8 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
     failed: 0,
     markFailed: 0,
     failedAccountIds: [],
-    warnings: { due: 0, published: 0, filed: 0, changedMeanwhile: 0, failed: 0 },
+    warnings: noSteps(),
+    reminders: noSteps(),
   };
   const noteFailure = (accountId: string) => {
     if (summary.failedAccountIds.length < maxListedFailures) {
@@ -69,7 +86,7 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
   const losses: Lane<TokenExpiredDetail> = {
     event: 'token-expired',
     publish: (details) => deps.publisher.publishTokenExpired(details),
-    settle: (detail) => deps.store.markTokenExpired(detail),
+    settle: (detail) => deps.store.markTokenExpired(detail, deps.clock()),
     published: (accepted, rejected) => {
       summary.published += accepted;
       summary.failed += rejected;
@@ -77,18 +94,30 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
     settled: (moved) => (moved ? (summary.marked += 1) : (summary.changedMeanwhile += 1)),
     settleFailure: 'Published, but could not mark the token expired; the next run republishes',
   };
-  const warned: Lane<TokenExpiringDetail> = {
+  const stepLane = <Detail>(
+    counts: StepCounts,
+    lane: Pick<Lane<Detail>, 'event' | 'publish' | 'settle' | 'settleFailure'>,
+  ): Lane<Detail> => ({
+    ...lane,
+    published: (accepted, rejected) => {
+      counts.published += accepted;
+      counts.failed += rejected;
+    },
+    settled: (moved) => (moved ? (counts.filed += 1) : (counts.changedMeanwhile += 1)),
+  });
+  const warned = stepLane<TokenExpiringDetail>(summary.warnings, {
     event: 'token-expiring',
     publish: (details) => deps.publisher.publishTokenExpiring(details),
     settle: (warning) => deps.store.markWarned(warning, deps.clock()),
-    published: (accepted, rejected) => {
-      summary.warnings.published += accepted;
-      summary.warnings.failed += rejected;
-    },
-    settled: (moved) =>
-      moved ? (summary.warnings.filed += 1) : (summary.warnings.changedMeanwhile += 1),
     settleFailure: 'Published a warning, but could not file the next step; it is republished',
-  };
+  });
+  const reminded = stepLane<DueReminder>(summary.reminders, {
+    event: 'token-reminder',
+    // The publisher picks the event's fields itself and answers with these same entries.
+    publish: (reminders) => deps.publisher.publishTokenReminder(reminders),
+    settle: (reminder) => deps.store.markReminded(reminder, deps.clock()),
+    settleFailure: 'Published a reminder, but could not file the next step; it is republished',
+  });
   const failed = (accountId: string) => {
     noteFailure(accountId);
   };
@@ -100,6 +129,8 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
     publishThenSettle(details, losses, { marking, log: deps.log, failed, settleFailed });
   const publishThenFileWarnings = (details: TokenExpiringDetail[]) =>
     publishThenSettle(details, warned, { marking, log: deps.log, failed, settleFailed });
+  const publishThenFileReminders = (entries: DueReminder[]) =>
+    publishThenSettle(entries, reminded, { marking, log: deps.log, failed, settleFailed });
 
   // Tokens come a bucket page at a time; they are published in full calls of ten regardless,
   // and at most ten are being marked at once, so a large page never means hundreds of writes at
@@ -109,14 +140,20 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
   // marked only after the bus accepted its own event.
   const buffer: TokenExpiredDetail[] = [];
   const warnings: TokenExpiringDetail[] = [];
+  const reminders: DueReminder[] = [];
   try {
     for await (const page of deps.store.dueTokens(deps.clock(), deps.lookbackDays)) {
       for (const entry of page) {
         if (entry.kind === 'warning') warnings.push(warningOf(entry));
+        else if (entry.kind === 'reminder') reminders.push(entry);
         else buffer.push(detailOf(entry));
       }
       summary.due += page.filter((entry) => entry.kind === 'lost').length;
       summary.warnings.due += page.filter((entry) => entry.kind === 'warning').length;
+      summary.reminders.due += page.filter((entry) => entry.kind === 'reminder').length;
+      while (reminders.length >= maxEntriesPerCall) {
+        await publishThenFileReminders(reminders.splice(0, maxEntriesPerCall));
+      }
       while (buffer.length >= maxEntriesPerCall) {
         await publishThenMark(buffer.splice(0, maxEntriesPerCall));
       }
@@ -126,6 +163,7 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
     }
     if (buffer.length > 0) await publishThenMark(buffer);
     if (warnings.length > 0) await publishThenFileWarnings(warnings);
+    if (reminders.length > 0) await publishThenFileReminders(reminders);
   } finally {
     // Never finish, or fail, with marks still in flight.
     await Promise.all(marking);

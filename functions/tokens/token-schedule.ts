@@ -29,27 +29,63 @@ export const defaultTokenSchedule: TokenSchedule = {
 };
 
 /**
- * `7,1`: distinct whole days between 1 and 59, in any order, stored largest first; empty for no
- * warnings at all.
+ * `7,1`: distinct whole days between 1 and `max`, in any order, stored largest first; empty for
+ * none at all.
  */
-const warnDays = z
-  .pipe(
-    z.string().check(z.regex(/^\s*(\d+(\s*,\s*\d+)*)?\s*$/, 'a comma-separated list of days')),
-    z.transform((text) =>
-      text.trim() === ''
-        ? []
-        : [...new Set(text.split(',').map((day) => Number(day.trim())))].sort((a, b) => b - a),
-    ),
-  )
-  .check(
-    z.refine((days) => days.every((day) => day >= 1 && day <= 59), 'each day between 1 and 59'),
-  );
+const dayList = (max: number) =>
+  z
+    .pipe(
+      z.string().check(z.regex(/^\s*(\d+(\s*,\s*\d+)*)?\s*$/, 'a comma-separated list of days')),
+      z.transform((text) =>
+        text.trim() === ''
+          ? []
+          : [...new Set(text.split(',').map((day) => Number(day.trim())))].sort((a, b) => b - a),
+      ),
+    )
+    .check(
+      z.refine(
+        (days) => days.every((day) => day >= 1 && day <= max),
+        `each day between 1 and ${max}`,
+      ),
+    );
+const warnDays = dayList(59);
 
 /** The variables a function that files tokens reads, with the defaults above. */
 export const tokenScheduleEnvironment = {
   REFRESH_BEFORE_DAYS: envInteger(defaultTokenSchedule.refreshBeforeDays, { min: 2, max: 59 }),
   WARN_BEFORE_DAYS: z._default(warnDays, [...defaultTokenSchedule.warnBeforeDays]),
 };
+
+/** Days after a token was announced lost that its people are reminded, while it stays lost. */
+export const defaultRemindAfterDays: readonly number[] = [3, 7, 14, 28];
+
+/** The variable the check reads for the reminders. */
+export const reminderEnvironment = {
+  REMIND_AFTER_DAYS: z._default(dayList(365), [...defaultRemindAfterDays].reverse()),
+};
+
+/** The reminder steps, earliest first. */
+export const reminderStepsFrom = (env: { REMIND_AFTER_DAYS: readonly number[] }): number[] =>
+  [...env.REMIND_AFTER_DAYS].sort((a, b) => a - b);
+
+/**
+ * The reminder to file for a token announced lost at `announcedAt`, after the reminder
+ * `remindedDaysSince` (none yet: just announced): the next step, at its time; when several have
+ * passed (a check that could not run), only the latest of them, now. None after the last step.
+ */
+export function nextReminder(
+  announcedAt: number,
+  now: Date,
+  steps: readonly number[],
+  remindedDaysSince?: number,
+): { daysSince: number; at: string } | undefined {
+  const ahead = steps
+    .filter((days) => remindedDaysSince === undefined || days > remindedDaysSince)
+    .map((daysSince) => ({ daysSince, at: announcedAt + daysSince * DAY_MS }));
+  const passed = ahead.filter((step) => step.at <= now.getTime());
+  const chosen = passed.length > 0 ? passed[passed.length - 1] : ahead[0];
+  return chosen && { daysSince: chosen.daysSince, at: new Date(chosen.at).toISOString() };
+}
 
 export const tokenScheduleFrom = (env: {
   REFRESH_BEFORE_DAYS: number;

@@ -318,9 +318,16 @@ export async function startFaultyPipeline(
       const outcome = await invoke(invocationOf(run), () =>
         runExpiryCheck({
           store: {
-            dueTokens: (now, lookback) => store.dueTokens(now, lookback),
-            markTokenExpired: async (token) => {
-              const marked = await store.markTokenExpired(token);
+            // Only this run's accounts: a token another run marked stays filed for its
+            // reminders, days after that run's own clock, which this run's clock may reach.
+            dueTokens: async function* (now, lookback) {
+              for await (const page of store.dueTokens(now, lookback)) {
+                const own = page.filter((entry) => runsByAccount.get(entry.accountId) === run);
+                if (own.length > 0) yield own;
+              }
+            },
+            markTokenExpired: async (token, now) => {
+              const marked = await store.markTokenExpired(token, now);
               const published = bus.accepted.some((event) => {
                 const detail = event.detail as { accountId?: string; generation?: number };
                 return (
@@ -331,6 +338,7 @@ export async function startFaultyPipeline(
               return marked;
             },
             markWarned: (warning, now) => store.markWarned(warning, now),
+            markReminded: (reminder, now) => store.markReminded(reminder, now),
           },
           publisher,
           clock: () => run.base,

@@ -1,7 +1,8 @@
 /**
- * notify-expired-token: reads `Instagram Token Expired` and `Instagram Token Expiring` events
- * from the queue and emails the owner and the opted-in developers: that the token was lost, or
- * a warning that it is about to expire (see #notifications/notify). Answers with partial batch
+ * notify-expired-token: reads `Instagram Token Expired`, `Instagram Token Expiring` and
+ * `Instagram Token Reminder` events from the queue and emails the owner and the opted-in
+ * developers: that the token was lost, a warning that it is about to expire, or a reminder that
+ * it is still lost (see #notifications/notify). Answers with partial batch
  * responses, so only the records that need another try come back; a record that made progress
  * but still has people waiting is handed on through the bus instead (#notifications/queue-batch).
  */
@@ -26,6 +27,7 @@ import {
   createEventPublisher,
   type TokenExpiredPublisher,
   type TokenExpiringPublisher,
+  type TokenReminderPublisher,
 } from '#tokens/event-publisher';
 
 const config = readConfig({
@@ -74,7 +76,7 @@ const mailer = createSesMailer({
 // Made on first use: most invocations hand nothing on, and an SDK client made at load is paid
 // by every cold start.
 const busName = config.EVENT_BUS_NAME;
-type HandOnPublisher = TokenExpiredPublisher & TokenExpiringPublisher;
+type HandOnPublisher = TokenExpiredPublisher & TokenExpiringPublisher & TokenReminderPublisher;
 let handOnPublisher: HandOnPublisher | undefined;
 const publisher: HandOnPublisher | undefined = busName
   ? {
@@ -82,6 +84,8 @@ const publisher: HandOnPublisher | undefined = busName
         (handOnPublisher ??= createEventPublisher({ busName })).publishTokenExpired(details),
       publishTokenExpiring: (details) =>
         (handOnPublisher ??= createEventPublisher({ busName })).publishTokenExpiring(details),
+      publishTokenReminder: (details) =>
+        (handOnPublisher ??= createEventPublisher({ busName })).publishTokenReminder(details),
     }
   : undefined;
 
@@ -103,8 +107,8 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
       publisher,
     });
     const { totals } = result;
-    // The warnings are counted with the expired-token emails: the same people, the same ledger,
-    // the same failures to watch (the metric names are older than the warnings).
+    // The warnings and reminders are counted with the expired-token emails: the same people, the
+    // same ledger, the same failures to watch (the metric names are older than the warnings).
     metrics.addMetric('ExpiredTokenEmailsSent', MetricUnit.Count, totals.sent);
     metrics.addMetric('ExpiredTokenEmailsFailed', MetricUnit.Count, totals.failed);
     metrics.addMetric('ExpiredTokenEmailsAlreadySent', MetricUnit.Count, totals.alreadySent);
@@ -112,8 +116,8 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
     // Should stay 0: an email sent after its claim's lease ran out, and sent again by the
     // delivery that took over. A lease shorter than a send can take shows here first.
     metrics.addMetric('ExpiredTokenEmailsSentTwice', MetricUnit.Count, totals.sentTwice);
-    // Events a retry cannot help (account deleted, token replaced or active again; a warning for
-    // a token already lost or past its expiry): acknowledged and dropped, and counted here so
+    // Events a retry cannot help (account deleted, token replaced or active again, for a lost
+    // token and its reminders alike; a warning for a token already lost or past its expiry): acknowledged and dropped, and counted here so
     // that a surge of them is seen.
     metrics.addMetric('StaleExpiredTokenEvents', MetricUnit.Count, totals.stale);
     // Events that sent what they could in one invocation and went back on the bus for the

@@ -2,7 +2,8 @@
  * `npm run preview`: renders every email template (occasions.ts' `templateNames`) with sample
  * data into preview/ (git-ignored), as .html and .txt files a person can open, and an index.html
  * linking them: an expired-token email once for each cause a token can be lost for
- * (lifecycle.ts' `tokenCause`), a warning once for each way it says the time left.
+ * (lifecycle.ts' `tokenCause`), a warning once for each way it says the time left, and a reminder
+ * once for each cause at one step, at the first step, and at the last (which says it is).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import {
   createEmailRenderer,
   sampleEmailData,
   sampleExpiringEmailData,
+  sampleReminderEmailData,
   templateNames,
   type EmailData,
   type TemplateName,
@@ -40,12 +42,33 @@ const timesLeft = <Name extends 'expiring-owner' | 'expiring-developer'>(
   { label: '1-day', data: { ...data, writtenAt: '2026-11-24T16:00:00.000Z' } },
 ];
 
+/** Each cause at the 7-day step, then the first step and the last (cause `checkpoint`). */
+const reminders = <Name extends 'reminder-owner' | 'reminder-developer'>(
+  data: EmailData<Name>,
+): Sample<Name>[] => [
+  ...tokenCause.options.map((cause) => ({
+    label: `${cause}-7-days`,
+    data: {
+      ...data,
+      reason: cause === 'expired' ? ('expired' as const) : ('invalid' as const),
+      cause,
+    },
+  })),
+  { label: 'expired-3-days', data: { ...data, daysSince: 3 } },
+  {
+    label: 'checkpoint-28-days-last',
+    data: { ...data, reason: 'invalid', cause: 'checkpoint', daysSince: 28 },
+  },
+];
+
 /** Each template's samples: a new template fails to compile here until it has some. */
 const samples: { [Name in TemplateName]: Sample<Name>[] } = {
   'expired-owner': causes(sampleEmailData),
   'expired-developer': causes({ ...sampleEmailData, actionUrl: developerAccountsUrl }),
   'expiring-owner': timesLeft(sampleExpiringEmailData),
   'expiring-developer': timesLeft({ ...sampleExpiringEmailData, actionUrl: developerAccountsUrl }),
+  'reminder-owner': reminders(sampleReminderEmailData),
+  'reminder-developer': reminders({ ...sampleReminderEmailData, actionUrl: developerAccountsUrl }),
 };
 
 const outputDirectory = fileURLToPath(new URL('../preview/', import.meta.url));

@@ -1,14 +1,16 @@
 /**
  * What an event on the bus announces to the people of a token, in the one shape the notifier
- * needs: which token generation and occasion (for the send-once ledger and the templates),
+ * needs (a lost token, a warning that it is about to be lost, or a reminder that it still is):
+ * which token generation and occasion (for the send-once ledger and the templates),
  * whether it still holds against the account as it is now (asked before the recipients are
  * chosen, and again after each claim), and what its email says beyond the recipient and links.
  *
- * Each kind's rule of when it holds lives in lifecycle.ts (`staleReason` for a lost token,
- * `warningStaleReason` for a warning); this module only says which rule goes with which event.
+ * Each kind's rule of when it holds lives in lifecycle.ts (`staleReason` for a lost token and for
+ * a reminder of it, `warningStaleReason` for a warning); this module only says which rule goes
+ * with which event.
  */
 import type { AccountSummary } from '#tokens/account';
-import type { TokenExpiredDetail, TokenExpiringDetail } from '#tokens/events';
+import type { TokenExpiredDetail, TokenExpiringDetail, TokenReminderDetail } from '#tokens/events';
 import {
   staleReason,
   warningStaleReason,
@@ -16,12 +18,13 @@ import {
   type WarningStaleReason,
 } from '#tokens/lifecycle';
 import type { EmailBasics, EmailDataOfKind } from './emails';
-import { expiringOccasion, type Occasion, type OccasionKind } from './occasions';
+import { expiringOccasion, reminderOccasion, type Occasion, type OccasionKind } from './occasions';
 
 /** An event people hear of, as read from the queue: its kind of occasion and its detail. */
 export type NoticeEvent =
   | { kind: 'expired'; detail: TokenExpiredDetail }
-  | { kind: 'expiring'; detail: TokenExpiringDetail };
+  | { kind: 'expiring'; detail: TokenExpiringDetail }
+  | { kind: 'reminder'; detail: TokenReminderDetail };
 
 /** Why an announcement needs no email (any more), whichever kind it is. */
 export type AnnouncementStaleReason = StaleReason | WarningStaleReason;
@@ -35,7 +38,7 @@ export interface Announcement {
   accountId: string;
   generation: number;
   kind: OccasionKind;
-  /** the ledger's occasion: `expired`, `expiring-7` */
+  /** the ledger's occasion: `expired`, `expiring-7`, `reminder-3` */
   occasion: Occasion;
   /** as the event says it: when the token expired, or expires */
   expiresAt: string;
@@ -60,6 +63,23 @@ export function announcementOf(event: NoticeEvent): Announcement {
       occasion: 'expired',
       staleReason: (account, now) => staleReason(lost, account, now),
       facts: () => ({ reason: lost.reason, cause: lost.cause }),
+    };
+  }
+  if (event.kind === 'reminder') {
+    const reminder = event.detail;
+    return {
+      ...base,
+      kind: 'reminder',
+      // The step, as for a warning: a duplicate published later is the same reminder.
+      occasion: reminderOccasion(reminder.daysSince),
+      // It holds exactly as long as the expired email would: a new token, the account's
+      // removal, or the token found active after all stops the reminders.
+      staleReason: (account, now) => staleReason(reminder, account, now),
+      facts: () => ({
+        reason: reminder.reason,
+        cause: reminder.cause,
+        daysSince: reminder.daysSince,
+      }),
     };
   }
   return {

@@ -47,6 +47,13 @@ export const emailViewFields = {
    * days", "tomorrow", "in 20 hours"); empty in the other emails
    */
   timeLeft: 'text',
+  /**
+   * a reminder: how long the token has been lost, counted in the reminder's step ("7 days");
+   * empty in the other emails
+   */
+  disconnectedFor: 'text',
+  /** a reminder: the last one (lastReminderDays of occasions.ts); no other reminder follows */
+  lastReminder: 'flag',
   reconnectUrl: 'text',
   accountsUrl: 'text',
   preferencesUrl: 'text',

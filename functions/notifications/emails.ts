@@ -1,6 +1,6 @@
 /**
- * The emails, one per template of occasions.ts (`expired-owner`, `expiring-developer`: a kind of
- * occasion for one audience), each as subject, HTML and plain text. HTML bodies are
+ * The emails, one per template of occasions.ts (`expired-owner`, `expiring-developer`,
+ * `reminder-owner`: a kind of occasion for one audience), each as subject, HTML and plain text. HTML bodies are
  * HTML-escaped; subjects and text bodies are not (they are not HTML), which is safe because
  * every value is either validated (username) or a profile name shown as text.
  *
@@ -11,6 +11,7 @@
 import type { EmailTemplates, EmailView } from './email-model';
 import { compiledTemplates } from './email-templates.generated';
 import {
+  isLastReminder,
   kindOfTemplate,
   type OccasionKind,
   type TemplateKind,
@@ -53,10 +54,23 @@ export interface ExpiringTokenEmailData extends EmailBasics {
   writtenAt: string;
 }
 
+/**
+ * A reminder that a lost token is still lost (occasion `reminder-<daysSince>`): what the expired
+ * email said, again, and for how long the widget has not updated.
+ */
+export interface ReminderEmailData extends EmailBasics {
+  reason: ExpiryReason;
+  /** @default the default for `reason` (lifecycle.ts, defaultCause) */
+  cause?: TokenCause;
+  /** the reminder step: whole days since the token was first announced lost (3, 7, 14, 28) */
+  daysSince: number;
+}
+
 /** The data each kind of occasion's emails take. */
 export interface EmailDataOfKind {
   expired: ExpiredTokenEmailData;
   expiring: ExpiringTokenEmailData;
+  reminder: ReminderEmailData;
 }
 /** The data a template takes: its kind of occasion's (`EmailData` alone: any of them). */
 export type EmailData<Name extends TemplateName = TemplateName> =
@@ -126,6 +140,9 @@ export function formatTimeLeft(expiresAt: string, now: string): string {
   return `in ${Math.floor(hours / 24)} days`;
 }
 
+/** Whole days, as a reminder says how long a token has been lost: "1 day", "7 days". */
+export const formatDays = (days: number): string => (days === 1 ? '1 day' : `${days} days`);
+
 export const sampleEmailData: ExpiredTokenEmailData = {
   name: 'Ann Example',
   username: 'ann.bakery',
@@ -147,6 +164,12 @@ export const sampleExpiringEmailData: ExpiringTokenEmailData = {
   unsubscribeUrl: 'https://api.example.com/unsubscribe?token=sample',
 };
 
+/** The reminder of the 7-day step about a token that expired on 25 November. */
+export const sampleReminderEmailData: ReminderEmailData = {
+  ...sampleEmailData,
+  daysSince: 7,
+};
+
 const basicFields = [
   'name',
   'username',
@@ -156,13 +179,17 @@ const basicFields = [
   'unsubscribeUrl',
 ] as const satisfies readonly (keyof EmailBasics)[];
 
-/** The fields each kind's data must hold, each a non-empty string. */
+/** The fields each kind's data must hold, each a non-empty string or a count (a whole number above 0). */
 const requiredFields: {
   readonly [Kind in OccasionKind]: readonly (keyof EmailDataOfKind[Kind])[];
 } = {
   expired: [...basicFields, 'reason'],
   expiring: [...basicFields, 'writtenAt'],
+  reminder: [...basicFields, 'reason', 'daysSince'],
 };
+const filledIn = (value: unknown) =>
+  (typeof value === 'string' && value !== '') ||
+  (typeof value === 'number' && Number.isSafeInteger(value) && value > 0);
 
 /** The cause, one flag each; none is set for `expired`, nor for a token not lost at all. */
 const causeFlags = (cause: TokenCause | undefined) => ({
@@ -184,17 +211,31 @@ const basicView = (data: EmailBasics) => ({
   unsubscribeUrl: data.unsubscribeUrl,
 });
 
+/** What only a reminder says: empty, or off, in the other emails. */
+const noReminder = { disconnectedFor: '', lastReminder: false };
+
 /** The view each kind's templates see: every field of `emailViewFields`, filled from its data. */
 const viewOf: { readonly [Kind in OccasionKind]: (data: EmailDataOfKind[Kind]) => EmailView } = {
   expired: (data) => ({
     ...basicView(data),
     ...causeFlags(data.cause ?? defaultCause(data.reason)),
     timeLeft: '',
+    ...noReminder,
   }),
   expiring: (data) => ({
     ...basicView(data),
     ...causeFlags(undefined),
     timeLeft: formatTimeLeft(data.expiresAt, data.writtenAt),
+    ...noReminder,
+  }),
+  // The cause in the expired email's words (the same flags); the time lost as the step says it,
+  // which is never more than has passed (a late duplicate is the same step).
+  reminder: (data) => ({
+    ...basicView(data),
+    ...causeFlags(data.cause ?? defaultCause(data.reason)),
+    timeLeft: '',
+    disconnectedFor: formatDays(data.daysSince),
+    lastReminder: isLastReminder(data.daysSince),
   }),
 };
 
@@ -206,7 +247,7 @@ export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates
       const kind: OccasionKind = kindOfTemplate(template);
       const fields = data as unknown as Record<string, unknown>;
       for (const field of requiredFields[kind] as readonly string[]) {
-        if (typeof fields[field] !== 'string' || fields[field] === '') {
+        if (!filledIn(fields[field])) {
           throw new Error(`Cannot render the ${template} email: ${field} is missing`);
         }
       }

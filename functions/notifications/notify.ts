@@ -1,8 +1,8 @@
 /**
  * Telling the people of a token, once each, about one announcement (announcements.ts: a lost
- * token, or a warning that it is about to expire): the account is read, the announcement checked
- * against it (a token fixed meanwhile needs no email, nor does a warning for a token already
- * lost), the recipients chosen (recipients.ts), and each sent their email through the send-once
+ * token, a warning that it is about to expire, or a reminder that it is still lost): the account
+ * is read, the announcement checked against it (a token fixed meanwhile needs no email or
+ * reminder, nor does a warning for a token already lost), the recipients chosen (recipients.ts), and each sent their email through the send-once
  * ledger (send-once.ts). A retry of the same event skips whoever already has theirs and sends
  * only to the rest.
  */
@@ -11,7 +11,7 @@ import type { Mailer } from '#platform/ses';
 import type { ProfileReader } from '#people/profiles';
 import type { AccountReader } from '#tokens/accounts';
 import type { DeveloperRoleReader } from '#tokens/developer-roles';
-import type { TokenExpiredDetail, TokenExpiringDetail } from '#tokens/events';
+import type { TokenExpiredDetail, TokenExpiringDetail, TokenReminderDetail } from '#tokens/events';
 import {
   announcementOf,
   type Announcement,
@@ -93,6 +93,12 @@ export const notifyExpiringToken = (
   detail: TokenExpiringDetail,
   deps: NotifierDependencies,
 ): Promise<NotificationOutcome> => notifyOf({ kind: 'expiring', detail }, deps);
+
+/** The reminders that a lost token is still lost (`Instagram Token Reminder`). */
+export const notifyTokenReminder = (
+  detail: TokenReminderDetail,
+  deps: NotifierDependencies,
+): Promise<NotificationOutcome> => notifyOf({ kind: 'reminder', detail }, deps);
 
 /** The emails of any event people hear of. */
 export const notifyOf = (event: NoticeEvent, deps: NotifierDependencies) =>

@@ -3,14 +3,14 @@
  * ledger, the recipients rule and the templates can name it, and a new kind of email is an
  * entry here with its templates, not a new code path.
  *
- * An occasion is written `expired` or `expiring-<days>` (later `reminder-<days>`); the ledger's
- * records carry it, so one person gets each occasion of a token generation once.
+ * An occasion is written `expired`, `expiring-<days>` or `reminder-<days>`; the ledger's records
+ * carry it, so one person gets each occasion of a token generation once.
  */
 export type Audience = 'owner' | 'developer';
 export const audiences: readonly Audience[] = ['owner', 'developer'];
 
 /** The kinds of email; an occasion is a kind, with its days where the kind has them. */
-export type OccasionKind = 'expired' | 'expiring';
+export type OccasionKind = 'expired' | 'expiring' | 'reminder';
 /** A kind, with the days before expiry or since the announcement for kinds that repeat. */
 export type Occasion = OccasionKind | `${OccasionKind}-${number}`;
 
@@ -24,6 +24,11 @@ export const occasionKinds = {
   expired: { audiences: ['owner', 'developer'] },
   /** a token is about to expire: one occasion per warning step, `expiring-<daysLeft>` */
   expiring: { audiences: ['owner', 'developer'] },
+  /**
+   * a lost token is still lost at the same generation, days after it was announced: one
+   * occasion per reminder step, `reminder-<daysSince>`
+   */
+  reminder: { audiences: ['owner', 'developer'] },
 } as const satisfies Record<OccasionKind, OccasionKindEntry>;
 
 export const kindOf = (occasion: Occasion): OccasionKind =>
@@ -34,6 +39,21 @@ export const kindOf = (occasion: Occasion): OccasionKind =>
  * the email goes out, so a duplicate event published later is the same occasion.
  */
 export const expiringOccasion = (daysLeft: number): Occasion => `expiring-${daysLeft}`;
+
+/**
+ * The occasion of a reminder step: `reminder-3`, `reminder-28`. The step (days since the token
+ * was first announced lost), not the days counted when the email goes out, so a duplicate event
+ * published later is the same occasion.
+ */
+export const reminderOccasion = (daysSince: number): Occasion => `reminder-${daysSince}`;
+
+/**
+ * The last reminder step: the last of `remindAfterDays` as DESIGN.md gives it (3, 7, 14 and 28
+ * days after the announcement). Its email says no other reminder follows. The notifier does not
+ * read the check's schedule; a schedule with later steps must move this too.
+ */
+export const lastReminderDays = 28;
+export const isLastReminder = (daysSince: number): boolean => daysSince >= lastReminderDays;
 
 /**
  * The ledger's records before occasions existed carry none: such a record is the `expired`

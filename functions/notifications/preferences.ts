@@ -22,14 +22,15 @@ export const preferenceCatalogue = {
     default: true,
     label: 'Expired token notifications for your Instagram accounts',
     audience: 'owner',
-    // The warnings before an expiry go to the same people as the expiry itself (DESIGN.md).
-    governs: ['expired', 'expiring'],
+    // The warnings before an expiry and the reminders after it go to the same people as the
+    // expiry itself (DESIGN.md): turning it off stops them all.
+    governs: ['expired', 'expiring', 'reminder'],
   },
   developerExpiredToken: {
     default: false,
     label: 'Expired token notifications for the developer',
     audience: 'developer',
-    governs: ['expired', 'expiring'],
+    governs: ['expired', 'expiring', 'reminder'],
   },
 } as const satisfies Record<string, PreferenceEntry>;
 

@@ -1,7 +1,7 @@
 /**
  * The notifier's queue adapter: one SQS batch, one message after the other (the pacer sets the
- * speed anyway), each an event people hear of (`Instagram Token Expired` or `Instagram Token
- * Expiring`, as the notice rule routes them). Every message stands alone: a poison message or a
+ * speed anyway), each an event people hear of (`Instagram Token Expired`, `Instagram Token
+ * Expiring` or `Instagram Token Reminder`, as the notice rule routes them). Every message stands alone: a poison message or a
  * failed send fails only its own record (a partial batch response), which SQS delivers again
  * and, after the last receive, moves to the dead-letter queue.
  *
@@ -18,15 +18,21 @@
  * its first receive, both of which this loop needs, and it would add to every notifier's bundle
  * and cold start for a loop this short.
  */
-import type { TokenExpiredPublisher, TokenExpiringPublisher } from '#tokens/event-publisher';
+import type {
+  TokenExpiredPublisher,
+  TokenExpiringPublisher,
+  TokenReminderPublisher,
+} from '#tokens/event-publisher';
 import type { PublishOutcome } from '#platform/eventbridge';
 import { errorName } from '#platform/observability';
 import {
   detailTypes,
   tokenExpiredEnvelope,
   tokenExpiringEnvelope,
+  tokenReminderEnvelope,
   type TokenExpiredDetail,
   type TokenExpiringDetail,
+  type TokenReminderDetail,
 } from '#tokens/events';
 import type * as z from '#platform/validation';
 import type { NoticeEvent } from './announcements';
@@ -71,7 +77,7 @@ export interface QueueBatchDependencies extends NotifierDependencies {
    * detail type. Without it such a message is failed and received again, as a message that made
    * no progress is.
    */
-  publisher?: TokenExpiredPublisher & TokenExpiringPublisher;
+  publisher?: TokenExpiredPublisher & TokenExpiringPublisher & TokenReminderPublisher;
 }
 
 export async function notifyFromQueue(
@@ -100,11 +106,10 @@ export async function notifyFromQueue(
     if (!envelope.success) {
       const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
       if (!(receiveCount > 1)) totals.poison += 1;
-      deps.log.warn('Queue message is not a token-expired event or a warning; it goes to the DLQ', {
-        messageId: record.messageId,
-        receiveCount,
-        problems: envelope.problems,
-      });
+      deps.log.warn(
+        'Queue message is not a token-expired event, a warning or a reminder; it goes to the DLQ',
+        { messageId: record.messageId, receiveCount, problems: envelope.problems },
+      );
       fail();
       continue;
     }
@@ -201,18 +206,30 @@ async function handOn(messages: HandOn[], deps: QueueBatchDependencies): Promise
   const { publisher } = deps;
   if (messages.length === 0 || !publisher) return messages;
   // Each event goes back as what it was: an expired token as `Instagram Token Expired`, a
-  // warning as `Instagram Token Expiring`.
+  // warning as `Instagram Token Expiring`, a reminder as `Instagram Token Reminder`.
   const expired: TokenExpiredDetail[] = [];
   const expiring: TokenExpiringDetail[] = [];
+  const reminders: TokenReminderDetail[] = [];
   for (const { event } of messages) {
     if (event.kind === 'expired') expired.push(event.detail);
-    else expiring.push(event.detail);
+    else if (event.kind === 'expiring') expiring.push(event.detail);
+    else reminders.push(event.detail);
   }
-  const [expiredOutcome, expiringOutcome] = await Promise.all([
+  const [expiredOutcome, expiringOutcome, reminderOutcome] = await Promise.all([
     publishEach(expired, (details) => publisher.publishTokenExpired(details)),
     publishEach(expiring, (details) => publisher.publishTokenExpiring(details)),
+    publishEach(reminders, (details) => publisher.publishTokenReminder(details)),
   ]);
-  const accepted = new Set<object>([...expiredOutcome.accepted, ...expiringOutcome.accepted]);
+  const outcomeOf = {
+    expired: expiredOutcome,
+    expiring: expiringOutcome,
+    reminder: reminderOutcome,
+  } satisfies Record<NoticeEvent['kind'], unknown>;
+  const accepted = new Set<object>([
+    ...expiredOutcome.accepted,
+    ...expiringOutcome.accepted,
+    ...reminderOutcome.accepted,
+  ]);
   const notTaken = messages.filter((message) => !accepted.has(message.event.detail));
   for (const message of messages) {
     if (accepted.has(message.event.detail)) {
@@ -220,7 +237,7 @@ async function handOn(messages: HandOn[], deps: QueueBatchDependencies): Promise
     } else {
       deps.log.warn('Could not hand the recipients still waiting on; the event will be retried', {
         ...message.why,
-        error: (message.event.kind === 'expired' ? expiredOutcome : expiringOutcome).problem,
+        error: outcomeOf[message.event.kind].problem,
       });
     }
   }
@@ -254,8 +271,15 @@ function parseEnvelope(
     return { success: false, problems: ['body is not JSON'] };
   }
   // The envelope its detail type names; anything else is read as an expired-token event, so
-  // its problems say what such an event lacks, as before warnings existed.
+  // its problems say what such an event lacks, as before warnings and reminders existed.
   const detailType = (json as Record<string, unknown> | null)?.['detail-type'];
+  if (detailType === detailTypes.tokenReminder) {
+    const parsed = tokenReminderEnvelope.safeParse(json);
+    if (parsed.success) {
+      return { success: true, event: { kind: 'reminder', detail: parsed.data.detail } };
+    }
+    return { success: false, problems: problemsOf(parsed.error.issues) };
+  }
   if (detailType === detailTypes.tokenExpiring) {
     const parsed = tokenExpiringEnvelope.safeParse(json);
     if (parsed.success) {

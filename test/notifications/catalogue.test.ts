@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   expiringOccasion,
+  isLastReminder,
   kindOf,
   kindOfTemplate,
   occasionOfRecord,
+  reminderOccasion,
   templateName,
   templateNames,
 } from '#notifications/occasions';
@@ -43,6 +45,9 @@ describe('the preferences catalogue', () => {
     // The warnings go to the same people, by the same settings, as the expiry itself.
     expect(preferenceGoverning('expiring', 'owner')).toBe('ownerExpiredToken');
     expect(preferenceGoverning('expiring', 'developer')).toBe('developerExpiredToken');
+    // So do the reminders: turning the setting off stops them too.
+    expect(preferenceGoverning('reminder', 'owner')).toBe('ownerExpiredToken');
+    expect(preferenceGoverning('reminder', 'developer')).toBe('developerExpiredToken');
     for (const name of preferenceNames) expect(preferenceCatalogue[name].label).not.toBe('');
   });
 });
@@ -59,12 +64,15 @@ describe('occasions', () => {
       'expired-developer',
       'expiring-owner',
       'expiring-developer',
+      'reminder-owner',
+      'reminder-developer',
     ]);
     expect(templateName('expired', 'developer')).toBe('expired-developer');
     expect(templateName('expiring', 'owner')).toBe('expiring-owner');
     expect(kindOf('expired')).toBe('expired');
     expect(kindOfTemplate('expired-owner')).toBe('expired');
     expect(kindOfTemplate('expiring-developer')).toBe('expiring');
+    expect(kindOfTemplate('reminder-owner')).toBe('reminder');
   });
 
   it('make each warning step an occasion of its own, read back as a warning', () => {
@@ -72,6 +80,18 @@ describe('occasions', () => {
     expect(expiringOccasion(1)).toBe('expiring-1');
     expect(kindOf(expiringOccasion(7))).toBe('expiring');
     expect(occasionOfRecord('expiring-7')).toBe('expiring-7');
+  });
+
+  it('make each reminder step an occasion of its own, read back as a reminder; the 28-day one is the last', () => {
+    expect([3, 7, 14, 28].map(reminderOccasion)).toEqual([
+      'reminder-3',
+      'reminder-7',
+      'reminder-14',
+      'reminder-28',
+    ]);
+    expect(kindOf(reminderOccasion(14))).toBe('reminder');
+    expect(occasionOfRecord('reminder-3')).toBe('reminder-3');
+    expect([3, 7, 14, 28].map(isLastReminder)).toEqual([false, false, false, true]);
   });
 });
 

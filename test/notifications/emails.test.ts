@@ -12,10 +12,12 @@ import {
   formatTimeLeft,
   sampleEmailData,
   sampleExpiringEmailData,
+  sampleReminderEmailData,
   templateNames,
   type EmailData,
   type ExpiredTokenEmailData,
   type ExpiringTokenEmailData,
+  type ReminderEmailData,
 } from '#notifications/emails';
 import { kindOfTemplate } from '#notifications/occasions';
 import type { ViewFields, ViewOf } from '#notifications/email-model';
@@ -257,9 +259,24 @@ describe('the expired-token emails', () => {
       },
       { ...sampleExpiringEmailData, name: hostile, unsubscribeUrl: hostile },
     ];
+    const reminderCases: ReminderEmailData[] = [
+      ...tokenCause.options.map((cause) => ({
+        ...sampleReminderEmailData,
+        reason: cause === 'expired' ? ('expired' as const) : ('invalid' as const),
+        cause,
+      })),
+      { ...sampleReminderEmailData, daysSince: 28 },
+      { ...sampleReminderEmailData, reason: 'invalid', cause: 'checkpoint', daysSince: 28 },
+      {
+        ...sampleReminderEmailData,
+        name: hostile,
+        actionUrl: 'https://app.example.com/a?b=1&c="2"',
+      },
+      { ...sampleReminderEmailData, name: hostile, unsubscribeUrl: hostile },
+    ];
+    const casesOf = { expired: cases, expiring: warningCases, reminder: reminderCases };
     for (const template of templateNames) {
-      const casesOfKind: EmailData[] =
-        kindOfTemplate(template) === 'expiring' ? warningCases : cases;
+      const casesOfKind: EmailData[] = casesOf[kindOfTemplate(template)];
       for (const data of casesOfKind) {
         expect(renderer.render(template, data)).toEqual(reference.render(template, data));
         expect(preview.render(template, data)).toEqual(reference.render(template, data));
@@ -388,6 +405,134 @@ describe('the warning emails (a token about to expire)', () => {
   });
 });
 
+describe('the reminders (a lost token still lost)', () => {
+  const remindOwner = (data: Partial<ReminderEmailData> = {}) =>
+    renderer.render('reminder-owner', { ...sampleReminderEmailData, ...data });
+  const remindDeveloper = (data: Partial<ReminderEmailData> = {}) =>
+    renderer.render('reminder-developer', {
+      ...sampleReminderEmailData,
+      actionUrl: 'https://app.example.com/instagram-accounts?account=17841400000000001',
+      ...data,
+    });
+  const invalid = (cause: TokenCause) => ({ reason: 'invalid' as const, cause });
+  /** The text body, and the HTML body's words as a reader sees them: no tags, one space. */
+  const both = (email: { text: string; html: string }) =>
+    [email.text, email.html.replace(/<[^>]*>/g, ' ')].map((body) =>
+      body.replace(/\s+/g, ' ').replace(/ ([,.:;])/g, '$1'),
+    );
+
+  it('have one-line subjects of their own: a reminder, the account, and how long the widget has not updated', () => {
+    expect(remindOwner().subject).toBe(
+      "Reminder: @ann.bakery is still disconnected — your widget hasn't updated for 7 days",
+    );
+    expect(remindDeveloper().subject).toBe(
+      "[Developer] Reminder: your client's Instagram account @ann.bakery is still disconnected — its widgets haven't updated for 7 days",
+    );
+    const subjects = [remindOwner().subject, remindDeveloper().subject];
+    expect(new Set([...subjects, owner().subject, developer().subject]).size).toBe(4);
+    for (const subject of subjects) expect(subject).not.toMatch(/[\r\n]/);
+  });
+
+  it('tell the owner the account is still disconnected since its expiry, for how long, and the one thing to do', () => {
+    for (const body of both(remindOwner())) {
+      expect(body).toMatch(
+        /@ann\.bakery is still disconnected: its access token expired on 25 November 2026 at 12:00 UTC/,
+      );
+      expect(body).toMatch(/your widget hasn't updated for 7 days now/);
+      expect(body).toMatch(/new posts from @ann\.bakery do not appear/);
+      expect(body).toMatch(/sign in to Instagram again when asked/);
+      expect(body).not.toMatch(/last reminder/);
+    }
+    const email = remindOwner();
+    for (const body of [email.text, email.html]) {
+      expect(body).toContain('https://app.example.com/instagram-accounts');
+      expect(body).toContain('https://app.example.com/settings#notifications');
+    }
+    expect(email.html).toContain('href="https://app.example.com/instagram-accounts"');
+  });
+
+  it('say for a token Instagram refused how many days it has been, and its cause as the expired email says it', () => {
+    for (const cause of tokenCause.options.filter((c) => c !== 'expired')) {
+      for (const [reminder, expired] of [
+        [remindOwner(invalid(cause)), owner(invalid(cause))],
+        [remindDeveloper(invalid(cause)), developer(invalid(cause))],
+      ] as const) {
+        const [text, html] = both(reminder);
+        expect(text).toMatch(
+          /is still disconnected, and (your widget hasn't|its widgets haven't) updated for 7 days now/,
+        );
+        expect(text).not.toMatch(/expired on/);
+        // The line after the first says what happened, word for word as the expired email does.
+        const lines = reminder.text.split('\n');
+        const said = lines[lines.findIndex((line) => line.includes('still disconnected')) + 1];
+        expect(said, cause).toMatch(/^(The password|Someone removed|Instagram) .{40,}\.$/);
+        expect(expired.text).toContain(`\n${said}\n`);
+        expect(html).toContain(said);
+      }
+    }
+  });
+
+  it('give per cause the one thing to do: the owner reconnects, the developer asks the client or reconnects if they can log in', () => {
+    expect(both(remindOwner(invalid('password-changed')))[0]).toMatch(
+      /sign in to Instagram with the new password/,
+    );
+    expect(both(remindOwner(invalid('checkpoint')))[0]).toMatch(
+      /Log in to Instagram as @ann\.bakery once.*Then reconnect @ann\.bakery/,
+    );
+    expect(both(remindOwner(invalid('app-removed')))[0]).toMatch(
+      /allow access when Instagram asks/,
+    );
+    for (const cause of tokenCause.options) {
+      const data = cause === 'expired' ? {} : invalid(cause);
+      for (const body of both(remindDeveloper(data))) {
+        expect(body).toMatch(
+          /ask (your client|them) to (reconnect|log in to Instagram as) @ann\.bakery/,
+        );
+        expect(body).toMatch(
+          /if you can log in to Instagram as @ann\.bakery yourself, reconnect it/,
+        );
+        expect(body).toMatch(/Refresh token/);
+        expect(body).toMatch(
+          /opted in to expired token notifications as a developer of @ann\.bakery; they include these reminders/,
+        );
+      }
+    }
+    expect(remindDeveloper().text).toContain(
+      'https://app.example.com/instagram-accounts?account=17841400000000001',
+    );
+  });
+
+  it('say the days of the step, and at the last step that it is the last reminder', () => {
+    expect(remindOwner({ daysSince: 3 }).subject).toContain("hasn't updated for 3 days");
+    expect(remindOwner({ daysSince: 14 }).text).toContain("hasn't updated for 14 days now");
+    for (const render of [remindOwner, remindDeveloper]) {
+      const last = render({ daysSince: 28 });
+      expect(last.subject).toMatch(/^(\[Developer\] )?Last reminder: /);
+      for (const body of both(last)) {
+        expect(body).toMatch(
+          /This is the last reminder we'll send about it: @ann\.bakery stays disconnected/,
+        );
+      }
+      for (const daysSince of [3, 7, 14]) {
+        const earlier = render({ daysSince });
+        expect(earlier.subject).toMatch(/^(\[Developer\] )?Reminder: /);
+        expect(earlier.text).not.toMatch(/last reminder/i);
+      }
+    }
+  });
+
+  it('refuse to render a reminder without its step', () => {
+    for (const daysSince of [undefined, 0, 2.5]) {
+      expect(() =>
+        renderer.render('reminder-owner', {
+          ...sampleReminderEmailData,
+          daysSince,
+        } as unknown as ReminderEmailData),
+      ).toThrow(/reminder-owner email: daysSince is missing/);
+    }
+  });
+});
+
 describe('the email templates', () => {
   it('are one per template name of occasions.ts, each with a subject, an HTML and a text part', () => {
     expect(Object.keys(compiledTemplates)).toEqual([...templateNames]);
@@ -414,7 +559,7 @@ describe('the email templates', () => {
         writeFileSync(join(directory, 'owner.html.hbs'), 'Hi');
       }),
     ).toThrow(
-      /owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer, expiring-owner, expiring-developer\)/,
+      /owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer, expiring-owner, expiring-developer, reminder-owner, reminder-developer\)/,
     );
     expect(() =>
       readChanged((directory) => {

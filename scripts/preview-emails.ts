@@ -57,7 +57,7 @@ const reminders = <Name extends 'reminder-owner' | 'reminder-developer'>(
   { label: 'expired-3-days', data: { ...data, daysSince: 3 } },
   {
     label: 'checkpoint-28-days-last',
-    data: { ...data, reason: 'invalid', cause: 'checkpoint', daysSince: 28 },
+    data: { ...data, reason: 'invalid', cause: 'checkpoint', daysSince: 28, last: true },
   },
 ];
 

@@ -79,6 +79,7 @@ export function announcementOf(event: NoticeEvent): Announcement {
         reason: reminder.reason,
         cause: reminder.cause,
         daysSince: reminder.daysSince,
+        last: reminder.last,
       }),
     };
   }

@@ -52,7 +52,7 @@ export const emailViewFields = {
    * empty in the other emails
    */
   disconnectedFor: 'text',
-  /** a reminder: the last one (lastReminderDays of occasions.ts); no other reminder follows */
+  /** a reminder: the last one (the check says so in the event); no other reminder follows */
   lastReminder: 'flag',
   reconnectUrl: 'text',
   accountsUrl: 'text',

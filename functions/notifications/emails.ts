@@ -11,7 +11,6 @@
 import type { EmailTemplates, EmailView } from './email-model';
 import { compiledTemplates } from './email-templates.generated';
 import {
-  isLastReminder,
   kindOfTemplate,
   type OccasionKind,
   type TemplateKind,
@@ -64,6 +63,8 @@ export interface ReminderEmailData extends EmailBasics {
   cause?: TokenCause;
   /** the reminder step: whole days since the token was first announced lost (3, 7, 14, 28) */
   daysSince: number;
+  /** no reminder follows this one */
+  last: boolean;
 }
 
 /** The data each kind of occasion's emails take. */
@@ -168,6 +169,7 @@ export const sampleExpiringEmailData: ExpiringTokenEmailData = {
 export const sampleReminderEmailData: ReminderEmailData = {
   ...sampleEmailData,
   daysSince: 7,
+  last: false,
 };
 
 const basicFields = [
@@ -235,7 +237,7 @@ const viewOf: { readonly [Kind in OccasionKind]: (data: EmailDataOfKind[Kind]) =
     ...causeFlags(data.cause ?? defaultCause(data.reason)),
     timeLeft: '',
     disconnectedFor: formatDays(data.daysSince),
-    lastReminder: isLastReminder(data.daysSince),
+    lastReminder: data.last,
   }),
 };
 

@@ -48,14 +48,6 @@ export const expiringOccasion = (daysLeft: number): Occasion => `expiring-${days
 export const reminderOccasion = (daysSince: number): Occasion => `reminder-${daysSince}`;
 
 /**
- * The last reminder step: the last of `remindAfterDays` as DESIGN.md gives it (3, 7, 14 and 28
- * days after the announcement). Its email says no other reminder follows. The notifier does not
- * read the check's schedule; a schedule with later steps must move this too.
- */
-export const lastReminderDays = 28;
-export const isLastReminder = (daysSince: number): boolean => daysSince >= lastReminderDays;
-
-/**
  * The ledger's records before occasions existed carry none: such a record is the `expired`
  * email, so nothing already sent is sent again.
  */

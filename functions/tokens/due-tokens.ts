@@ -43,11 +43,17 @@ export interface DueWarning {
   generation: number;
   expiresAt: string;
   daysLeft: number;
+  /** the step it was filed for, when a later one has come too (a check that could not run) */
+  filedDaysLeft?: number;
 }
 
 /** A token announced lost `daysSince` days ago (a reminder step), still lost at its generation. */
 export interface DueReminder extends DueToken {
   daysSince: number;
+  /** no reminder follows it */
+  last: boolean;
+  /** the step it was filed for, when a later one has come too (a check that could not run) */
+  filedDaysSince?: number;
   /** when it was announced: the steps count from there */
   announcedAt: number;
 }
@@ -102,7 +108,8 @@ export function entryOf(item: Record<string, unknown>): DueEntry {
   const reminder = reminderOf(item.dueReason);
   if (reminder) {
     const announcedAt = Date.parse(item.dueAt as string) - reminder.daysSince * DAY_MS;
-    return { kind: 'reminder', ...token, ...reminder, announcedAt };
+    // Whether it is the last is the schedule's to say (dueTokens fills it in).
+    return { kind: 'reminder', ...token, ...reminder, announcedAt, last: false };
   }
   const daysLeft = daysLeftOfReason(item.dueReason);
   return daysLeft === undefined
@@ -259,6 +266,37 @@ export function createDueTokenSchedule(
   /** reminder steps, days after the announcement, earliest first */
   remindAfterDays: readonly number[] = defaultRemindAfterDays,
 ): DueTokenSchedule {
+  /**
+   * A step read late stands for the latest step that has come since: a check that could not
+   * run for days sends the 1-day warning, not the 7-day one and then the 1-day one; the 14-day
+   * reminder, not the 7-day one first. It is still moved on from the step it was filed for.
+   */
+  function latestStep(entry: DueEntry, now: Date): DueEntry {
+    if (entry.kind === 'warning') {
+      const expiry = Date.parse(entry.expiresAt);
+      const come = schedule.warnBeforeDays.filter(
+        (days) => days <= entry.daysLeft && expiry - days * DAY_MS <= now.getTime(),
+      );
+      const daysLeft = Math.min(entry.daysLeft, ...come);
+      return daysLeft === entry.daysLeft
+        ? entry
+        : { ...entry, daysLeft, filedDaysLeft: entry.daysLeft };
+    }
+    if (entry.kind === 'reminder') {
+      const come = remindAfterDays.filter(
+        (days) => days >= entry.daysSince && entry.announcedAt + days * DAY_MS <= now.getTime(),
+      );
+      const daysSince = Math.max(entry.daysSince, ...come);
+      return {
+        ...entry,
+        daysSince,
+        last: !remindAfterDays.some((days) => days > daysSince),
+        ...(daysSince === entry.daysSince ? {} : { filedDaysSince: entry.daysSince }),
+      };
+    }
+    return entry;
+  }
+
   /** The due entry after the reminder `remindedDaysSince` (none: just announced). */
   function reminderFiling(
     token: DueToken,
@@ -287,7 +325,7 @@ export function createDueTokenSchedule(
         dueBuckets(now, lookbackDays),
         now,
       )) {
-        yield items.map(entryOf);
+        yield items.map(entryOf).map((entry) => latestStep(entry, now));
       }
     },
 
@@ -345,7 +383,7 @@ export function createDueTokenSchedule(
             ExpressionAttributeValues: {
               ...update.values,
               ':generation': reminder.generation,
-              ':step': reminderReason(reminder.daysSince, reminder),
+              ':step': reminderReason(reminder.filedDaysSince ?? reminder.daysSince, reminder),
             },
           }),
         );
@@ -374,7 +412,7 @@ export function createDueTokenSchedule(
               ...update.values,
               ':generation': warning.generation,
               ':active': 'active',
-              ':step': warningReason(warning.daysLeft),
+              ':step': warningReason(warning.filedDaysLeft ?? warning.daysLeft),
             },
           }),
         );

@@ -25,9 +25,10 @@ export interface TokenExpiredPublisher {
 }
 
 export interface TokenExpiringPublisher {
-  publishTokenExpiring(
-    details: readonly TokenExpiringDetail[],
-  ): Promise<PublishOutcome<TokenExpiringDetail>>;
+  /** Answers with the very objects it was given, so a caller may pass more than the detail. */
+  publishTokenExpiring<Detail extends TokenExpiringDetail>(
+    details: readonly Detail[],
+  ): Promise<PublishOutcome<Detail>>;
 }
 
 export interface TokenReminderPublisher {
@@ -58,8 +59,8 @@ export function createEventPublisher(
         reason: detail.reason,
         cause: detail.cause,
       })),
-    publishTokenExpiring: (details) =>
-      bus.publish(detailTypes.tokenExpiring, details, (detail) => ({
+    publishTokenExpiring: <Detail extends TokenExpiringDetail>(details: readonly Detail[]) =>
+      bus.publish(detailTypes.tokenExpiring, details, (detail: Detail) => ({
         accountId: detail.accountId,
         generation: detail.generation,
         expiresAt: detail.expiresAt,
@@ -73,6 +74,7 @@ export function createEventPublisher(
         reason: detail.reason,
         cause: detail.cause,
         daysSince: detail.daysSince,
+        last: detail.last,
       })),
     async publishTokenRefreshed(detail) {
       const outcome = await bus.publish(detailTypes.tokenRefreshed, [detail], (refreshed) => ({

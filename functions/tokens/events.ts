@@ -55,6 +55,8 @@ export const tokenReminderDetail = z.strictObject({
   reason: expiryReason,
   cause: tokenCause,
   daysSince: positiveInteger(),
+  /** the last reminder: none follows (the check knows the steps; the emails say so) */
+  last: z.boolean(),
 });
 export type TokenReminderDetail = z.infer<typeof tokenReminderDetail>;
 

@@ -14,7 +14,7 @@ import type {
   TokenReminderPublisher,
 } from './event-publisher';
 import { errorName, type LogSink } from '#platform/observability';
-import type { TokenExpiredDetail, TokenExpiringDetail } from './events';
+import type { TokenExpiredDetail } from './events';
 
 export interface ExpiryCheckSummary {
   /** tokens found due in the index */
@@ -105,7 +105,7 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
     },
     settled: (moved) => (moved ? (counts.filed += 1) : (counts.changedMeanwhile += 1)),
   });
-  const warned = stepLane<TokenExpiringDetail>(summary.warnings, {
+  const warned = stepLane<DueWarning>(summary.warnings, {
     event: 'token-expiring',
     publish: (details) => deps.publisher.publishTokenExpiring(details),
     settle: (warning) => deps.store.markWarned(warning, deps.clock()),
@@ -127,7 +127,7 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
   };
   const publishThenMark = (details: TokenExpiredDetail[]) =>
     publishThenSettle(details, losses, { marking, log: deps.log, failed, settleFailed });
-  const publishThenFileWarnings = (details: TokenExpiringDetail[]) =>
+  const publishThenFileWarnings = (details: DueWarning[]) =>
     publishThenSettle(details, warned, { marking, log: deps.log, failed, settleFailed });
   const publishThenFileReminders = (entries: DueReminder[]) =>
     publishThenSettle(entries, reminded, { marking, log: deps.log, failed, settleFailed });
@@ -139,12 +139,12 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
   // slowest mark of each ten otherwise added a third to the marks' time); a token is still
   // marked only after the bus accepted its own event.
   const buffer: TokenExpiredDetail[] = [];
-  const warnings: TokenExpiringDetail[] = [];
+  const warnings: DueWarning[] = [];
   const reminders: DueReminder[] = [];
   try {
     for await (const page of deps.store.dueTokens(deps.clock(), deps.lookbackDays)) {
       for (const entry of page) {
-        if (entry.kind === 'warning') warnings.push(warningOf(entry));
+        if (entry.kind === 'warning') warnings.push(entry);
         else if (entry.kind === 'reminder') reminders.push(entry);
         else buffer.push(detailOf(entry));
       }
@@ -227,13 +227,6 @@ async function publishThenSettle<Detail extends { accountId: string; generation:
     run.marking.add(settling);
   }
 }
-
-const warningOf = (warning: DueWarning): TokenExpiringDetail => ({
-  accountId: warning.accountId,
-  generation: warning.generation,
-  expiresAt: warning.expiresAt,
-  daysLeft: warning.daysLeft,
-});
 
 const detailOf = (token: DueToken): TokenExpiredDetail => ({
   accountId: token.accountId,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   expiringOccasion,
-  isLastReminder,
   kindOf,
   kindOfTemplate,
   occasionOfRecord,
@@ -91,7 +90,6 @@ describe('occasions', () => {
     ]);
     expect(kindOf(reminderOccasion(14))).toBe('reminder');
     expect(occasionOfRecord('reminder-3')).toBe('reminder-3');
-    expect([3, 7, 14, 28].map(isLastReminder)).toEqual([false, false, false, true]);
   });
 });
 

@@ -265,8 +265,14 @@ describe('the expired-token emails', () => {
         reason: cause === 'expired' ? ('expired' as const) : ('invalid' as const),
         cause,
       })),
-      { ...sampleReminderEmailData, daysSince: 28 },
-      { ...sampleReminderEmailData, reason: 'invalid', cause: 'checkpoint', daysSince: 28 },
+      { ...sampleReminderEmailData, daysSince: 28, last: true },
+      {
+        ...sampleReminderEmailData,
+        reason: 'invalid',
+        cause: 'checkpoint',
+        daysSince: 28,
+        last: true,
+      },
       {
         ...sampleReminderEmailData,
         name: hostile,
@@ -506,7 +512,7 @@ describe('the reminders (a lost token still lost)', () => {
     expect(remindOwner({ daysSince: 3 }).subject).toContain("hasn't updated for 3 days");
     expect(remindOwner({ daysSince: 14 }).text).toContain("hasn't updated for 14 days now");
     for (const render of [remindOwner, remindDeveloper]) {
-      const last = render({ daysSince: 28 });
+      const last = render({ daysSince: 28, last: true });
       expect(last.subject).toMatch(/^(\[Developer\] )?Last reminder: /);
       for (const body of both(last)) {
         expect(body).toMatch(

@@ -151,7 +151,7 @@ async function lostAccount(
     username,
     owner,
     expired,
-    step: (daysSince) => ({ ...expired, daysSince }),
+    step: (daysSince) => ({ ...expired, daysSince, last: daysSince === 28 }),
   };
 }
 

@@ -11,7 +11,12 @@ import type { LogSink } from '#platform/observability';
 import type { QueueSender } from '#platform/sqs';
 import { keys } from '#storage/keys';
 import { refreshAutomatically, type AutoRefreshDependencies } from '#tokens/auto-refresh';
-import type { TokenExpiredDetail, TokenExpiringDetail, TokenRefreshedDetail } from '#tokens/events';
+import type {
+  TokenExpiredDetail,
+  TokenExpiringDetail,
+  TokenRefreshedDetail,
+  TokenReminderDetail,
+} from '#tokens/events';
 import { runExpiryCheck } from '#tokens/expiry-check';
 import { refreshToken } from '#tokens/refresh';
 import type { RefreshRequest } from '#tokens/refresh-schedule';
@@ -45,11 +50,13 @@ afterAll(async () => {
 let refreshed: TokenRefreshedDetail[];
 let expired: TokenExpiredDetail[];
 let expiring: TokenExpiringDetail[];
+let reminded: TokenReminderDetail[];
 let clock: Date;
 beforeEach(() => {
   refreshed = [];
   expired = [];
   expiring = [];
+  reminded = [];
   clock = base;
 });
 
@@ -117,7 +124,19 @@ const check = () =>
         return Promise.resolve({ accepted: [...details], rejected: [] });
       },
       publishTokenExpiring: (details) => {
-        expiring.push(...details);
+        // What the event carries: the publisher picks these fields from what it is given.
+        expiring.push(
+          ...details.map(({ accountId, generation, expiresAt, daysLeft }) => ({
+            accountId,
+            generation,
+            expiresAt,
+            daysLeft,
+          })),
+        );
+        return Promise.resolve({ accepted: [...details], rejected: [] });
+      },
+      publishTokenReminder: <Detail extends TokenReminderDetail>(details: readonly Detail[]) => {
+        reminded.push(...details);
         return Promise.resolve({ accepted: [...details], rejected: [] });
       },
     },

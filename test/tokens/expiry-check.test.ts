@@ -263,6 +263,7 @@ describe('the expiry check', () => {
         dueTokens: store.dueTokens.bind(store),
         markTokenExpired: () => Promise.reject(new Error('connection reset')),
         markWarned: store.markWarned.bind(store),
+        markReminded: store.markReminded.bind(store),
       };
 
       const first = await runExpiryCheck(deps(store, { store: crashingMark }));

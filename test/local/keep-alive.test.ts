@@ -149,3 +149,33 @@ describe('keeping tokens alive on the local stack', () => {
     }
   });
 });
+
+describe('reminders on the local stack', () => {
+  it('come 3 and 7 days after the expiry email, and stop when the owner opts out', async () => {
+    await seedAccount('17841400000070004', -0.1, 'keep-owner-d');
+    const subjects = async () =>
+      (await emailsTo('keep-owner-d@example.test')).map((email) => email.subject);
+    await runCheck();
+    expect(await subjects()).toHaveLength(1);
+    await runCheck(at(3.1));
+    await runCheck(at(3.2));
+    const afterThree = await subjects();
+    expect(afterThree).toHaveLength(2);
+    expect(afterThree[1]).toMatch(/^Reminder: .*still disconnected.*3 days/);
+    await runCheck(at(7.1));
+    expect(await subjects()).toHaveLength(3);
+
+    const { token } = (await (
+      await fetch(`${system.urls.api}/_local/token?sub=keep-owner-d`)
+    ).json()) as { token: string };
+    const opted = await fetch(`${system.urls.api}/me/notification-preferences`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ownerExpiredToken: false, developerExpiredToken: false }),
+    });
+    expect(opted.status).toBe(200);
+    await runCheck(at(14.1));
+    await runCheck(at(28.1));
+    expect(await subjects()).toHaveLength(3);
+  }, 120_000);
+});

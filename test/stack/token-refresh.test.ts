@@ -442,3 +442,28 @@ describe('the automatic refresh, configured', () => {
     expect(() => synthesize({ instagramMaxRefreshRate: '0.34' })).not.toThrow();
   });
 });
+
+describe('the reminders, configured', () => {
+  const checkVariables = (template: Template) =>
+    (
+      Object.values(template.findResources('AWS::Lambda::Function')) as {
+        Properties: { Environment: { Variables: Record<string, unknown> } };
+      }[]
+    )
+      .map((fn) => fn.Properties.Environment.Variables)
+      .filter((variables) => 'REMIND_AFTER_DAYS' in variables);
+
+  it('gives the check the reminder days, 3, 7, 14 and 28 unless the context says otherwise', () => {
+    const found = checkVariables(synthesize().template);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.REMIND_AFTER_DAYS).toMatch(/^(3,7,14,28|28,14,7,3)$/);
+    const custom = checkVariables(synthesize({ remindAfterDays: '[2, 30]' }).template);
+    expect(custom[0]?.REMIND_AFTER_DAYS).toMatch(/^(2,30|30,2)$/);
+  });
+
+  it.each([['0'], ['366'], ['soon'], ['[3,']])('refuses remindAfterDays=%s', (value) => {
+    expect(() => readStackConfig(new App({ context: { remindAfterDays: value } }).node)).toThrow(
+      /remindAfterDays/,
+    );
+  });
+});

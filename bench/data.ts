@@ -15,7 +15,7 @@ import {
   type TableStore as TokenwatchStore,
 } from '../local/table-store';
 import { createTableInput } from '../functions/storage/table';
-import { dueKeys } from '../functions/tokens/due-tokens';
+import { dueKeys } from '../functions/tokens/filing';
 import { seededRandom, withConcurrency } from './stats';
 
 export type Item = Record<string, unknown>;

@@ -8,7 +8,7 @@ import type { Item } from '../functions/platform/dynamodb';
 import { keys, memberRelationKey } from '../functions/storage/keys';
 import type { AccountSummary } from '../functions/tokens/account';
 import { summaryOf } from '../functions/tokens/accounts';
-import { activeTokenFiling, refreshAttributes } from '../functions/tokens/due-tokens';
+import { activeTokenFiling, refreshAttributes } from '../functions/tokens/filing';
 import { defaultTokenSchedule } from '../functions/tokens/token-schedule';
 import { defaultCause, toInstant } from '../functions/tokens/lifecycle';
 import {

@@ -17,7 +17,7 @@ import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sd
 import { createDocumentClient, isConditionFailure } from '../functions/platform/dynamodb';
 import { readConfig } from '../functions/platform/config';
 import { keys } from '../functions/storage/keys';
-import { activeTokenFiling, filingUpdate } from '../functions/tokens/due-tokens';
+import { activeTokenFiling, filingUpdate } from '../functions/tokens/filing';
 import {
   tokenScheduleEnvironment,
   tokenScheduleFrom,

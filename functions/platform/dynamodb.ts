@@ -9,9 +9,11 @@ import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
   QueryCommand,
+  UpdateCommand,
   type BatchGetCommandOutput,
   type BatchWriteCommandOutput,
   type QueryCommandInput,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { backoffDelay, sleep } from './retry';
 
@@ -42,6 +44,23 @@ export function projectionOf(names: readonly string[]) {
 }
 
 export type Item = Record<string, unknown>;
+
+/**
+ * An update that holds only under its condition: true when written, false when the condition
+ * refused it (a lost race or a repeat, never a fault).
+ */
+export async function updateIf(
+  db: DynamoDBDocumentClient,
+  input: UpdateCommandInput,
+): Promise<boolean> {
+  try {
+    await db.send(new UpdateCommand(input));
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
 
 /** Every item of a query, page after page. */
 export async function queryAll(

@@ -9,7 +9,7 @@ import { batchDeleteAll, isConditionFailure, partitionKeys, type Item } from '#p
 import { accountPartition, keys, memberRelationKey } from '#storage/keys';
 import type { AccountConnection, AccountSummary } from './account';
 import { summaryOf, updateAtGeneration, type AccountWithToken } from './accounts';
-import { activeTokenFiling } from './due-tokens';
+import { activeTokenFiling } from './filing';
 import { GenerationConflictError } from './errors';
 import { inferredIssuedAt, toInstant } from './lifecycle';
 import { defaultTokenSchedule, type TokenSchedule } from './token-schedule';

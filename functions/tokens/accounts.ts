@@ -12,13 +12,8 @@ import {
 import { isConditionFailure, projectionOf, type Item } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import type { AccountSummary } from './account';
-import {
-  activeTokenFiling,
-  dueKeys,
-  dueReasonOf,
-  filingUpdate,
-  refreshAttributes,
-} from './due-tokens';
+import { dueReasonOf } from './due-tokens';
+import { activeTokenFiling, dueKeys, filingUpdate, refreshAttributes } from './filing';
 import { GenerationConflictError } from './errors';
 import { toInstant, type InvalidCause, type TokenCause, type TokenStatus } from './lifecycle';
 import { defaultTokenSchedule, type TokenSchedule } from './token-schedule';

@@ -7,7 +7,7 @@ import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamod
 import { isConditionFailure } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import { refreshIndex } from '#storage/table';
-import { dueBuckets, readBuckets, refreshAttributes, refreshKeys } from './due-tokens';
+import { dueBuckets, readBuckets, refreshAttributes, refreshKeys } from './filing';
 
 /** A token due for refresh, as the refresh job hands it to the refresher. */
 export interface RefreshRequest {

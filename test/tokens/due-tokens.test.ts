@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { collect, createTestTable, useTestTable, type TestTable } from '../support/table';
-import { dueBuckets, isLoss } from '#tokens/due-tokens';
+import { isLoss } from '#tokens/due-tokens';
+import { dueBuckets } from '#tokens/filing';
 let table: TestTable;
 useTestTable((created) => (table = created));
 

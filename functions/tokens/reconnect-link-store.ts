@@ -85,17 +85,19 @@ export function createReconnectLinkStore(
     }
   }
 
+  async function get(accountId: string, linkId: string): Promise<ReconnectLink | undefined> {
+    const result = await db.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: keys.reconnectLink(accountId, linkId),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item ? linkOf(result.Item) : undefined;
+  }
+
   return {
-    async getReconnectLink(accountId, linkId) {
-      const result = await db.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: keys.reconnectLink(accountId, linkId),
-          ConsistentRead: true,
-        }),
-      );
-      return result.Item ? linkOf(result.Item) : undefined;
-    },
+    getReconnectLink: get,
 
     async listReconnectLinks(accountId) {
       const { pk, skPrefix } = keys.reconnectLinksOf(accountId);
@@ -126,14 +128,18 @@ export function createReconnectLinkStore(
     },
 
     async revokeReconnectLink(accountId, linkId, now) {
+      // Read first, so that an unknown link or a repeat writes nothing at all.
+      const link = await get(accountId, linkId);
+      if (!link) return false;
+      if (link.usedAt !== undefined || link.revokedAt !== undefined) return true;
       const revoked = await update(accountId, linkId, {
         UpdateExpression: 'SET revokedAt = :now',
         ConditionExpression:
           'attribute_exists(pk) AND attribute_not_exists(usedAt) AND attribute_not_exists(revokedAt)',
         ExpressionAttributeValues: { ':now': now.toISOString() },
       });
-      // Already revoked or used: nothing to change, but the link is there.
-      return revoked || (await this.getReconnectLink(accountId, linkId)) !== undefined;
+      // Lost to a use, a repeat, or the account's deletion: there only if the link still is.
+      return revoked || (await get(accountId, linkId)) !== undefined;
     },
 
     claimReconnectLink: (accountId, linkId, claimId, now) =>

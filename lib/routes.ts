@@ -73,7 +73,7 @@ function serviceRoutes() {
         indexes: { 'accounts-by-member': ['dynamodb:Query'] },
       },
       summary:
-        'Erases a user: profile, preferences, developer roles and records of emails (not the accounts they own)',
+        'Erases a user: profile, preferences, roles, links they made, records of emails (not accounts they own)',
     },
     {
       ...service,

@@ -267,7 +267,7 @@ export const apiContracts = {
     responses: {
       204: {
         description:
-          'Erased (also when unknown): profile, preferences, developer roles and records of emails sent to them; accounts they own stay',
+          'Erased (also when unknown): profile, preferences, developer roles, the reconnect links they made and records of emails sent to them; accounts they own stay',
       },
       400: badRequest,
     },

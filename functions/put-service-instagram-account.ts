@@ -28,6 +28,5 @@ const store = {
 
 export const handler = httpHandler(
   { auth: 'service', path: accountPath, body: serviceAccountBody },
-  async ({ path, body }) =>
-    json(200, await connectAccount(store, path.accountId, body, now())),
+  async ({ path, body }) => json(200, await connectAccount(store, path.accountId, body, now())),
 );

@@ -25,10 +25,7 @@ import {
 import { createDueTokenSchedule, type DueTokenSchedule } from '../functions/tokens/due-tokens';
 import { createMemberships, type Memberships } from '../functions/tokens/memberships';
 import { createRefreshLease, type RefreshLease } from '../functions/tokens/refresh-lease';
-import {
-  createRefreshSchedule,
-  type RefreshSchedule,
-} from '../functions/tokens/refresh-schedule';
+import { createRefreshSchedule, type RefreshSchedule } from '../functions/tokens/refresh-schedule';
 
 export type TableStore = AccountRepository &
   AccountWriter &

@@ -108,9 +108,9 @@ describe('an account stored again', () => {
       expiresAt: hoursFromNow(-1),
     };
     expect((await table.store.putAccount(account, now)).generation).toBe(1);
-    const [due] = (await collect(table.store.dueTokens(now, 1))).filter(isLoss).filter(
-      (t) => t.accountId === 'acc-again',
-    );
+    const [due] = (await collect(table.store.dueTokens(now, 1)))
+      .filter(isLoss)
+      .filter((t) => t.accountId === 'acc-again');
     if (!due) throw new Error('expected the first token to be due');
     await table.store.markTokenExpired(due);
     const claim = { claimId: 'claim-a', now, leaseSeconds: 60 };
@@ -124,9 +124,9 @@ describe('an account stored again', () => {
       now,
     );
     expect(again).toMatchObject({ generation: 2, tokenStatus: 'active' });
-    const dueAgain = (await collect(table.store.dueTokens(now, 1))).filter(isLoss).filter(
-      (t) => t.accountId === 'acc-again',
-    );
+    const dueAgain = (await collect(table.store.dueTokens(now, 1)))
+      .filter(isLoss)
+      .filter((t) => t.accountId === 'acc-again');
     expect(dueAgain.map((t) => t.generation)).toEqual([2]);
     expect(
       await table.store.claimNotification(
@@ -183,9 +183,9 @@ describe('an account stored again', () => {
     expect(
       await table.store.markTokenDueAsInvalid('acc-cause', generation, now, 'app-removed'),
     ).toBe(true);
-    const [due] = (await collect(table.store.dueTokens(now, 0))).filter(isLoss).filter(
-      (token) => token.accountId === 'acc-cause',
-    );
+    const [due] = (await collect(table.store.dueTokens(now, 0)))
+      .filter(isLoss)
+      .filter((token) => token.accountId === 'acc-cause');
     expect(due).toMatchObject({ reason: 'invalid', cause: 'app-removed' });
     if (!due) throw new Error('unreachable');
     expect(await table.store.markTokenExpired(due)).toBe(true);

@@ -89,9 +89,9 @@ describe('the due-token index', () => {
       },
       now,
     );
-    const [stale] = (await collect(table.store.dueTokens(now, 1))).filter(isLoss).filter(
-      (t) => t.accountId === 'acc-refreshed',
-    );
+    const [stale] = (await collect(table.store.dueTokens(now, 1)))
+      .filter(isLoss)
+      .filter((t) => t.accountId === 'acc-refreshed');
     if (!stale) throw new Error('expected the token to be due');
     await table.store.replaceToken(
       'acc-refreshed',
@@ -115,9 +115,9 @@ describe('the due-token index', () => {
       now,
     );
     expect(await table.store.markTokenDueAsInvalid('acc-revoked', 1, now, 'checkpoint')).toBe(true);
-    const due = (await collect(table.store.dueTokens(now, 0))).filter(isLoss).find(
-      (t) => t.accountId === 'acc-revoked',
-    );
+    const due = (await collect(table.store.dueTokens(now, 0)))
+      .filter(isLoss)
+      .find((t) => t.accountId === 'acc-revoked');
     expect(due?.reason).toBe('invalid');
     expect(due?.cause).toBe('checkpoint');
   });

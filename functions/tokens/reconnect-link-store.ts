@@ -56,45 +56,57 @@ const linkOf = (item: Item): ReconnectLink => ({
   ...(typeof item.claimedUntil === 'string' ? { claimedUntil: item.claimedUntil } : {}),
 });
 
+type Table = { db: DynamoDBDocumentClient; tableName: string };
+
+/** A conditional update of one link: false when the condition did not hold. */
+async function updateLink(
+  { db, tableName }: Table,
+  accountId: string,
+  linkId: string,
+  input: {
+    UpdateExpression: string;
+    ConditionExpression: string;
+    ExpressionAttributeValues?: Record<string, unknown>;
+  },
+): Promise<boolean> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.reconnectLink(accountId, linkId),
+        ...input,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+async function getLink(
+  { db, tableName }: Table,
+  accountId: string,
+  linkId: string,
+): Promise<ReconnectLink | undefined> {
+  const result = await db.send(
+    new GetCommand({
+      TableName: tableName,
+      Key: keys.reconnectLink(accountId, linkId),
+      ConsistentRead: true,
+    }),
+  );
+  return result.Item ? linkOf(result.Item) : undefined;
+}
+
 export function createReconnectLinkStore(
   db: DynamoDBDocumentClient,
   tableName: string,
 ): ReconnectLinkStore {
-  /** A conditional update of one link: false when the condition did not hold. */
-  async function update(
-    accountId: string,
-    linkId: string,
-    input: {
-      UpdateExpression: string;
-      ConditionExpression: string;
-      ExpressionAttributeValues?: Record<string, unknown>;
-    },
-  ): Promise<boolean> {
-    try {
-      await db.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keys.reconnectLink(accountId, linkId),
-          ...input,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
-
-  async function get(accountId: string, linkId: string): Promise<ReconnectLink | undefined> {
-    const result = await db.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: keys.reconnectLink(accountId, linkId),
-        ConsistentRead: true,
-      }),
-    );
-    return result.Item ? linkOf(result.Item) : undefined;
-  }
+  const table = { db, tableName };
+  const get = (accountId: string, linkId: string) => getLink(table, accountId, linkId);
+  const update = (accountId: string, linkId: string, input: Parameters<typeof updateLink>[3]) =>
+    updateLink(table, accountId, linkId, input);
 
   return {
     getReconnectLink: get,

@@ -15,16 +15,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import {
-  AccountRecovery,
-  Mfa,
-  OAuthScope,
-  ResourceServerScope,
-  UserPool,
-  UserPoolClient,
-  UserPoolResourceServer,
-  type IUserPool,
-} from 'aws-cdk-lib/aws-cognito';
+import type { IUserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -35,12 +26,12 @@ import {
   functionEnvironments,
   type DeployedEnvironment,
 } from '../functions/environment/variables';
-import { serviceResourceServer } from '../functions/api/scopes';
 import type { TokenSchedule } from '../functions/tokens/token-schedule';
 import { cors, routes, type RouteDefinition, type RouteEntry } from './routes';
 import { grantTableActions } from './function-access';
 import { tokenScheduleVariables } from './token-schedule';
 import { TokenwatchFunction } from './tokenwatch-function';
+import { createUserPool } from './user-pool';
 
 /** Where the routes that call Instagram reach it. */
 export interface InstagramEndpoints {
@@ -66,6 +57,8 @@ export interface ApiProps {
    * @default 14 days; warnings 7 and 1 days before expiry
    */
   readonly tokenSchedule?: TokenSchedule;
+  /** How long a new reconnect link works, in hours. @default 72 */
+  readonly reconnectLinkHours?: number;
   /** Named in the API's description. @default 'dev' */
   readonly stage?: string;
   /** The frontend identity provider's JWT issuer; give `jwtAudience` with it. @default a Cognito user pool made here */
@@ -102,6 +95,8 @@ export class Api extends Construct {
   readonly url: string;
   /** The full URL of `POST /unsubscribe`, for the links in emails. */
   readonly unsubscribeUrl: string;
+  /** Where Instagram sends a reconnect link's holder back: the app's second redirect URI. */
+  readonly linkRedirectUri: string;
   readonly httpApi: HttpApi;
   /** The functions, by route entry. */
   readonly functions: ReadonlyMap<string, TokenwatchFunction>;
@@ -146,7 +141,8 @@ export class Api extends Construct {
       throttle: { rateLimit: props.throttleRate ?? 50, burstLimit: props.throttleBurst ?? 100 },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
-        // $context.path carries no query string, so no unsubscribe token reaches the logs.
+        // $context.path carries no query string, so no unsubscribe token, reconnect link key
+        // (`?key=`) or Instagram code reaches the logs.
         format: AccessLogFormat.custom(
           JSON.stringify({
             requestId: '$context.requestId',
@@ -168,6 +164,11 @@ export class Api extends Construct {
     });
     this.url = stage.url;
     this.unsubscribeUrl = `${this.url}unsubscribe`;
+    this.linkRedirectUri = `${this.url}reconnect/callback`;
+    new CfnOutput(this, 'InstagramLinkRedirectUri', {
+      description: "Add it to the Instagram app's valid OAuth redirect URIs (reconnect links)",
+      value: this.linkRedirectUri,
+    });
 
     // Every value any route may need; each route's function gets the ones its handler declares.
     const environment: DeployedEnvironment<RouteEntry> = {
@@ -181,6 +182,8 @@ export class Api extends Construct {
       INSTAGRAM_API_URL: props.instagram.apiUrl,
       INSTAGRAM_AUTHORIZE_URL: props.instagram.authorizeUrl,
       INSTAGRAM_REDIRECT_URI: props.instagram.redirectUri,
+      INSTAGRAM_LINK_REDIRECT_URI: this.linkRedirectUri,
+      RECONNECT_LINK_HOURS: String(props.reconnectLinkHours ?? 72),
       ...tokenScheduleVariables(props.tokenSchedule),
     };
     const functions = new Map<string, TokenwatchFunction>();
@@ -203,7 +206,7 @@ export class Api extends Construct {
         Validations.of(httpRoute).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:
-            'The one-click unsubscribe link (RFC 8058) is opened from an email, where no sign-in exists, and Meta calls its callbacks without one: each is authorized by its own HMAC signature instead (an expiring token; the Instagram app secret), and the data deletion status page by an unguessable code.',
+            'The one-click unsubscribe link (RFC 8058) is opened from an email, where no sign-in exists, and Meta calls its callbacks without one: each is authorized by its own HMAC signature instead (an expiring token; the Instagram app secret), the data deletion status page by an unguessable code, and a reconnect link by its 256-bit secret (the callback by a MAC under the Instagram app secret).',
         });
       }
     }
@@ -233,21 +236,16 @@ export class Api extends Construct {
   }
 
   /**
-   * The default identity provider: a Cognito user pool with a public (SPA) client for users, a
-   * resource server `tokenwatch` with the scope `service`, a confidential client for the widget
-   * service (client credentials, that scope, nothing else), and a domain for the token endpoint.
-   */
-  /**
    * The users' authorizer and the widget service's, for the operator's identity provider or a
    * Cognito user pool made here (with the service's client and token endpoint, as outputs).
    */
   private createAuthorizers(props: ApiProps) {
-    let made: ReturnType<Api['createUserPool']> | undefined;
+    let made: ReturnType<typeof createUserPool> | undefined;
     let issuer = props.jwtIssuer;
     let audience = props.jwtAudience;
     let serviceAudience = props.serviceJwtAudience ?? props.jwtAudience;
     if (issuer === undefined || audience === undefined || serviceAudience === undefined) {
-      const pool = this.createUserPool(props);
+      const pool = createUserPool(this, props);
       issuer = `https://cognito-idp.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${pool.userPool.userPoolId}`;
       audience = pool.client.userPoolClientId;
       // Cognito's client-credentials tokens carry no `aud`: API Gateway then matches `client_id`.
@@ -275,93 +273,6 @@ export class Api extends Construct {
     });
     return { authorizer, serviceAuthorizer, pool: made };
   }
-
-  private createUserPool(props: ApiProps) {
-    const retainData = props.retainData ?? true;
-    const userPool = new UserPool(this, 'UserPool', {
-      selfSignUpEnabled: false,
-      signInAliases: { email: true },
-      autoVerify: { email: true },
-      accountRecovery: AccountRecovery.EMAIL_ONLY,
-      mfa: Mfa.OPTIONAL,
-      mfaSecondFactor: { otp: true, sms: false },
-      passwordPolicy: {
-        minLength: 12,
-        requireLowercase: true,
-        requireUppercase: true,
-        requireDigits: true,
-        requireSymbols: true,
-        tempPasswordValidity: Duration.days(3),
-      },
-      deletionProtection: retainData,
-      removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    });
-    Validations.of(userPool).acknowledge({
-      id: 'AwsSolutions-COG2',
-      reason:
-        'MFA is optional (TOTP) rather than required: this default pool is for development stages; production stages configure the frontend identity provider through jwtIssuer.',
-    });
-    Validations.of(userPool).acknowledge({
-      id: 'AwsSolutions-COG8',
-      reason:
-        'The Plus feature plan is a cost decision for production stages, which bring their own identity provider through jwtIssuer; this pool serves development stages.',
-    });
-    Validations.of(userPool).acknowledge({
-      id: 'AwsSolutions-COG3',
-      reason:
-        'Threat protection needs the Cognito Plus feature plan, a cost decision for production stages, which bring their own identity provider through jwtIssuer.',
-    });
-    const client = userPool.addClient('FrontendClient', {
-      generateSecret: false,
-      authFlows: { userSrp: true },
-      // Only the code flow (with PKCE), and no `aws.cognito.signin.user.admin`: the defaults
-      // would allow the implicit flow, which hands tokens over in the URL.
-      oAuth: {
-        flows: { authorizationCodeGrant: true, implicitCodeGrant: false },
-        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
-        callbackUrls: [props.appUrl],
-        logoutUrls: [props.appUrl],
-      },
-      preventUserExistenceErrors: true,
-      accessTokenValidity: Duration.hours(1),
-      idTokenValidity: Duration.hours(1),
-    });
-
-    const scope = new ResourceServerScope({
-      scopeName: serviceResourceServer.scope,
-      scopeDescription: 'The widget service: users, accounts, tokens and developer roles',
-    });
-    const resourceServer = new UserPoolResourceServer(this, 'ServiceResourceServer', {
-      userPool,
-      identifier: serviceResourceServer.identifier,
-      userPoolResourceServerName: 'tokenwatch service API',
-      scopes: [scope],
-    });
-    const serviceClient = userPool.addClient('ServiceClient', {
-      generateSecret: true,
-      authFlows: {},
-      oAuth: {
-        flows: { clientCredentials: true },
-        scopes: [OAuthScope.resourceServer(resourceServer, scope)],
-      },
-      preventUserExistenceErrors: true,
-      accessTokenValidity: Duration.hours(1),
-    });
-
-    const stack = Stack.of(this);
-    const domain = userPool.addDomain('Domain', {
-      cognitoDomain: {
-        domainPrefix:
-          props.cognitoDomainPrefix ?? `tokenwatch-${props.stage ?? 'dev'}-${stack.account}`,
-      },
-    });
-    return {
-      userPool,
-      client,
-      serviceClient,
-      tokenUrl: `${domain.baseUrl()}/oauth2/token`,
-    };
-  }
 }
 
 /** Bad props fail the synth with their name, before anything is built. */
@@ -375,6 +286,7 @@ function checkProps(props: ApiProps): void {
   for (const [name, value] of [
     ['throttleRate', props.throttleRate],
     ['throttleBurst', props.throttleBurst],
+    ['reconnectLinkHours', props.reconnectLinkHours],
   ] as const) {
     if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
       throw new Error(`${name}: ${value} is not a positive whole number`);

@@ -96,6 +96,9 @@ export const stackConfigSchema = z.object({
   /** @default 'rate(1 hour)' — an EventBridge Scheduler expression for the refresh job. */
   refreshSchedule: z.string().min(1).default('rate(1 hour)'),
 
+  /** @default 72 — hours a new reconnect link works (1 to 720: at most 30 days). */
+  reconnectLinkHours: z.coerce.number().int().min(1).max(720).default(72),
+
   /** Where alarms are sent. @default none: alarms only change state. */
   alarmEmail: z.email().optional(),
 

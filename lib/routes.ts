@@ -73,7 +73,7 @@ function serviceRoutes() {
         indexes: { 'accounts-by-member': ['dynamodb:Query'] },
       },
       summary:
-        'Erases a user: profile, preferences, developer roles and records of emails (not the accounts they own)',
+        'Erases a user: profile, preferences, roles, links they made, records of emails (not accounts they own)',
     },
     {
       ...service,
@@ -154,6 +154,64 @@ function metaCallbackRoutes() {
   ] as const;
 }
 
+/**
+ * Reconnect links (DESIGN.md): made, listed and revoked by the owner or a developer; the page
+ * behind a link and Instagram's redirect back need no login, the link's secret (and the state's
+ * MAC under the Instagram app secret) authorize them.
+ */
+function reconnectLinkRoutes() {
+  return [
+    {
+      method: 'POST',
+      path: '/instagram-accounts/{accountId}/reconnect-links',
+      entry: 'create-reconnect-link',
+      auth: 'jwt',
+      table: {
+        table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'],
+      },
+      summary: 'Makes a reconnect link for the client: its URL holds a secret shown only here',
+    },
+    {
+      method: 'GET',
+      path: '/instagram-accounts/{accountId}/reconnect-links',
+      entry: 'list-reconnect-links',
+      auth: 'jwt',
+      table: { table: ['dynamodb:GetItem', 'dynamodb:Query'] },
+      summary: "The account's reconnect links and their status, never their secrets",
+    },
+    {
+      method: 'DELETE',
+      path: '/instagram-accounts/{accountId}/reconnect-links/{linkId}',
+      entry: 'revoke-reconnect-link',
+      auth: 'jwt',
+      table: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+      summary: 'Revokes a reconnect link (a used one stays used)',
+    },
+    {
+      method: 'GET',
+      path: '/reconnect/{accountId}/{linkId}',
+      entry: 'reconnect-link-page',
+      auth: 'none',
+      table: { table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'] },
+      readsInstagramApp: true,
+      summary:
+        "The page behind a reconnect link: who asks, and the way to Instagram's authorize page",
+    },
+    {
+      method: 'GET',
+      path: '/reconnect/callback',
+      entry: 'reconnect-link-callback',
+      auth: 'none',
+      table: { table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
+      publishesEvents: true,
+      readsInstagramApp: true,
+      callsInstagram: true,
+      summary:
+        "Instagram's redirect back from a reconnect link: stores the same user's new token, uses the link up",
+    },
+  ] as const;
+}
+
 const routeTable = [
   {
     method: 'GET',
@@ -222,6 +280,7 @@ const routeTable = [
     readsUnsubscribeKey: true,
     summary: 'A confirmation page for an unsubscribe link, with a button that POSTs it',
   },
+  ...reconnectLinkRoutes(),
   ...metaCallbackRoutes(),
   ...serviceRoutes(),
 ] as const satisfies readonly RouteDefinition[];
@@ -233,7 +292,7 @@ export const routes: readonly RouteDefinition<RouteEntry>[] = routeTable;
 
 /** CORS for the browser frontend; the allowed origin is the configured app URL's, only. */
 export const cors = {
-  allowMethods: ['GET', 'PUT', 'POST'] as const,
+  allowMethods: ['GET', 'PUT', 'POST', 'DELETE'] as const,
   allowHeaders: ['authorization', 'content-type'] as const,
   maxAgeSeconds: 600,
 };

@@ -64,6 +64,7 @@ export class TokenwatchStack extends Stack {
       appUrl: config.appUrl,
       instagram,
       tokenSchedule,
+      reconnectLinkHours: config.reconnectLinkHours,
       stage: config.stage,
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,

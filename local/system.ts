@@ -281,6 +281,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       INSTAGRAM_API_URL: instagram.endpoint,
       INSTAGRAM_AUTHORIZE_URL: instagram.authorizeUrl,
       INSTAGRAM_REDIRECT_URI: `${apiUrl}/instagram-accounts/reconnect`,
+      // The app's second redirect URI: Instagram sends a reconnect link's holder back here.
+      INSTAGRAM_LINK_REDIRECT_URI: `${apiUrl}/reconnect/callback`,
+      RECONNECT_LINK_HOURS: '72',
       SENDER_ADDRESS: 'notifications@tokenwatch.local',
       SES_MAX_SEND_RATE: String(options.sesMaxSendRate ?? 10),
       NOTIFY_MAX_CONCURRENCY: String(options.notifierConcurrency ?? 2),

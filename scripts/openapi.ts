@@ -81,7 +81,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
                 ? { 'text/html': { schema: { type: 'string' } } }
                 : {}),
             }
-          : problem,
+          : response.contentType === 'text/html'
+            ? // A page for a person (a reconnect link's): its errors are pages too.
+              { 'text/html': { schema: { type: 'string' } } }
+            : problem,
       };
     }
     if (contract.body) {

@@ -19,6 +19,7 @@ import { userProfile } from '#people/user';
 import { notificationPreferences, preferenceName } from '#notifications/preferences';
 import { accessToken, accountId } from '#tokens/account';
 import { tokenCause, tokenStatus } from '#tokens/lifecycle';
+import { reconnectLinkContracts } from './reconnect-link-contracts';
 
 // ---- outputs ---------------------------------------------------------------------------------
 
@@ -231,7 +232,7 @@ export const apiContracts = {
     responses: {
       204: {
         description:
-          'Erased (also when unknown): profile, preferences, developer roles and records of emails sent to them; accounts they own stay',
+          'Erased (also when unknown): profile, preferences, developer roles, the reconnect links they made and records of emails sent to them; accounts they own stay',
       },
       400: badRequest,
     },
@@ -316,6 +317,7 @@ export const apiContracts = {
       404: { description: 'No request has this confirmation code (a page)' },
     },
   },
+  ...reconnectLinkContracts({ badRequest, notFound }),
 } satisfies Record<string, RouteContract>;
 
 export type ApiEntry = keyof typeof apiContracts;

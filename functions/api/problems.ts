@@ -8,6 +8,8 @@ import {
   ReauthorizationRequiredError,
   RedirectUriNotAllowedError,
   AccountNotFoundError,
+  ReconnectLinkNotFoundError,
+  TooManyReconnectLinksError,
 } from '#tokens/errors';
 import { InvalidUnsubscribeTokenError } from '#notifications/unsubscribe-errors';
 import {
@@ -24,6 +26,21 @@ const instagramRetryAfterSeconds = 60;
 export function problemFor(error: unknown): HttpProblem | undefined {
   if (error instanceof HttpProblem) return error;
   if (error instanceof AccountNotFoundError) return accountNotFound();
+  if (error instanceof ReconnectLinkNotFoundError) {
+    return new HttpProblem({
+      type: problemTypes.blank,
+      status: 404,
+      detail: 'This account has no reconnect link with this id.',
+    });
+  }
+  if (error instanceof TooManyReconnectLinksError) {
+    return new HttpProblem({
+      type: problemTypes.tooManyReconnectLinks,
+      title: 'Too many active reconnect links',
+      status: 409,
+      detail: `This account already has ${error.limit} active reconnect links. Revoke one you no longer need, or wait until one is used or expires.`,
+    });
+  }
   if (error instanceof ReauthorizationRequiredError) {
     const detail = {
       expired: 'The token has expired: authorize the app on Instagram again to reconnect.',

@@ -9,6 +9,7 @@ import * as z from '#platform/validation';
 import { boundedString } from '#platform/schemas';
 import { notificationPreferences } from '#notifications/preferences';
 import { accountId } from '#tokens/account';
+import { linkId } from '#tokens/reconnect-links';
 
 // ---- inputs ----------------------------------------------------------------------------------
 
@@ -61,3 +62,41 @@ export const confirmationCodePath = z
       ),
   })
   .check(z.meta({ id: 'ConfirmationCodePath' }));
+
+/** The reconnect link routes of an account: which link. */
+export const reconnectLinkPath = z
+  .strictObject({ accountId, linkId: linkId.check(z.describe('The link, as created')) })
+  .check(z.meta({ id: 'ReconnectLinkPath' }));
+
+/**
+ * The page behind a reconnect link: its path and key are checked by the page itself, so that a
+ * person with a damaged link reads a page saying so, not a validation error.
+ */
+export const reconnectPagePath = z
+  .strictObject({
+    accountId: boundedString(1, 128).check(z.describe('The account, as in the link')),
+    linkId: boundedString(1, 128).check(z.describe('The link, as in the link')),
+  })
+  .check(z.meta({ id: 'ReconnectPagePath' }));
+
+export const reconnectPageQuery = z
+  .object({
+    key: z.optional(
+      boundedString(1, 512).check(z.describe("The link's secret, exactly as in the link")),
+    ),
+  })
+  .check(z.meta({ id: 'ReconnectPageQuery' }));
+
+/**
+ * Instagram's redirect back to a reconnect link: `code` and `state`, or `error` (and its reason)
+ * when the person did not allow access. Other parameters are ignored.
+ */
+export const reconnectCallbackQuery = z
+  .object({
+    code: z.optional(boundedString(1, 2048).check(z.describe("Instagram's authorization code"))),
+    state: z.optional(boundedString(1, 512).check(z.describe('The state the link page sent'))),
+    error: z.optional(boundedString(1, 512).check(z.describe('Set when access was not allowed'))),
+    error_reason: z.optional(boundedString(1, 512)),
+    error_description: z.optional(boundedString(1, 2048)),
+  })
+  .check(z.meta({ id: 'ReconnectCallbackQuery' }));

@@ -30,6 +30,13 @@ const tokenFlow = {
   ...tokenSchedule,
 } as const;
 
+/** A reconnect link's page and its callback: Instagram with the link redirect URI. */
+const linkInstagram = {
+  INSTAGRAM_AUTHORIZE_URL: 'required',
+  INSTAGRAM_LINK_REDIRECT_URI: 'required',
+  INSTAGRAM_APP_SECRET_ID: 'required',
+} as const;
+
 export const functionEnvironments = {
   'check-expired-tokens': {
     TABLE_NAME: 'required',
@@ -83,6 +90,22 @@ export const functionEnvironments = {
     API_URL: 'required',
   },
   'instagram-data-deletion-status': tableOnly,
+  'create-reconnect-link': {
+    TABLE_NAME: 'required',
+    API_URL: 'required',
+    RECONNECT_LINK_HOURS: 'optional',
+  },
+  'list-reconnect-links': tableOnly,
+  'revoke-reconnect-link': tableOnly,
+  'reconnect-link-page': { TABLE_NAME: 'required', ...linkInstagram },
+  'reconnect-link-callback': {
+    TABLE_NAME: 'required',
+    EVENT_BUS_NAME: 'required',
+    INSTAGRAM_GRAPH_URL: 'required',
+    INSTAGRAM_API_URL: 'required',
+    ...linkInstagram,
+    ...tokenSchedule,
+  },
 } as const satisfies Record<string, Readonly<Record<string, Presence>>>;
 
 /** A Lambda, by its entry file in `functions/` without `.ts`. */

@@ -22,8 +22,9 @@ export async function upsertUser(
 }
 
 /**
- * Erases a user: their profile and preferences, their developer roles and the send-once records
- * of every email they were sent (which hold their id). Nothing about them is kept.
+ * Erases a user: their profile and preferences, their developer roles, the send-once records
+ * of every email they were sent and the reconnect links they made (which hold their id, and whose
+ * page would name them). Nothing about them is kept: a link they made stops working.
  *
  * The accounts they own are not deleted: an account belongs to the widget service's client as
  * much as to its owner's login, and the widget service deletes it explicitly

@@ -118,6 +118,24 @@ function classify(operation: InstagramOperation, status: number, body: unknown):
   });
 }
 
+/**
+ * Instagram's authorization page for the app `appId`, sending the user back to `redirectUri`
+ * with `state`: for callers that only link to it (the reconnect link page).
+ */
+export function instagramAuthorizeUrl(
+  config: Pick<InstagramClientConfig, 'authorizeUrl' | 'redirectUri'>,
+  appId: string,
+  state: string,
+): string {
+  const url = new URL(config.authorizeUrl);
+  url.searchParams.set('client_id', appId);
+  url.searchParams.set('redirect_uri', config.redirectUri);
+  url.searchParams.set('response_type', 'code');
+  url.searchParams.set('scope', 'instagram_business_basic');
+  url.searchParams.set('state', state);
+  return url.toString();
+}
+
 export interface InstagramClientOptions {
   fetch?: typeof globalThis.fetch;
   /** @default the JSON secret `appSecretId` names, read once per cold start */
@@ -247,13 +265,7 @@ export function createInstagramClient(
 
     async authorizeUrl(state) {
       const { appId } = await credentials();
-      const url = new URL(config.authorizeUrl);
-      url.searchParams.set('client_id', appId);
-      url.searchParams.set('redirect_uri', config.redirectUri);
-      url.searchParams.set('response_type', 'code');
-      url.searchParams.set('scope', 'instagram_business_basic');
-      url.searchParams.set('state', state);
-      return url.toString();
+      return instagramAuthorizeUrl(config, appId, state);
     },
   };
 }

@@ -25,6 +25,16 @@ export const keys = {
     pk: `IGACCOUNT#${accountId}`,
     sk: `NOTIFIED#${generation}#${userId}`,
   }),
+  /** A reconnect link of an account: who made it, until when, and a hash of its secret. */
+  reconnectLink: (accountId: string, linkId: string) => ({
+    pk: `IGACCOUNT#${accountId}`,
+    sk: `RECONNECT#${linkId}`,
+  }),
+  /** Where an account's reconnect links start, for listing them. */
+  reconnectLinksOf: (accountId: string) => ({
+    pk: `IGACCOUNT#${accountId}`,
+    skPrefix: 'RECONNECT#',
+  }),
   /**
    * A data deletion Meta asked for, by the SHA-256 of its confirmation code (hex): the record
    * for the status page, which names no account.
@@ -48,15 +58,19 @@ export const accountPartition = (accountId: string) => keys.account(accountId).p
 
 /**
  * The member index's sort key says how a user is named by an item under an account: as its
- * owner, as a developer, or as the recipient of a send-once record. The last kind is no
- * membership (memberships.ts ignores it): it is filed there so that erasing a user finds every
- * record that holds their id with one query, never a scan.
+ * owner, as a developer, as the recipient of a send-once record, or as the creator of a
+ * reconnect link. The last two kinds (a
+ * send-once record, a reconnect link the user made) are no membership (memberships.ts ignores
+ * them): they are filed there so that erasing a user finds every item that holds their id with
+ * one query, never a scan.
  */
 export const memberRelationKey = {
   owner: (accountId: string) => `OWNER#${accountId}`,
   developer: (accountId: string) => `DEVELOPER#${accountId}`,
   notified: (accountId: string, generation: number, occasion: string) =>
     `NOTIFIED#${accountId}#${generation}#${occasion}`,
+  /** A reconnect link, filed under its creator so that erasing them finds it (no membership). */
+  reconnectLinkCreator: (accountId: string, linkId: string) => `RECONNECT#${accountId}#${linkId}`,
   isOwner: (value: string) => value.startsWith('OWNER#'),
   isDeveloper: (value: string) => value.startsWith('DEVELOPER#'),
   isMembership: (value: string) => value.startsWith('OWNER#') || value.startsWith('DEVELOPER#'),

@@ -62,6 +62,8 @@ export interface TokenKeeper extends AccountReader {
     expectedGeneration: number,
     token: { accessToken: string; expiresAt: string },
     now: Date,
+    /** who stores it (`tokenBy`: a user id, `auto`, `link:<linkId>`), as the event names them */
+    by?: string,
   ): Promise<AccountSummary>;
   /**
    * Instagram refused the token (or Meta said the app was removed): file it as due now, with
@@ -150,9 +152,11 @@ export function createAccountRepository(
 
     /**
      * Stores a new token as the next generation, but only if nobody replaced it since
-     * `expectedGeneration` was read: two concurrent refreshes cannot both win.
+     * `expectedGeneration` was read: two concurrent refreshes cannot both win. `tokenBy` says
+     * who stored it, so a reconnect link that crashed after storing its token knows it did
+     * (reconnect-link-flows.ts); a token stored without `by` has none.
      */
-    async replaceToken(accountId, expectedGeneration, token, now) {
+    async replaceToken(accountId, expectedGeneration, token, now, by) {
       const expiresAt = toInstant(token.expiresAt);
       const filing = filingUpdate(
         activeTokenFiling(accountId, { expiresAt, issuedAt: now.toISOString() }, now, schedule),
@@ -160,8 +164,14 @@ export function createAccountRepository(
       return updateAtGeneration(db, tableName, accountId, expectedGeneration, {
         UpdateExpression:
           'SET accessToken = :token, expiresAt = :expiresAt, tokenStatus = :active, ' +
-          `generation = generation + :one, tokenIssuedAt = :now, ${filing.set.join(', ')} ` +
-          `REMOVE ${['refreshLeaseUntil', 'refreshLeaseId', '#cause', ...filing.remove].join(', ')}`,
+          `generation = generation + :one, tokenIssuedAt = :now, ${filing.set.join(', ')}` +
+          `${by === undefined ? '' : ', tokenBy = :by'} REMOVE ${[
+            'refreshLeaseUntil',
+            'refreshLeaseId',
+            '#cause',
+            ...(by === undefined ? ['tokenBy'] : []),
+            ...filing.remove,
+          ].join(', ')}`,
         ExpressionAttributeNames: { '#cause': 'cause' },
         ExpressionAttributeValues: {
           ':token': token.accessToken,
@@ -169,6 +179,7 @@ export function createAccountRepository(
           ':active': 'active',
           ':one': 1,
           ':now': now.toISOString(),
+          ...(by === undefined ? {} : { ':by': by }),
           ...filing.values,
         },
       });

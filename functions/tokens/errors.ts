@@ -49,3 +49,25 @@ export class AccountNotFoundError extends Error {
     super(`Account ${accountId} does not exist`);
   }
 }
+
+/** The account has as many active reconnect links as it may (reconnect-links.ts says why). */
+export class TooManyReconnectLinksError extends Error {
+  override name = 'TooManyReconnectLinksError';
+  constructor(
+    readonly accountId: string,
+    readonly limit: number,
+  ) {
+    super(`Account ${accountId} already has ${limit} active reconnect links`);
+  }
+}
+
+/** No such reconnect link on this account. */
+export class ReconnectLinkNotFoundError extends Error {
+  override name = 'ReconnectLinkNotFoundError';
+  constructor(
+    readonly accountId: string,
+    readonly linkId: string,
+  ) {
+    super(`Account ${accountId} has no reconnect link ${linkId}`);
+  }
+}

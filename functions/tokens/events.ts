@@ -7,6 +7,7 @@ import * as z from '#platform/validation';
 import { userId } from '#people/user';
 import { accountId } from './account';
 import { defaultCause, expiryReason, tokenCause } from './lifecycle';
+import { linkActor } from './reconnect-links';
 
 /**
  * `Instagram Token Expired`: a token was lost, why (`reason`, the status it ends in) and what
@@ -60,12 +61,15 @@ export const tokenReminderDetail = z.strictObject({
 });
 export type TokenReminderDetail = z.infer<typeof tokenReminderDetail>;
 
-/** Who stored a new token: a user (refresh, reconnect), the automatic refresh, or a link. */
+/**
+ * Who stored a new token: a user (refresh, reconnect), the automatic refresh, or a reconnect
+ * link's holder, as `link:<linkId>` (reconnect-links.ts), whose creator hears of it.
+ */
 export const tokenRefreshedDetail = z.strictObject({
   accountId,
   generation: positiveInteger(),
   expiresAt: isoDateTime,
-  by: z.union([userId, z.literal('auto')]),
+  by: z.union([linkActor, userId, z.literal('auto')]),
 });
 export type TokenRefreshedDetail = z.infer<typeof tokenRefreshedDetail>;
 

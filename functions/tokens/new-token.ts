@@ -73,6 +73,7 @@ export async function storeNewToken(
       generation,
       { accessToken: token.accessToken, expiresAt: expiryAfter(now, token.expiresInSeconds) },
       now,
+      actor.by,
     );
   } catch (error) {
     if (!(error instanceof GenerationConflictError)) throw error;

@@ -15,6 +15,9 @@ import {
   type ApiEnvironment,
 } from '../support/api-environment';
 import { testAudience, testIssuer } from '../support/api-gateway';
+import { createDocumentClient } from '#platform/dynamodb';
+import { createReconnectLinkStore } from '#tokens/reconnect-link-store';
+import { linkState, newLinkSecret } from '#tokens/reconnect-links';
 
 let env: ApiEnvironment;
 beforeAll(async () => {
@@ -126,6 +129,31 @@ async function freshAccount() {
   env.instagram.registerCode(code, accountId);
   return { accountId, code };
 }
+
+/** A reconnect link on the account, as the create route writes it: its id, secret and state. */
+async function reconnectLink(accountId: string) {
+  const { linkId, secret, secretHash } = newLinkSecret();
+  const link = {
+    accountId,
+    linkId,
+    createdBy: users['developer with role'],
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    secretHash,
+    generation: 1,
+  };
+  await createReconnectLinkStore(
+    createDocumentClient(env.table.client),
+    env.table.tableName,
+  ).putReconnectLink(link);
+  return { linkId, secret, state: linkState(link, app.appSecret) };
+}
+
+/** What a caller who may act gets from the user routes that do not answer 200. */
+const userSuccess: Record<string, number> = {
+  'create-reconnect-link': 201,
+  'revoke-reconnect-link': 204,
+};
 
 interface Case {
   method: string;
@@ -244,6 +272,34 @@ const builders: Record<string, () => Promise<Case>> = {
     const { confirmation_code: code } = deletion.json<{ confirmation_code: string }>();
     return { method: 'GET', url: `/instagram/data-deletion/${code}` };
   },
+  'create-reconnect-link': async () => {
+    const { accountId } = await freshAccount();
+    return { method: 'POST', url: `/instagram-accounts/${accountId}/reconnect-links`, accountId };
+  },
+  'list-reconnect-links': async () => {
+    const { accountId } = await freshAccount();
+    return { method: 'GET', url: `/instagram-accounts/${accountId}/reconnect-links`, accountId };
+  },
+  'revoke-reconnect-link': async () => {
+    const { accountId } = await freshAccount();
+    const { linkId } = await reconnectLink(accountId);
+    return {
+      method: 'DELETE',
+      url: `/instagram-accounts/${accountId}/reconnect-links/${linkId}`,
+      accountId,
+    };
+  },
+  // A link's holder needs no login: whatever token comes along, the link's secret decides.
+  'reconnect-link-page': async () => {
+    const { accountId } = await freshAccount();
+    const { linkId, secret } = await reconnectLink(accountId);
+    return { method: 'GET', url: `/reconnect/${accountId}/${linkId}?key=${secret}` };
+  },
+  'reconnect-link-callback': async () => {
+    const { accountId, code } = await freshAccount();
+    const { state } = await reconnectLink(accountId);
+    return { method: 'GET', url: `/reconnect/callback?code=${code}&state=${state}` };
+  },
   'unsubscribe-page': () =>
     Promise.resolve({
       method: 'GET',
@@ -266,8 +322,9 @@ function expectedStatus(route: RouteDefinition, principal: Principal): number {
     return principal === 'service without the scope' ? 403 : 401;
   }
   if (rejectedToken(principal) || principal.startsWith('service')) return 401;
-  if (!route.path.includes('{accountId}')) return 200;
-  return principal === 'owner' || principal === 'developer with role' ? 200 : 404;
+  const success = userSuccess[route.entry] ?? 200;
+  if (!route.path.includes('{accountId}')) return success;
+  return principal === 'owner' || principal === 'developer with role' ? success : 404;
 }
 
 describe('the authorization matrix', () => {

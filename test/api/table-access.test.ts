@@ -238,6 +238,60 @@ describe('the DynamoDB actions each route sends', () => {
         .status,
     ).toBe(200);
 
+    // Reconnect links: made, listed, revoked (again, unknown), the page (ok, wrong key), and
+    // the callback (another Instagram user, success, a repeat, a forged state).
+    await seedAccount('17841400000009030', -1);
+    const made = await call(
+      'create-reconnect-link',
+      'POST',
+      '/instagram-accounts/17841400000009030/reconnect-links',
+      'u-dev',
+    );
+    const { linkId, url } = made.json<{ linkId: string; url: string }>();
+    const pagePath = `${new URL(url).pathname}${new URL(url).search}`;
+    const linkStatuses = [
+      made.status,
+      (
+        await call(
+          'list-reconnect-links',
+          'GET',
+          '/instagram-accounts/17841400000009030/reconnect-links',
+          'u-owner',
+        )
+      ).status,
+      (await call('reconnect-link-page', 'GET', pagePath)).status,
+      (await call('reconnect-link-page', 'GET', `${pagePath.slice(0, -3)}AAA`)).status,
+    ];
+    const page = await call('reconnect-link-page', 'GET', pagePath);
+    const state = /state=([^"&]+)/.exec(page.body)?.[1] ?? '';
+    env.instagram.registerCode('AQ-link-other', '17841499999999999');
+    env.instagram.registerCode('AQ-link-1', '17841400000009030');
+    for (const code of ['AQ-link-other', 'AQ-link-1', 'AQ-link-1']) {
+      linkStatuses.push(
+        (
+          await call(
+            'reconnect-link-callback',
+            'GET',
+            `/reconnect/callback?code=${code}&state=${state}`,
+          )
+        ).status,
+      );
+    }
+    linkStatuses.push(
+      (await call('reconnect-link-callback', 'GET', '/reconnect/callback?code=x&state=a.b.c'))
+        .status,
+    );
+    const linksUrl = '/instagram-accounts/17841400000009030/reconnect-links';
+    const second = (await call('create-reconnect-link', 'POST', linksUrl, 'u-owner')).json<{
+      linkId: string;
+    }>();
+    for (const id of [second.linkId, second.linkId, linkId, 'AAAAAAAAAAAAAAAAAAAAAA']) {
+      linkStatuses.push(
+        (await call('revoke-reconnect-link', 'DELETE', `${linksUrl}/${id}`, 'u-dev')).status,
+      );
+    }
+    expect(linkStatuses).toEqual([201, 200, 200, 404, 409, 200, 410, 404, 204, 204, 204, 404]);
+
     for (const route of routes) {
       const declared = new Set<string>([
         ...route.table.table,

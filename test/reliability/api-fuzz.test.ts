@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import fc from 'fast-check';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { documentClient } from '#platform/dynamodb';
+import { createDocumentClient, documentClient } from '#platform/dynamodb';
 import { preferencesBody, reconnectBody } from '#api/schemas';
 import { serviceAccountBody, serviceUserBody } from '#api/service-schemas';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
@@ -27,6 +27,8 @@ import {
 import { reportFigure } from '../support/reliability-faults';
 import { captureQuietly } from '../support/reliability-output';
 import { canaryPrefix, canaryToken } from '../support/reliability-pipeline';
+import { createReconnectLinkStore } from '#tokens/reconnect-link-store';
+import { linkState, newLinkSecret, type ReconnectLink } from '#tokens/reconnect-links';
 
 const requestsPerRoute = 1000;
 const seed = 91_125;
@@ -40,6 +42,9 @@ const output: string[] = [];
 /** The writes and events of the request being handled, found through its async context. */
 const requestEffects = new AsyncLocalStorage<{ wrote: number; published: number }>();
 const ownedAccount = '17841400000004242';
+/** Reconnect links on the owned account: one the fuzz may open, one already used. */
+const activeLink = newLinkSecret();
+const usedLink = newLinkSecret();
 const strangersAccount = '17841400000004343';
 
 beforeAll(async () => {
@@ -83,6 +88,26 @@ beforeAll(async () => {
     );
     env.instagram.addToken(accessToken, { userId: accountId, expiresAt });
   }
+  // Reconnect links of the owned account: one active, one used, for the link routes' pages.
+  const linkStore = createReconnectLinkStore(
+    createDocumentClient(env.table.client),
+    env.table.tableName,
+  );
+  for (const link of [activeLink, usedLink]) {
+    const stored: ReconnectLink = {
+      accountId: ownedAccount,
+      linkId: link.linkId,
+      createdBy: 'u-fuzz-owner',
+      createdAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+      secretHash: link.secretHash,
+      generation: 1,
+    };
+    await linkStore.putReconnectLink(stored);
+    if (link === usedLink) {
+      await linkStore.markReconnectLinkUsed(ownedAccount, link.linkId, new Date());
+    }
+  }
 });
 afterAll(async () => {
   await env.stop();
@@ -90,6 +115,9 @@ afterAll(async () => {
 beforeEach(() => {
   captureQuietly(output);
 });
+
+const stateOf = (link: { linkId: string; secretHash: string }, key = app.appSecret) =>
+  linkState({ accountId: ownedAccount, ...link }, key);
 
 // ---- generators ------------------------------------------------------------------------
 
@@ -199,6 +227,14 @@ const userParameter = fc.oneof(
   fc.constantFrom('u-fuzz-owner', 'u-fuzz-service', 'u'.repeat(128), 'u'.repeat(129)),
   fc.string({ maxLength: 140 }).map(encodeURIComponent),
   fc.constantFrom('..', '%2e%2e', '%zz', '%00', '%2F', ' ', '{userId}'),
+);
+
+/** A reconnect link id: the fuzz's own links, or anything else. */
+const linkParameter = fc.oneof(
+  fc.constantFrom(activeLink.linkId, usedLink.linkId, 'A'.repeat(22)),
+  fc.string({ maxLength: 40 }).map(encodeURIComponent),
+  fc.stringMatching(/^[\w-]{1,30}$/),
+  fc.constantFrom('..', '%2e%2e', '%zz', '%00', '%2F', ' ', '{linkId}', 'callback'),
 );
 
 /** The account DELETE fuzzes never takes the account the other routes act on. */
@@ -455,6 +491,77 @@ const requestFor: Record<string, fc.Arbitrary<FuzzRequest>> = {
     path: fc
       .oneof(fc.string({ maxLength: 80 }).map(encodeURIComponent), fc.base64String())
       .map((code) => `/instagram/data-deletion/${code}`),
+    body: fc.constant(undefined),
+    contentType,
+    headers,
+    authorization: fc.constant('none'),
+  }),
+  'create-reconnect-link': fc.record({
+    path: accountParameter.map((id) => `/instagram-accounts/${id}/reconnect-links`),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization,
+  }),
+  'list-reconnect-links': fc.record({
+    path: accountParameter.map((id) => `/instagram-accounts/${id}/reconnect-links`),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization,
+  }),
+  'revoke-reconnect-link': fc.record({
+    path: fc
+      .tuple(accountParameter, linkParameter)
+      .map(([account, link]) => `/instagram-accounts/${account}/reconnect-links/${link}`),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization,
+  }),
+  'reconnect-link-page': fc.record({
+    path: fc
+      .tuple(accountParameter, linkParameter)
+      .map(([account, link]) => `/reconnect/${account}/${link}`),
+    query: fc.oneof(
+      fc.constantFrom(activeLink, usedLink).map((link) => `key=${link.secret}`),
+      fc.string({ maxLength: 80 }).map((key) => `key=${encodeURIComponent(key)}`),
+      fc.string({ maxLength: 600, unit: 'binary-ascii' }),
+      fc.constant(''),
+    ),
+    body: fc.constant(undefined),
+    contentType,
+    headers,
+    authorization: fc.constant('none'),
+  }),
+  'reconnect-link-callback': fc.record({
+    path: fc.constant('/reconnect/callback'),
+    query: fc.oneof(
+      // Forged and foreign states, with any code: nothing may change.
+      fc
+        .tuple(
+          fc.oneof(
+            fc.constant(stateOf(activeLink, 'not-the-app-secret')),
+            fc.constant(`${ownedAccount}.${activeLink.linkId}.${'A'.repeat(43)}`),
+            fc.constant(stateOf(usedLink)),
+            fc.string({ maxLength: 120 }),
+            fc.stringMatching(/^[0-9]{1,20}\.[\w-]{22}\.[\w-]{43}$/),
+          ),
+          fc.string({ maxLength: 60 }),
+        )
+        .map(
+          ([state, code]) => `code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`,
+        ),
+      // The active link's genuine state, without a code: access was not allowed.
+      fc
+        .constantFrom('access_denied', '', 'x'.repeat(600))
+        .map(
+          (error) =>
+            `error=${error}&error_reason=user_denied&state=${encodeURIComponent(stateOf(activeLink))}`,
+        ),
+      fc.string({ maxLength: 3000, unit: 'binary-ascii' }),
+      fc.constant(''),
+    ),
     body: fc.constant(undefined),
     contentType,
     headers,

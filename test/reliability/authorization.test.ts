@@ -26,6 +26,8 @@ import { testAudience, testIssuer, testServiceClient } from '../support/api-gate
 import { reportFigure } from '../support/reliability-faults';
 import { captureQuietly } from '../support/reliability-output';
 import { canaryPrefix, canaryToken } from '../support/reliability-pipeline';
+import { createReconnectLinkStore } from '#tokens/reconnect-link-store';
+import { linkState, newLinkSecret } from '#tokens/reconnect-links';
 
 let env: ApiEnvironment;
 const output: string[] = [];
@@ -292,13 +294,56 @@ interface Target {
   /** What a caller who may call the route gets (200 unless said otherwise). */
   success?: number;
   account: boolean;
-  request: (account: { accountId: string; code: string }) => {
-    method: string;
-    url: string;
-    body?: unknown;
-    /** A form body (Meta's callbacks), sent as it is. */
-    form?: string;
+  request: (account: { accountId: string; code: string }) => Request | Promise<Request>;
+}
+
+interface Request {
+  method: string;
+  url: string;
+  body?: unknown;
+  /** A form body (Meta's callbacks), sent as it is. */
+  form?: string;
+}
+
+/**
+ * A reconnect link on an account, written to the table as the create route would: its id, its
+ * secret, and the state Instagram's redirect back carries for it.
+ */
+async function reconnectLink(accountId: string) {
+  const links = createReconnectLinkStore(
+    createDocumentClient(env.table.client),
+    env.table.tableName,
+  );
+  const { linkId, secret, secretHash } = newLinkSecret();
+  const link = {
+    accountId,
+    linkId,
+    createdBy: users.developer,
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    secretHash,
+    generation: 1,
   };
+  await links.putReconnectLink(link);
+  return { linkId, secret, state: linkState(link, app.appSecret) };
+}
+
+/** An account of its own for each use of a reconnect link (a link works once). */
+async function accountForLink() {
+  serial += 1;
+  const accountId = `1784178${String(serial).padStart(10, '0')}`;
+  const expiresAt = new Date(Date.now() - 86_400_000).toISOString();
+  await env.table.store.putAccount(
+    {
+      accountId,
+      ownerUserId: users.owner,
+      username: `authz.link.${serial}`,
+      accessToken: canaryToken(),
+      expiresAt,
+    },
+    new Date(Date.now() - 61 * 86_400_000),
+  );
+  return accountId;
 }
 
 const link = () =>
@@ -379,6 +424,31 @@ const requests: Record<string, Target['request']> = {
     method: 'GET',
     url: `/service/instagram-accounts/${accountId}/token`,
   }),
+  'create-reconnect-link': ({ accountId }) => ({
+    method: 'POST',
+    url: `/instagram-accounts/${accountId}/reconnect-links`,
+  }),
+  'list-reconnect-links': ({ accountId }) => ({
+    method: 'GET',
+    url: `/instagram-accounts/${accountId}/reconnect-links`,
+  }),
+  'revoke-reconnect-link': async ({ accountId }) => ({
+    method: 'DELETE',
+    url: `/instagram-accounts/${accountId}/reconnect-links/${(await reconnectLink(accountId)).linkId}`,
+  }),
+  // The link's own secret and state authorize these: every caller passes (no login needed).
+  'reconnect-link-page': async () => {
+    const accountId = await accountForLink();
+    const { linkId, secret } = await reconnectLink(accountId);
+    return { method: 'GET', url: `/reconnect/${accountId}/${linkId}?key=${secret}` };
+  },
+  'reconnect-link-callback': async () => {
+    const accountId = await accountForLink();
+    const { state } = await reconnectLink(accountId);
+    const code = `AQ-authz-link-${accountId}`;
+    env.instagram.registerCode(code, accountId);
+    return { method: 'GET', url: `/reconnect/callback?code=${code}&state=${state}` };
+  },
 };
 
 /** The routes that answer 204 on success. */
@@ -387,7 +457,10 @@ const noContent = new Set([
   'delete-service-instagram-account',
   'put-service-developer-role',
   'delete-service-developer-role',
+  'revoke-reconnect-link',
 ]);
+/** The routes that answer 201 on success. */
+const created = new Set(['create-reconnect-link']);
 
 const targets: Target[] = [
   ...routes.map((route): Target => {
@@ -396,7 +469,7 @@ const targets: Target[] = [
     return {
       name: `${route.method} ${route.path}`,
       auth: route.auth,
-      success: noContent.has(route.entry) ? 204 : 200,
+      success: noContent.has(route.entry) ? 204 : created.has(route.entry) ? 201 : 200,
       account: route.path.includes('{accountId}'),
       request,
     };
@@ -430,8 +503,8 @@ function expectedStatus(target: Target, caller: Caller): number {
   }
   if (!caller.as) return 401;
   if (caller.as === 'no user') return 403;
-  if (!target.account) return 200;
-  return caller.as === 'member' ? 200 : 404;
+  if (!target.account) return target.success ?? 200;
+  return caller.as === 'member' ? (target.success ?? 200) : 404;
 }
 
 describe('the full authorization matrix', () => {
@@ -449,7 +522,7 @@ describe('the full authorization matrix', () => {
         const account = target.account
           ? await freshAccount(caller.deleted ?? false)
           : { accountId: 'none', code: 'none' };
-        const request = target.request(account);
+        const request = await target.request(account);
         const before = await env.table.store.getAccountWithToken(account.accountId);
         const instagramCalls = env.instagram.calls.length;
         const header = await caller.header();

@@ -73,7 +73,7 @@ describe('the HTTP API', () => {
       CorsConfiguration: {
         AllowOrigins: ['https://app.example.com'],
         AllowHeaders: ['authorization', 'content-type'],
-        AllowMethods: ['GET', 'PUT', 'POST'],
+        AllowMethods: ['GET', 'PUT', 'POST', 'DELETE'],
       },
     });
     const { template: other } = synthesize({ appUrl: 'https://widgets.example.org/app/' });

@@ -18,6 +18,8 @@ export const app = { appId: '990602627938098', appSecret: 'test-app-secret-01234
 export const unsubscribeSigningKey = 'test-unsubscribe-key-'.padEnd(64, 'k');
 export const redirectUri = 'https://app.tokenwatch.test/instagram-accounts/reconnect';
 export const appUrl = 'https://app.tokenwatch.test';
+/** The Instagram app's second redirect URI: reconnect links come back to the API here. */
+export const linkRedirectUri = 'https://api.tokenwatch.test/reconnect/callback';
 
 export interface ApiEnvironment {
   table: TestTable;
@@ -47,6 +49,7 @@ export async function startApiEnvironment(): Promise<ApiEnvironment> {
     INSTAGRAM_API_URL: instagram.endpoint,
     INSTAGRAM_AUTHORIZE_URL: instagram.authorizeUrl,
     INSTAGRAM_REDIRECT_URI: redirectUri,
+    INSTAGRAM_LINK_REDIRECT_URI: linkRedirectUri,
   } satisfies EnvironmentFor<RouteEntry>);
   const eventBridge = mockClient(EventBridgeClient);
   eventBridge

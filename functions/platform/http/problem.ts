@@ -16,6 +16,7 @@ export const problemTypes = {
   instagramUnavailable: 'tag:tokenwatch,2026:problem/instagram-unavailable',
   instagramRateLimited: 'tag:tokenwatch,2026:problem/instagram-rate-limited',
   invalidUnsubscribeLink: 'tag:tokenwatch,2026:problem/invalid-unsubscribe-link',
+  tooManyReconnectLinks: 'tag:tokenwatch,2026:problem/too-many-reconnect-links',
   blank: 'about:blank',
 } as const;
 

@@ -70,7 +70,7 @@ const htmlEscapes: Record<string, string> = {
 export const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => htmlEscapes[c] ?? c);
 
-/** A minimal page: the unsubscribe flow is the only HTML this API serves. */
+/** A minimal page: the unsubscribe, data deletion and reconnect link pages. */
 export function page(title: string, bodyHtml: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -79,7 +79,7 @@ export function page(title: string, bodyHtml: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;line-height:1.5}button{font:inherit;padding:.5rem 1rem;cursor:pointer}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;line-height:1.5}button,a.button{font:inherit;padding:.5rem 1rem;cursor:pointer}a.button{display:inline-block;background:#1f5fbf;color:#fff;border-radius:.3rem;text-decoration:none}</style>
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>

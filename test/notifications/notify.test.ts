@@ -1,16 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import {
-  eventEnvelope,
-  startEventBridgeStandIn,
-  type EventBridgeStandIn,
-} from '../../local/eventbridge';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
-import { createEventPublisher } from '#tokens/event-publisher';
 import { useTestTable, type TestTable } from '../support/table';
 import {
   createPerson,
@@ -22,76 +15,34 @@ import {
   uniqueAccountId,
   type Person,
 } from '../support/pipeline-services';
-import { createPacer, createSesMailer, type Mailer } from '#platform/ses';
-import { createEmailRenderer } from '#notifications/emails';
-import { notifyExpiredToken, type NotifierDependencies } from '#notifications/notify';
 import {
-  notifyFromQueue,
-  type QueueBatchDependencies,
-  type QueueRecord,
-} from '#notifications/queue-batch';
+  appUrl,
+  developerOn,
+  eventRecord,
+  noWait,
+  notifierDependencies,
+  recordingLog,
+  timeFor,
+  unsubscribeTokenIn,
+  unsubscribeUrl,
+  useHandOnBus,
+} from '../support/notifier-harness';
+import { createPacer, createSesMailer, type Mailer } from '#platform/ses';
+import { notifyExpiredToken, type NotifierDependencies } from '#notifications/notify';
+import { notifyFromQueue, type QueueRecord } from '#notifications/queue-batch';
 import { chooseRecipients } from '#notifications/recipients';
 import { staleReason } from '#tokens/lifecycle';
-import { type LogSink } from '#platform/observability';
 import { type TokenExpiredDetail } from '#tokens/events';
-import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 let table: TestTable;
 useTestTable((created) => (table = created));
 
 const now = new Date('2026-11-25T12:00:00.000Z');
 const expiredAt = '2026-11-25T09:30:00.000Z';
-const unsubscribeKey = 'test-unsubscribe-key-'.repeat(3);
-const appUrl = 'https://app.example.com';
-const unsubscribeUrl = 'https://api.example.com/unsubscribe';
-const renderer = createEmailRenderer();
-const noWait = () => Promise.resolve();
+const { deps } = notifierDependencies(() => table, now);
 
-interface LogLine {
-  level: string;
-  message: string;
-  attributes: Record<string, unknown>[];
-}
-function recordingLog(): LogSink & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at =
-    (level: string) =>
-    (message: string, ...attributes: Record<string, unknown>[]) =>
-      lines.push({ level, message, attributes });
-  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-const sesMailer = (client = new SESv2Client({ maxAttempts: 1 })) =>
-  createSesMailer({ client, from: 'notifications@example.com', sleep: noWait });
-
-function deps(overrides: Partial<QueueBatchDependencies> = {}): QueueBatchDependencies {
-  return {
-    store: table.store,
-    mailer: sesMailer(),
-    renderer,
-    appUrl,
-    unsubscribeUrl,
-    unsubscribeKey: () => Promise.resolve(unsubscribeKey),
-    clock: () => now,
-    leaseSeconds: 120,
-    log: recordingLog(),
-    ...overrides,
-  };
-}
-
-function queueRecord(detail: TokenExpiredDetail): QueueRecord {
-  return {
-    messageId: randomUUID(),
-    body: JSON.stringify(
-      eventEnvelope({
-        detailType: 'Instagram Token Expired',
-        source: 'tokenwatch',
-        detail,
-        time: now,
-      }),
-    ),
-  };
-}
+const queueRecord = (detail: TokenExpiredDetail): QueueRecord =>
+  eventRecord('Instagram Token Expired', detail, now);
 
 interface Scenario {
   accountId: string;
@@ -128,7 +79,6 @@ async function expiredAccount(
   };
 }
 
-const developerOn = { ownerExpiredToken: true, developerExpiredToken: true };
 const ownerOff = { ownerExpiredToken: false, developerExpiredToken: false };
 
 describe('the recipients rule', () => {
@@ -255,13 +205,7 @@ describe('notifying about an expired token', () => {
     expect(headerOf(email, 'List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
     const url = listUnsubscribeUrl(email);
     expect(`${url.origin}${url.pathname}`).toBe(unsubscribeUrl);
-    expect(
-      verifyUnsubscribeToken(
-        present(url.searchParams.get('token'), 'a token'),
-        unsubscribeKey,
-        now,
-      ),
-    ).toMatchObject({
+    expect(unsubscribeTokenIn(url, now)).toMatchObject({
       userId: owner.userId,
       preference: 'ownerExpiredToken',
     });
@@ -307,13 +251,10 @@ describe('notifying about an expired token', () => {
     expect(email.body.text).toMatch(/Refresh token/);
     expect(email.body.text).toMatch(/Instagram\s+credentials, or a role on the Facebook page/);
     const link = listUnsubscribeUrl(email);
-    expect(
-      verifyUnsubscribeToken(
-        present(link.searchParams.get('token'), 'a token'),
-        unsubscribeKey,
-        now,
-      ),
-    ).toMatchObject({ userId: optedIn.userId, preference: 'developerExpiredToken' });
+    expect(unsubscribeTokenIn(link, now)).toMatchObject({
+      userId: optedIn.userId,
+      preference: 'developerExpiredToken',
+    });
   });
 
   it('sends the owner and opted-in developers one email each, and an owner-developer once', async () => {
@@ -804,30 +745,10 @@ describe('the send pacer', () => {
 
 describe('handing on what one receive could not send', () => {
   const busName = 'tokenwatch-hand-on-test';
-  let bus: EventBridgeStandIn;
-  let events: EventBridgeClient;
-  beforeAll(async () => {
-    bus = await startEventBridgeStandIn({ eventBusNames: [busName], rules: [] });
-    events = new EventBridgeClient({ endpoint: bus.endpoint });
-  });
-  afterAll(async () => {
-    events.destroy();
-    await bus.stop();
-  });
-
-  const publisherTo = (name: string) =>
-    createEventPublisher({ client: events, busName: name, sleep: noWait });
-  /** Time for `recipients` recipients in this invocation, then the reserve is reached. */
-  const timeFor = (recipients: number) => {
-    let started = 0;
-    return { reserveMs: 1_000, remainingMs: () => (recipients - started++) * 1_000 };
-  };
+  const bus = useHandOnBus(busName);
+  const publisherTo = (name: string) => bus.publisher(name);
   const handedOn = (accountId: string) =>
-    bus.accepted.filter(
-      (event) =>
-        event['detail-type'] === 'Instagram Token Expired' &&
-        (event.detail as { accountId?: string }).accountId === accountId,
-    );
+    bus.handedOn(accountId).filter((event) => event['detail-type'] === 'Instagram Token Expired');
 
   async function accountWithDeveloper() {
     const owner = await createPerson(table.store, 'owner');

@@ -4,17 +4,9 @@
  * as the expired email, one occasion per reminder step, and nothing once a new token, the
  * account's removal, or a recipient's preference turned off stops them.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSRecord } from 'aws-lambda';
-import {
-  eventEnvelope,
-  startEventBridgeStandIn,
-  type EventBridgeStandIn,
-} from '../../local/eventbridge';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { createEventPublisher } from '#tokens/event-publisher';
 import { useTestTable, type TestTable } from '../support/table';
 import {
   createPerson,
@@ -25,23 +17,29 @@ import {
   uniqueAccountId,
   type Person,
 } from '../support/pipeline-services';
-import { createSesMailer } from '#platform/ses';
-import { createEmailRenderer } from '#notifications/emails';
-import { notifyTokenReminder, type NotifierDependencies } from '#notifications/notify';
 import {
-  notifyFromQueue,
-  type QueueBatchDependencies,
-  type QueueRecord,
-} from '#notifications/queue-batch';
+  appUrl,
+  developerOn,
+  eventRecord,
+  notifierDependencies,
+  recordingLog,
+  staleBatchReason,
+  storeReplacedAfterFirstRead,
+  timeFor,
+  unsubscribeKey,
+  unsubscribeTokenIn,
+  unsubscribeUrl,
+  useHandOnBus,
+} from '../support/notifier-harness';
+import { notifyTokenReminder } from '#notifications/notify';
+import { notifyFromQueue } from '#notifications/queue-batch';
 import { staleReason, type TokenCause } from '#tokens/lifecycle';
-import type { LogSink } from '#platform/observability';
 import {
   detailTypes,
   type TokenExpiredDetail,
   type TokenExpiringDetail,
   type TokenReminderDetail,
 } from '#tokens/events';
-import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 let table: TestTable;
 useTestTable((created) => (table = created));
@@ -54,56 +52,14 @@ const announcedAt = Date.parse(expiresAt) + HOUR;
 /** When the reminder of a step is read: its day, an hour after the announcement's time. */
 const stepTime = (daysSince: number) => new Date(announcedAt + daysSince * DAY + HOUR);
 const now = stepTime(3);
-const unsubscribeKey = 'test-unsubscribe-key-'.repeat(3);
-const appUrl = 'https://app.example.com';
-const unsubscribeUrl = 'https://api.example.com/unsubscribe';
-const renderer = createEmailRenderer();
-const noWait = () => Promise.resolve();
+const { deps, at } = notifierDependencies(() => table, now);
 
-interface LogLine {
-  level: string;
-  message: string;
-  attributes: Record<string, unknown>[];
-}
-function recordingLog(): LogSink & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at =
-    (level: string) =>
-    (message: string, ...attributes: Record<string, unknown>[]) =>
-      lines.push({ level, message, attributes });
-  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-function deps(overrides: Partial<QueueBatchDependencies> = {}): QueueBatchDependencies {
-  return {
-    store: table.store,
-    mailer: createSesMailer({
-      client: new SESv2Client({ maxAttempts: 1 }),
-      from: 'notifications@example.com',
-      sleep: noWait,
-    }),
-    renderer,
-    appUrl,
-    unsubscribeUrl,
-    unsubscribeKey: () => Promise.resolve(unsubscribeKey),
-    clock: () => now,
-    leaseSeconds: 120,
-    log: recordingLog(),
-    ...overrides,
-  };
-}
-const at = (instant: Date, overrides: Partial<QueueBatchDependencies> = {}) =>
-  deps({ clock: () => instant, ...overrides });
-
-const recordOf = (detailType: string, detail: object): QueueRecord => ({
-  messageId: randomUUID(),
-  body: JSON.stringify(eventEnvelope({ detailType, source: 'tokenwatch', detail, time: now })),
-});
-const reminderRecord = (detail: TokenReminderDetail) => recordOf(detailTypes.tokenReminder, detail);
-const expiredRecord = (detail: TokenExpiredDetail) => recordOf(detailTypes.tokenExpired, detail);
-const warningRecord = (detail: TokenExpiringDetail) => recordOf(detailTypes.tokenExpiring, detail);
-
-const developerOn = { ownerExpiredToken: true, developerExpiredToken: true };
+const reminderRecord = (detail: TokenReminderDetail) =>
+  eventRecord(detailTypes.tokenReminder, detail, now);
+const expiredRecord = (detail: TokenExpiredDetail) =>
+  eventRecord(detailTypes.tokenExpired, detail, now);
+const warningRecord = (detail: TokenExpiringDetail) =>
+  eventRecord(detailTypes.tokenExpiring, detail, now);
 
 interface Scenario {
   accountId: string;
@@ -211,13 +167,10 @@ describe('reminding that a lost token is still lost', () => {
     expect(forOwner.body.text).toContain(`${appUrl}/instagram-accounts\n`);
     expect(forOwner.body.html).toContain(`href="${appUrl}/instagram-accounts"`);
     const ownerLink = listUnsubscribeUrl(forOwner);
-    expect(
-      verifyUnsubscribeToken(
-        present(ownerLink.searchParams.get('token'), 'a token'),
-        unsubscribeKey,
-        now,
-      ),
-    ).toMatchObject({ userId: owner.userId, preference: 'ownerExpiredToken' });
+    expect(unsubscribeTokenIn(ownerLink, now)).toMatchObject({
+      userId: owner.userId,
+      preference: 'ownerExpiredToken',
+    });
     expect(forOwner.body.text).toContain(ownerLink.toString());
 
     const forDeveloper = present((await emailsTo([developer.email]))[0], 'the developer reminder');
@@ -229,13 +182,10 @@ describe('reminding that a lost token is still lost', () => {
     expect(forDeveloper.body.text).toContain(
       `${appUrl}/instagram-accounts?account=${scenario.accountId}`,
     );
-    expect(
-      verifyUnsubscribeToken(
-        present(listUnsubscribeUrl(forDeveloper).searchParams.get('token'), 'a token'),
-        unsubscribeKey,
-        now,
-      ),
-    ).toMatchObject({ userId: developer.userId, preference: 'developerExpiredToken' });
+    expect(unsubscribeTokenIn(listUnsubscribeUrl(forDeveloper), now)).toMatchObject({
+      userId: developer.userId,
+      preference: 'developerExpiredToken',
+    });
 
     // Recorded as the 3-day reminder, not as the expired email.
     expect(
@@ -352,22 +302,13 @@ describe('reminding that a lost token is still lost', () => {
 
   describe('sends nothing once the reminders are stopped', () => {
     async function staleOutcome(change: (scenario: Scenario) => Promise<void>) {
-      const owner = await createPerson(table.store, 'owner');
-      const developer = await createPerson(table.store, 'dev', developerOn);
-      const scenario = await lostAccount(owner, [developer]);
-      await change(scenario);
-      const log = recordingLog();
-      const result = await notifyFromQueue(
-        [reminderRecord(scenario.step(7))],
-        at(stepTime(7), { log }),
-      );
-      expect(result.batchItemFailures).toEqual([]);
-      expect(result.totals).toMatchObject({ sent: 0, stale: 1 });
-      expect(await emailsTo([owner.email, developer.email])).toEqual([]);
-      expect(
-        await table.notificationRecord(scenario.accountId, 1, owner.userId, 'reminder-7'),
-      ).toBeUndefined();
-      return log.lines.flatMap((line) => line.attributes).find((a) => a.staleReason)?.staleReason;
+      return staleBatchReason(table, {
+        account: lostAccount,
+        change,
+        run: (scenario, log) =>
+          notifyFromQueue([reminderRecord(scenario.step(7))], at(stepTime(7), { log })),
+        occasion: 'reminder-7',
+      });
     }
 
     it('a new token: the account was reconnected (its generation moved on)', async () => {
@@ -392,16 +333,8 @@ describe('reminding that a lost token is still lost', () => {
     it('a new token stored between reading the account and sending: the claim is given back', async () => {
       const owner = await createPerson(table.store, 'owner');
       const scenario = await lostAccount(owner);
-      let reads = 0;
-      const store: NotifierDependencies['store'] = {
-        ...table.store,
-        // The second read is the one after the claim: by then a reconnect stored generation 2.
-        getAccount: async (accountId) => {
-          const account = await table.store.getAccount(accountId);
-          reads += 1;
-          return reads === 1 || !account ? account : { ...account, generation: 2 };
-        },
-      };
+      // The second read is the one after the claim: by then a reconnect stored generation 2.
+      const store = storeReplacedAfterFirstRead(table.store);
 
       const outcome = await notifyTokenReminder(scenario.step(3), deps({ store }));
 
@@ -497,27 +430,8 @@ describe('reminders in the queue batch', () => {
 
   describe('handing on what one receive could not send', () => {
     const busName = 'tokenwatch-reminder-hand-on-test';
-    let bus: EventBridgeStandIn;
-    let events: EventBridgeClient;
-    beforeAll(async () => {
-      bus = await startEventBridgeStandIn({ eventBusNames: [busName], rules: [] });
-      events = new EventBridgeClient({ endpoint: bus.endpoint });
-    });
-    afterAll(async () => {
-      events.destroy();
-      await bus.stop();
-    });
-
-    const publisher = () => createEventPublisher({ client: events, busName, sleep: noWait });
-    /** Time for `recipients` recipients in this invocation, then the reserve is reached. */
-    const timeFor = (recipients: number) => {
-      let started = 0;
-      return { reserveMs: 1_000, remainingMs: () => (recipients - started++) * 1_000 };
-    };
-    const handedOn = (accountId: string) =>
-      bus.accepted.filter(
-        (event) => (event.detail as { accountId?: string }).accountId === accountId,
-      );
+    const bus = useHandOnBus(busName);
+    const { publisher, handedOn } = bus;
 
     it('puts a reminder back on the bus as a reminder, and the fresh one sends only to whoever waits', async () => {
       const owner = await createPerson(table.store, 'owner');
@@ -597,7 +511,7 @@ describe('reminders in the queue batch', () => {
         UNSUBSCRIBE_KEY_SECRET_ID: 'tokenwatch/unsubscribe-key',
         SES_MAX_SEND_RATE: '50',
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-        AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint(),
       };
       const before = Object.fromEntries(
         Object.keys(environment).map((name) => [name, process.env[name]]),

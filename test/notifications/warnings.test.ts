@@ -3,16 +3,7 @@
  * queue hands them over: the same recipients, preferences and send-once ledger as the expired
  * email, one occasion per warning step, and nothing for a warning the token has outrun.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
-import {
-  eventEnvelope,
-  startEventBridgeStandIn,
-  type EventBridgeStandIn,
-} from '../../local/eventbridge';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { createEventPublisher } from '#tokens/event-publisher';
+import { describe, expect, it } from 'vitest';
 import { useTestTable, type TestTable } from '../support/table';
 import {
   createPerson,
@@ -23,18 +14,23 @@ import {
   uniqueAccountId,
   type Person,
 } from '../support/pipeline-services';
-import { createSesMailer } from '#platform/ses';
-import { createEmailRenderer } from '#notifications/emails';
-import { notifyExpiringToken, type NotifierDependencies } from '#notifications/notify';
 import {
-  notifyFromQueue,
-  type QueueBatchDependencies,
-  type QueueRecord,
-} from '#notifications/queue-batch';
+  appUrl,
+  developerOn,
+  eventRecord,
+  notifierDependencies,
+  recordingLog,
+  staleBatchReason,
+  storeReplacedAfterFirstRead,
+  timeFor,
+  unsubscribeTokenIn,
+  unsubscribeUrl,
+  useHandOnBus,
+} from '../support/notifier-harness';
+import { notifyExpiringToken } from '#notifications/notify';
+import { notifyFromQueue } from '#notifications/queue-batch';
 import { warningStaleReason } from '#tokens/lifecycle';
-import type { LogSink } from '#platform/observability';
 import { detailTypes, type TokenExpiredDetail, type TokenExpiringDetail } from '#tokens/events';
-import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
 
 let table: TestTable;
 useTestTable((created) => (table = created));
@@ -45,71 +41,13 @@ const now = new Date('2026-11-19T09:00:00.000Z');
 const expiresAt = '2026-11-25T12:00:00.000Z';
 /** When the 1-day warning is read: 20 hours before the expiry. */
 const dayBefore = new Date(Date.parse(expiresAt) - 20 * HOUR);
-const unsubscribeKey = 'test-unsubscribe-key-'.repeat(3);
-const appUrl = 'https://app.example.com';
-const unsubscribeUrl = 'https://api.example.com/unsubscribe';
-const renderer = createEmailRenderer();
-const noWait = () => Promise.resolve();
+const { deps, at } = notifierDependencies(() => table, now);
 
-interface LogLine {
-  level: string;
-  message: string;
-  attributes: Record<string, unknown>[];
-}
-function recordingLog(): LogSink & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at =
-    (level: string) =>
-    (message: string, ...attributes: Record<string, unknown>[]) =>
-      lines.push({ level, message, attributes });
-  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
-}
+const warningRecord = (detail: TokenExpiringDetail) =>
+  eventRecord(detailTypes.tokenExpiring, detail, now);
+const expiredRecord = (detail: TokenExpiredDetail) =>
+  eventRecord(detailTypes.tokenExpired, detail, now);
 
-function deps(overrides: Partial<QueueBatchDependencies> = {}): QueueBatchDependencies {
-  return {
-    store: table.store,
-    mailer: createSesMailer({
-      client: new SESv2Client({ maxAttempts: 1 }),
-      from: 'notifications@example.com',
-      sleep: noWait,
-    }),
-    renderer,
-    appUrl,
-    unsubscribeUrl,
-    unsubscribeKey: () => Promise.resolve(unsubscribeKey),
-    clock: () => now,
-    leaseSeconds: 120,
-    log: recordingLog(),
-    ...overrides,
-  };
-}
-const at = (instant: Date, overrides: Partial<QueueBatchDependencies> = {}) =>
-  deps({ clock: () => instant, ...overrides });
-
-const warningRecord = (detail: TokenExpiringDetail): QueueRecord => ({
-  messageId: randomUUID(),
-  body: JSON.stringify(
-    eventEnvelope({
-      detailType: detailTypes.tokenExpiring,
-      source: 'tokenwatch',
-      detail,
-      time: now,
-    }),
-  ),
-});
-const expiredRecord = (detail: TokenExpiredDetail): QueueRecord => ({
-  messageId: randomUUID(),
-  body: JSON.stringify(
-    eventEnvelope({
-      detailType: detailTypes.tokenExpired,
-      source: 'tokenwatch',
-      detail,
-      time: now,
-    }),
-  ),
-});
-
-const developerOn = { ownerExpiredToken: true, developerExpiredToken: true };
 const allOff = { ownerExpiredToken: false, developerExpiredToken: false };
 
 interface Scenario {
@@ -152,6 +90,25 @@ async function expiringAccount(
     week: { ...warning, daysLeft: 7 },
     day: { ...warning, daysLeft: 1 },
   };
+}
+
+/** An account whose token expired an hour before `now` and is marked so: its email is due. */
+async function expiredAccount(owner: Person): Promise<TokenExpiredDetail> {
+  const accountId = uniqueAccountId('lost');
+  const lostAt = '2026-11-19T08:00:00.000Z';
+  await table.store.putAccount(
+    {
+      accountId,
+      ownerUserId: owner.userId,
+      username: 'lost.shop',
+      accessToken: 'IGQ-x',
+      expiresAt: lostAt,
+      tokenStatus: 'expired',
+      generation: 1,
+    },
+    now,
+  );
+  return { accountId, generation: 1, expiresAt: lostAt, reason: 'expired', cause: 'expired' };
 }
 
 describe('whether a warning still needs emails', () => {
@@ -202,13 +159,10 @@ describe('warning that a token is about to expire', () => {
     expect(headerOf(forOwner, 'List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
     const ownerLink = listUnsubscribeUrl(forOwner);
     expect(`${ownerLink.origin}${ownerLink.pathname}`).toBe(unsubscribeUrl);
-    expect(
-      verifyUnsubscribeToken(
-        present(ownerLink.searchParams.get('token'), 'a token'),
-        unsubscribeKey,
-        now,
-      ),
-    ).toMatchObject({ userId: owner.userId, preference: 'ownerExpiredToken' });
+    expect(unsubscribeTokenIn(ownerLink, now)).toMatchObject({
+      userId: owner.userId,
+      preference: 'ownerExpiredToken',
+    });
     expect(forOwner.body.text).toContain(ownerLink.toString());
 
     const forDeveloper = present((await emailsTo([developer.email]))[0], 'the developer warning');
@@ -219,13 +173,10 @@ describe('warning that a token is about to expire', () => {
       `${appUrl}/instagram-accounts?account=${scenario.accountId}`,
     );
     const developerLink = listUnsubscribeUrl(forDeveloper);
-    expect(
-      verifyUnsubscribeToken(
-        present(developerLink.searchParams.get('token'), 'a token'),
-        unsubscribeKey,
-        now,
-      ),
-    ).toMatchObject({ userId: developer.userId, preference: 'developerExpiredToken' });
+    expect(unsubscribeTokenIn(developerLink, now)).toMatchObject({
+      userId: developer.userId,
+      preference: 'developerExpiredToken',
+    });
 
     // Recorded as the 7-day warning, not as the expired email.
     expect(
@@ -335,19 +286,12 @@ describe('warning that a token is about to expire', () => {
 
   describe('sends nothing for a warning the token has outrun', () => {
     async function staleOutcome(change: (scenario: Scenario) => Promise<void>, clock = now) {
-      const owner = await createPerson(table.store, 'owner');
-      const developer = await createPerson(table.store, 'dev', developerOn);
-      const scenario = await expiringAccount(owner, [developer]);
-      await change(scenario);
-      const log = recordingLog();
-      const result = await notifyFromQueue([warningRecord(scenario.week)], at(clock, { log }));
-      expect(result.batchItemFailures).toEqual([]);
-      expect(result.totals).toMatchObject({ sent: 0, stale: 1 });
-      expect(await emailsTo([owner.email, developer.email])).toEqual([]);
-      expect(
-        await table.notificationRecord(scenario.accountId, 1, owner.userId, 'expiring-7'),
-      ).toBeUndefined();
-      return log.lines.flatMap((line) => line.attributes).find((a) => a.staleReason)?.staleReason;
+      return staleBatchReason(table, {
+        account: expiringAccount,
+        change,
+        run: (scenario, log) => notifyFromQueue([warningRecord(scenario.week)], at(clock, { log })),
+        occasion: 'expiring-7',
+      });
     }
 
     it('refreshed: the token was replaced by its next generation', async () => {
@@ -398,16 +342,8 @@ describe('warning that a token is about to expire', () => {
     it('refreshed between reading the account and sending: the claim is given back', async () => {
       const owner = await createPerson(table.store, 'owner');
       const scenario = await expiringAccount(owner);
-      let reads = 0;
-      const store: NotifierDependencies['store'] = {
-        ...table.store,
-        // The second read is the one after the claim: by then a refresh stored generation 2.
-        getAccount: async (accountId) => {
-          const account = await table.store.getAccount(accountId);
-          reads += 1;
-          return reads === 1 || !account ? account : { ...account, generation: 2 };
-        },
-      };
+      // The second read is the one after the claim: by then a refresh stored generation 2.
+      const store = storeReplacedAfterFirstRead(table.store);
 
       const outcome = await notifyExpiringToken(scenario.week, deps({ store }));
 
@@ -446,19 +382,7 @@ describe('warnings in the queue batch', () => {
     const owner = await createPerson(table.store, 'owner');
     const scenario = await expiringAccount(owner);
     const lost = await createPerson(table.store, 'lost');
-    const lostAccountId = uniqueAccountId('lost');
-    await table.store.putAccount(
-      {
-        accountId: lostAccountId,
-        ownerUserId: lost.userId,
-        username: 'lost.shop',
-        accessToken: 'IGQ-x',
-        expiresAt: '2026-11-19T08:00:00.000Z',
-        tokenStatus: 'expired',
-        generation: 1,
-      },
-      now,
-    );
+    const lostAccount = await expiredAccount(lost);
     const good = warningRecord(scenario.week);
     const withoutStep = {
       messageId: 'no-days-left',
@@ -474,18 +398,7 @@ describe('warnings in the queue batch', () => {
     const log = recordingLog();
 
     const result = await notifyFromQueue(
-      [
-        withoutStep,
-        good,
-        extraField,
-        expiredRecord({
-          accountId: lostAccountId,
-          generation: 1,
-          expiresAt: '2026-11-19T08:00:00.000Z',
-          reason: 'expired',
-          cause: 'expired',
-        }),
-      ],
+      [withoutStep, good, extraField, expiredRecord(lostAccount)],
       deps({ log }),
     );
 
@@ -505,28 +418,7 @@ describe('warnings in the queue batch', () => {
   });
 
   describe('handing on what one receive could not send', () => {
-    const busName = 'tokenwatch-warning-hand-on-test';
-    let bus: EventBridgeStandIn;
-    let events: EventBridgeClient;
-    beforeAll(async () => {
-      bus = await startEventBridgeStandIn({ eventBusNames: [busName], rules: [] });
-      events = new EventBridgeClient({ endpoint: bus.endpoint });
-    });
-    afterAll(async () => {
-      events.destroy();
-      await bus.stop();
-    });
-
-    const publisher = () => createEventPublisher({ client: events, busName, sleep: noWait });
-    /** Time for `recipients` recipients in this invocation, then the reserve is reached. */
-    const timeFor = (recipients: number) => {
-      let started = 0;
-      return { reserveMs: 1_000, remainingMs: () => (recipients - started++) * 1_000 };
-    };
-    const handedOn = (accountId: string) =>
-      bus.accepted.filter(
-        (event) => (event.detail as { accountId?: string }).accountId === accountId,
-      );
+    const { publisher, handedOn } = useHandOnBus('tokenwatch-warning-hand-on-test');
 
     it('puts a warning back on the bus as a warning, and the fresh one sends only to whoever waits', async () => {
       const owner = await createPerson(table.store, 'owner');
@@ -555,27 +447,7 @@ describe('warnings in the queue batch', () => {
         await createPerson(table.store, 'dev', developerOn),
       ]);
       const second = await expiringAccount(await createPerson(table.store, 'owner'));
-      const lostOwner = await createPerson(table.store, 'owner');
-      const lostAccountId = uniqueAccountId('lost');
-      await table.store.putAccount(
-        {
-          accountId: lostAccountId,
-          ownerUserId: lostOwner.userId,
-          username: 'lost.shop',
-          accessToken: 'IGQ-x',
-          expiresAt: '2026-11-19T08:00:00.000Z',
-          tokenStatus: 'expired',
-          generation: 1,
-        },
-        now,
-      );
-      const expired: TokenExpiredDetail = {
-        accountId: lostAccountId,
-        generation: 1,
-        expiresAt: '2026-11-19T08:00:00.000Z',
-        reason: 'expired',
-        cause: 'expired',
-      };
+      const expired = await expiredAccount(await createPerson(table.store, 'owner'));
 
       const result = await notifyFromQueue(
         [warningRecord(first.week), expiredRecord(expired), warningRecord(second.day)],
@@ -584,7 +456,7 @@ describe('warnings in the queue batch', () => {
 
       expect(result.batchItemFailures).toEqual([]);
       expect(result.totals).toMatchObject({ sent: 1, handedOn: 3 });
-      expect(handedOn(lostAccountId).map((event) => event['detail-type'])).toEqual([
+      expect(handedOn(expired.accountId).map((event) => event['detail-type'])).toEqual([
         'Instagram Token Expired',
       ]);
       expect(

@@ -38,19 +38,33 @@ export function createRateSlots(options: RateSlotOptions): RateSlots {
   const nowMs = options.nowMs ?? (() => Date.now());
   const sleep = options.sleep ?? realSleep;
 
+  // How long a write to the counter takes (a moving average): a slot is asked for that far
+  // ahead, or at high rates every slot given would have begun by the time the answer came.
+  let writeMs = 10;
+  const timed = async <T>(write: () => Promise<T>): Promise<T> => {
+    const started = nowMs();
+    try {
+      return await write();
+    } finally {
+      writeMs = 0.8 * writeMs + 0.2 * Math.max(0, nowMs() - started);
+    }
+  };
+
   /** The next slot from the counter, never one that has begun: the fleet may have been idle. */
   async function nextSlot(): Promise<number> {
-    const earliest = Math.ceil(nowMs() / slotMs);
+    const earliest = Math.ceil((nowMs() + 2 * writeMs) / slotMs);
     try {
-      const result = await options.db.send(
-        new UpdateCommand({
-          TableName: options.tableName,
-          Key: options.key,
-          UpdateExpression: 'SET nextSlot = nextSlot + :one',
-          ConditionExpression: 'nextSlot >= :earliest',
-          ExpressionAttributeValues: { ':one': 1, ':earliest': earliest },
-          ReturnValues: 'UPDATED_OLD',
-        }),
+      const result = await timed(() =>
+        options.db.send(
+          new UpdateCommand({
+            TableName: options.tableName,
+            Key: options.key,
+            UpdateExpression: 'SET nextSlot = nextSlot + :one',
+            ConditionExpression: 'nextSlot >= :earliest',
+            ExpressionAttributeValues: { ':one': 1, ':earliest': earliest },
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        ),
       );
       return result.Attributes?.nextSlot as number;
     } catch (error) {
@@ -59,14 +73,16 @@ export function createRateSlots(options: RateSlotOptions): RateSlots {
     // The counter is behind (nobody called for a while), or missing: start it at `earliest`. If
     // another caller moved it meanwhile, this fails and the caller asks again.
     try {
-      await options.db.send(
-        new UpdateCommand({
-          TableName: options.tableName,
-          Key: options.key,
-          UpdateExpression: 'SET nextSlot = :after',
-          ConditionExpression: 'attribute_not_exists(nextSlot) OR nextSlot < :earliest',
-          ExpressionAttributeValues: { ':after': earliest + 1, ':earliest': earliest },
-        }),
+      await timed(() =>
+        options.db.send(
+          new UpdateCommand({
+            TableName: options.tableName,
+            Key: options.key,
+            UpdateExpression: 'SET nextSlot = :after',
+            ConditionExpression: 'attribute_not_exists(nextSlot) OR nextSlot < :earliest',
+            ExpressionAttributeValues: { ':after': earliest + 1, ':earliest': earliest },
+          }),
+        ),
       );
       return earliest;
     } catch (error) {

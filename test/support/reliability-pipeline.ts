@@ -318,11 +318,14 @@ export async function startFaultyPipeline(
       const outcome = await invoke(invocationOf(run), () =>
         runExpiryCheck({
           store: {
-            // Only this run's accounts: a token another run marked stays filed for its
+            // Not another run's accounts: a token another run marked stays filed for its
             // reminders, days after that run's own clock, which this run's clock may reach.
             dueTokens: async function* (now, lookback) {
               for await (const page of store.dueTokens(now, lookback)) {
-                const own = page.filter((entry) => runsByAccount.get(entry.accountId) === run);
+                const own = page.filter((entry) => {
+                  const owner = runsByAccount.get(entry.accountId);
+                  return owner === undefined || owner === run;
+                });
                 if (own.length > 0) yield own;
               }
             },

@@ -65,7 +65,7 @@ describeInBrowser('a reconnect link, in two browsers', () => {
     });
     page = await developer.newPage();
     // The client: a browser of their own, never signed in to tokenwatch.
-    client = await browser.newContext({ viewport: { width: 900, height: 720 } });
+    client = await browser.newContext({ viewport: { width: 760, height: 560 } });
   }, 120_000);
 
   afterAll(async () => {
@@ -120,6 +120,16 @@ describeInBrowser('a reconnect link, in two browsers', () => {
     expect(await line.locator('.status').textContent()).toBe('active');
     expect(await line.locator('.by').textContent()).toBe('you');
     expect(await line.getByRole('button', { name: 'Revoke' }).isVisible()).toBe(true);
+
+    mkdirSync(images, { recursive: true });
+    const account = page.locator(`tr[data-account-id="${gym}"]`);
+    const box = await account.boundingBox();
+    const links = await section().boundingBox();
+    if (box && links)
+      await page.screenshot({
+        path: `${images}reconnect-link-settings.png`,
+        clip: { x: 0, y: box.y - 8, width: 1100, height: links.y + links.height - box.y + 16 },
+      });
   });
 
   it('lets the client reconnect the account on Instagram, with no login here', async () => {
@@ -129,7 +139,6 @@ describeInBrowser('a reconnect link, in two browsers', () => {
     const words = await view.textContent('body');
     expect(words).toContain('Pixel Agency (developer) asks you to reconnect');
     expect(words).toContain('@ironhouse.gym');
-    mkdirSync(images, { recursive: true });
     await view.screenshot({ path: `${images}reconnect-link-page.png`, fullPage: true });
 
     await view.getByRole('link', { name: 'Continue to Instagram' }).click();

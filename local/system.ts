@@ -386,6 +386,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       JSON.stringify({
         inboxUrl: `http://localhost:${sesPort}`,
         users: demoData(new Date()).users,
+        // the settings page says how long a reconnect link works
+        reconnectLinkHours: Number(process.env.RECONNECT_LINK_HOURS),
         // the settings page builds its checkboxes from the catalogue, in its order
         preferences: preferenceNames.map((name) => {
           const entry: { label: string; default: boolean; description?: string } =

@@ -35,6 +35,11 @@ export interface EmailBasics {
   actionUrl: string;
   preferencesUrl: string;
   unsubscribeUrl: string;
+  /**
+   * developer: the app page where a reconnect link for the client is made
+   * (`/instagram-accounts?account=<accountId>#reconnect-link`); the owner's emails have none
+   */
+  reconnectLinkUrl?: string;
 }
 
 /** The email about a lost token (occasion `expired`). */
@@ -67,11 +72,28 @@ export interface ReminderEmailData extends EmailBasics {
   last: boolean;
 }
 
+/**
+ * The email to a reconnect link's creator that a client used it (occasion `reconnected`). It
+ * answers the creator's own action: no preference governs it, so it has no preferences or
+ * unsubscribe link.
+ */
+export interface ReconnectedEmailData {
+  /** the creator's name */
+  name: string;
+  /** the Instagram username, without the @; empty when the account was removed since */
+  username: string;
+  /** ISO 8601: when the client used the link */
+  reconnectedAt: string;
+  /** the account in the app */
+  actionUrl: string;
+}
+
 /** The data each kind of occasion's emails take. */
 export interface EmailDataOfKind {
   expired: ExpiredTokenEmailData;
   expiring: ExpiringTokenEmailData;
   reminder: ReminderEmailData;
+  reconnected: ReconnectedEmailData;
 }
 /** The data a template takes: its kind of occasion's (`EmailData` alone: any of them). */
 export type EmailData<Name extends TemplateName = TemplateName> =
@@ -172,6 +194,14 @@ export const sampleReminderEmailData: ReminderEmailData = {
   last: false,
 };
 
+/** A client used the link on 26 November, a day after the token expired. */
+export const sampleReconnectedEmailData: ReconnectedEmailData = {
+  name: 'Dev Example',
+  username: 'ann.bakery',
+  reconnectedAt: '2026-11-26T15:42:00.000Z',
+  actionUrl: 'https://app.example.com/instagram-accounts?account=17841400000000001',
+};
+
 const basicFields = [
   'name',
   'username',
@@ -188,6 +218,8 @@ const requiredFields: {
   expired: [...basicFields, 'reason'],
   expiring: [...basicFields, 'writtenAt'],
   reminder: [...basicFields, 'reason', 'daysSince'],
+  // The username may be empty: the account may have been removed since the client used the link.
+  reconnected: ['name', 'reconnectedAt', 'actionUrl'],
 };
 const filledIn = (value: unknown) =>
   (typeof value === 'string' && value !== '') ||
@@ -211,6 +243,8 @@ const basicView = (data: EmailBasics) => ({
   accountsUrl: data.actionUrl,
   preferencesUrl: data.preferencesUrl,
   unsubscribeUrl: data.unsubscribeUrl,
+  reconnectLinkUrl: data.reconnectLinkUrl ?? '',
+  reconnectedOn: '',
 });
 
 /** What only a reminder says: empty, or off, in the other emails. */
@@ -238,6 +272,22 @@ const viewOf: { readonly [Kind in OccasionKind]: (data: EmailDataOfKind[Kind]) =
     timeLeft: '',
     disconnectedFor: formatDays(data.daysSince),
     lastReminder: data.last,
+  }),
+  // Only what the creator needs: which account, when, and where it is in the app.
+  reconnected: (data) => ({
+    name: data.name,
+    username: data.username,
+    ...causeFlags(undefined),
+    expiredOn: '',
+    expiresOn: '',
+    timeLeft: '',
+    ...noReminder,
+    reconnectUrl: data.actionUrl,
+    accountsUrl: data.actionUrl,
+    preferencesUrl: '',
+    unsubscribeUrl: '',
+    reconnectLinkUrl: '',
+    reconnectedOn: formatInstant(data.reconnectedAt),
   }),
 };
 

@@ -12,11 +12,13 @@ import {
   formatTimeLeft,
   sampleEmailData,
   sampleExpiringEmailData,
+  sampleReconnectedEmailData,
   sampleReminderEmailData,
   templateNames,
   type EmailData,
   type ExpiredTokenEmailData,
   type ExpiringTokenEmailData,
+  type ReconnectedEmailData,
   type ReminderEmailData,
 } from '#notifications/emails';
 import { kindOfTemplate } from '#notifications/occasions';
@@ -280,7 +282,17 @@ describe('the expired-token emails', () => {
       },
       { ...sampleReminderEmailData, name: hostile, unsubscribeUrl: hostile },
     ];
-    const casesOf = { expired: cases, expiring: warningCases, reminder: reminderCases };
+    const reconnectedCases: ReconnectedEmailData[] = [
+      sampleReconnectedEmailData,
+      { ...sampleReconnectedEmailData, username: '' },
+      { ...sampleReconnectedEmailData, name: hostile, actionUrl: hostile },
+    ];
+    const casesOf = {
+      expired: cases,
+      expiring: warningCases,
+      reminder: reminderCases,
+      reconnected: reconnectedCases,
+    };
     for (const template of templateNames) {
       const casesOfKind: EmailData[] = casesOf[kindOfTemplate(template)];
       for (const data of casesOfKind) {
@@ -565,7 +577,7 @@ describe('the email templates', () => {
         writeFileSync(join(directory, 'owner.html.hbs'), 'Hi');
       }),
     ).toThrow(
-      /owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer, expiring-owner, expiring-developer, reminder-owner, reminder-developer\)/,
+      /owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer, expiring-owner, expiring-developer, reminder-owner, reminder-developer, reconnected-creator\)/,
     );
     expect(() =>
       readChanged((directory) => {
@@ -685,5 +697,45 @@ describe('a template that lists several accounts ({{#each}})', () => {
     ]) {
       expect(compile(unsupported)).toThrow(TemplateError);
     }
+  });
+});
+
+describe("the reconnect link creator's email (a client used the link)", () => {
+  const reconnected = (data: Partial<ReconnectedEmailData> = {}) =>
+    renderer.render('reconnected-creator', { ...sampleReconnectedEmailData, ...data });
+
+  it('says which account the client reconnected, that its widget updates again, and when', () => {
+    const email = reconnected();
+    expect(email.subject).toBe('Your client reconnected @ann.bakery: its widget updates again');
+    for (const body of [email.text, email.html]) {
+      expect(body).toContain('@ann.bakery');
+      expect(body).toContain('26 November 2026 at 15:42 UTC');
+      expect(body).toMatch(/widgets update again/);
+      expect(body).toMatch(/Nothing else is needed/);
+    }
+    // The HTML escapes the link's `=` as Handlebars does.
+    expect(email.text).toContain(sampleReconnectedEmailData.actionUrl);
+    expect(email.html).toContain(sampleReconnectedEmailData.actionUrl.replace('=', '&#x3D;'));
+  });
+
+  it('says it is not governed by the notification preferences, and carries no unsubscribe link', () => {
+    const email = reconnected();
+    for (const body of [email.text, email.html]) {
+      expect(body).toMatch(/whatever your notification preferences/);
+      expect(body).not.toMatch(/unsubscribe\?|settings#notifications/);
+    }
+  });
+
+  it('still says the client reconnected when the account was removed since (no username)', () => {
+    const email = reconnected({ username: '' });
+    expect(email.subject).toBe(
+      'Your client reconnected their Instagram account: its widget updates again',
+    );
+    expect(email.text).not.toContain('@');
+    expect(email.text).toMatch(/removed from tokenwatch since/);
+  });
+
+  it('refuses to render without when the link was used', () => {
+    expect(() => reconnected({ reconnectedAt: '' })).toThrow(/reconnectedAt is missing/);
   });
 });

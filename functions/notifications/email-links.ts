@@ -54,6 +54,9 @@ export function emailLinks(
         : accountUrl(settings.appUrl, email.accountId),
     preferencesUrl: `${settings.appUrl}/settings#notifications`,
     unsubscribeUrl: unsubscribeLink(settings.unsubscribeUrl, token),
+    ...(email.audience === 'developer'
+      ? { reconnectLinkUrl: reconnectLinkPageUrl(settings.appUrl, email.accountId) }
+      : {}),
   };
 }
 

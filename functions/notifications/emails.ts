@@ -166,6 +166,10 @@ export function formatTimeLeft(expiresAt: string, now: string): string {
 /** Whole days, as a reminder says how long a token has been lost: "1 day", "7 days". */
 export const formatDays = (days: number): string => (days === 1 ? '1 day' : `${days} days`);
 
+/** Where a developer makes a reconnect link (the owner's emails leave it out). */
+const sampleReconnectLinkUrl =
+  'https://app.example.com/instagram-accounts?account=17841400000000001#reconnect-link';
+
 export const sampleEmailData: ExpiredTokenEmailData = {
   name: 'Ann Example',
   username: 'ann.bakery',
@@ -174,6 +178,7 @@ export const sampleEmailData: ExpiredTokenEmailData = {
   actionUrl: 'https://app.example.com/instagram-accounts',
   preferencesUrl: 'https://app.example.com/settings#notifications',
   unsubscribeUrl: 'https://api.example.com/unsubscribe?token=sample',
+  reconnectLinkUrl: sampleReconnectLinkUrl,
 };
 
 /** A warning of the 7-day step, written 6 days and 3 hours before the expiry. */
@@ -185,6 +190,7 @@ export const sampleExpiringEmailData: ExpiringTokenEmailData = {
   actionUrl: 'https://app.example.com/instagram-accounts',
   preferencesUrl: 'https://app.example.com/settings#notifications',
   unsubscribeUrl: 'https://api.example.com/unsubscribe?token=sample',
+  reconnectLinkUrl: sampleReconnectLinkUrl,
 };
 
 /** The reminder of the 7-day step about a token that expired on 25 November. */
@@ -298,7 +304,9 @@ export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates
       if (!templates) throw new Error(`Cannot render the ${template} email: no such template`);
       const kind: OccasionKind = kindOfTemplate(template);
       const fields = data as unknown as Record<string, unknown>;
-      for (const field of requiredFields[kind] as readonly string[]) {
+      // A developer's email offers a reconnect link for the client: never without its address.
+      const audienceFields = template.endsWith('-developer') ? ['reconnectLinkUrl'] : [];
+      for (const field of [...(requiredFields[kind] as readonly string[]), ...audienceFields]) {
         if (!filledIn(fields[field])) {
           throw new Error(`Cannot render the ${template} email: ${field} is missing`);
         }

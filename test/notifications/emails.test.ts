@@ -22,6 +22,7 @@ import {
   type ReminderEmailData,
 } from '#notifications/emails';
 import { kindOfTemplate } from '#notifications/occasions';
+import { emailLinks } from '#notifications/email-links';
 import type { ViewFields, ViewOf } from '#notifications/email-model';
 import { tokenCause, type TokenCause } from '#tokens/lifecycle';
 import { compiledTemplates } from '#notifications/email-templates.generated';
@@ -737,5 +738,74 @@ describe("the reconnect link creator's email (a client used the link)", () => {
 
   it('refuses to render without when the link was used', () => {
     expect(() => reconnected({ reconnectedAt: '' })).toThrow(/reconnectedAt is missing/);
+  });
+});
+
+describe("the developer's emails offer a reconnect link for the client", () => {
+  const linkPage = sampleEmailData.reconnectLinkUrl ?? '';
+  const developerEmails = [
+    renderer.render('expired-developer', sampleEmailData),
+    renderer.render('expired-developer', {
+      ...sampleEmailData,
+      reason: 'invalid',
+      cause: 'checkpoint',
+    }),
+    renderer.render('expiring-developer', sampleExpiringEmailData),
+    renderer.render('reminder-developer', sampleReminderEmailData),
+    renderer.render('reminder-developer', {
+      ...sampleReminderEmailData,
+      daysSince: 28,
+      last: true,
+    }),
+  ];
+
+  it('say "send your client a reconnect link", with the app page where it is made', () => {
+    expect(linkPage).toMatch(/\/instagram-accounts\?account=17841400000000001#reconnect-link$/);
+    for (const email of developerEmails) {
+      expect(email.text).toMatch(/Send your client a reconnect link/);
+      expect(email.text).toContain(`Make one here:\n${linkPage}`);
+      expect(email.html).toMatch(/Send your client a reconnect link/);
+      expect(email.html).toContain(`<a href="${linkPage.replace('=', '&#x3D;')}">`);
+    }
+  });
+
+  it('are not sent without that page, and the owner is not offered one', () => {
+    expect(() =>
+      renderer.render('expired-developer', { ...sampleEmailData, reconnectLinkUrl: undefined }),
+    ).toThrow(/expired-developer email: reconnectLinkUrl is missing/);
+    for (const email of [
+      renderer.render('expired-owner', sampleEmailData),
+      renderer.render('expiring-owner', sampleExpiringEmailData),
+      renderer.render('reminder-owner', sampleReminderEmailData),
+    ]) {
+      expect(email.text).not.toMatch(/reconnect link/);
+      expect(email.html).not.toMatch(/reconnect link/);
+    }
+  });
+});
+
+describe("an email's links", () => {
+  const settings = {
+    appUrl: 'https://app.example.com',
+    unsubscribeUrl: 'https://api.example.com/unsubscribe',
+  };
+  const linksOf = (audience: 'owner' | 'developer') =>
+    emailLinks(
+      settings,
+      {
+        accountId: 'acct 1',
+        audience,
+        userId: 'u-1',
+        preference: audience === 'owner' ? 'ownerExpiredToken' : 'developerExpiredToken',
+      },
+      'k'.repeat(48),
+      new Date('2026-11-25T12:00:00.000Z'),
+    );
+
+  it("give a developer the page where a reconnect link for the client's account is made", () => {
+    expect(linksOf('developer').reconnectLinkUrl).toBe(
+      'https://app.example.com/instagram-accounts?account=acct%201#reconnect-link',
+    );
+    expect(linksOf('owner').reconnectLinkUrl).toBeUndefined();
   });
 });

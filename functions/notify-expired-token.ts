@@ -2,7 +2,8 @@
  * notify-expired-token: reads `Instagram Token Expired`, `Instagram Token Expiring` and
  * `Instagram Token Reminder` events from the queue and emails the owner and the opted-in
  * developers: that the token was lost, a warning that it is about to expire, or a reminder that
- * it is still lost (see #notifications/notify). Answers with partial batch
+ * it is still lost (see #notifications/notify); and `Instagram Token Refreshed` by a reconnect
+ * link, which tells the link's creator that the client reconnected (#notifications/reconnected). Answers with partial batch
  * responses, so only the records that need another try come back; a record that made progress
  * but still has people waiting is handed on through the bus instead (#notifications/queue-batch).
  */
@@ -23,6 +24,7 @@ import { createPreferencesRepository } from '#notifications/preferences-store';
 import { createProfileRepository } from '#people/profiles';
 import { createAccountRepository } from '#tokens/accounts';
 import { createDeveloperRoleRepository } from '#tokens/developer-roles';
+import { createReconnectLinkStore } from '#tokens/reconnect-link-store';
 import {
   createEventPublisher,
   type TokenExpiredPublisher,
@@ -53,12 +55,16 @@ const config = readConfig({
 } satisfies ConfigShapeOf<'notify-expired-token'>);
 
 const db = documentClient();
+const links = createReconnectLinkStore(db, config.TABLE_NAME);
 const store = {
   ...createAccountRepository(db, config.TABLE_NAME),
   ...createDeveloperRoleRepository(db, config.TABLE_NAME),
   ...createPreferencesRepository(db, config.TABLE_NAME),
   ...createProfileRepository(db, config.TABLE_NAME),
   ...createSendOnceLedger(db, config.TABLE_NAME),
+  // Only to read a used link's creator: the notifier never changes a link.
+  getReconnectLink: (accountId: string, linkId: string) =>
+    links.getReconnectLink(accountId, linkId),
 };
 const renderer = createEmailRenderer();
 // Each process takes its share of the account's rate, less a margin, so the fleet never exceeds

@@ -17,7 +17,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { declaredEnvironment } from '../functions/environment/variables';
-import { noticeRulePattern } from '../functions/tokens/events';
+import { linkUsedRulePattern, noticeRulePattern } from '../functions/tokens/events';
 import { grantTableActions } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
 
@@ -59,6 +59,11 @@ export class Notifications extends Construct {
   /** Events the rule could not deliver to the queue. */
   readonly undeliveredEvents: Queue;
   readonly rule: Rule;
+  /**
+   * `Instagram Token Refreshed` by `link:<linkId>` (a client used a reconnect link): to the same
+   * queue, so the link's creator hears of it.
+   */
+  readonly linkUsedRule: Rule;
   readonly notifier: TokenwatchFunction;
   readonly configurationSetName: string;
 
@@ -98,6 +103,14 @@ export class Notifications extends Construct {
         'This queue is itself a dead-letter queue: the one of the EventBridge rule target, for events that never reached the notification queue.',
     });
 
+    // Both rules hand their events to the queue the same way: 20 tries over a day, then the
+    // dead-letter queue of undelivered events.
+    const queueTarget = () =>
+      new SqsQueue(this.queue, {
+        deadLetterQueue: this.undeliveredEvents,
+        retryAttempts: 20,
+        maxEventAge: Duration.hours(24),
+      });
     this.rule = new Rule(this, 'TokenExpiredRule', {
       eventBus: props.bus,
       description: 'tokenwatch: expired tokens go to the notification queue',
@@ -105,13 +118,18 @@ export class Notifications extends Construct {
         source: noticeRulePattern.source,
         detailType: noticeRulePattern['detail-type'],
       },
-      targets: [
-        new SqsQueue(this.queue, {
-          deadLetterQueue: this.undeliveredEvents,
-          retryAttempts: 20,
-          maxEventAge: Duration.hours(24),
-        }),
-      ],
+      targets: [queueTarget()],
+    });
+    this.linkUsedRule = new Rule(this, 'LinkUsedRule', {
+      eventBus: props.bus,
+      description:
+        'tokenwatch: tokens stored through a reconnect link go to the notification queue',
+      eventPattern: {
+        source: linkUsedRulePattern.source,
+        detailType: linkUsedRulePattern['detail-type'],
+        detail: linkUsedRulePattern.detail,
+      },
+      targets: [queueTarget()],
     });
 
     if (props.sesConfigurationSetName) {

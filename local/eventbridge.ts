@@ -7,10 +7,20 @@
 import { randomUUID } from 'node:crypto';
 import { awsError, startAwsJsonStandIn } from './standins/aws-json';
 
-/** The subset of EventBridge patterns tokenwatch's rules use: exact values, nested objects. */
+/**
+ * The subset of EventBridge patterns tokenwatch's rules use: exact values, prefixes
+ * (`{ prefix: 'link:' }`, for strings only, as EventBridge's), nested objects.
+ */
+export type PatternValue = string | number | boolean | { readonly prefix: string };
 export type EventPattern = {
-  [field: string]: readonly (string | number | boolean)[] | EventPattern;
+  [field: string]: readonly PatternValue[] | EventPattern;
 };
+
+/** Whether one value of an event matches one value of a pattern's list. */
+const valueMatches = (expected: PatternValue, actual: unknown) =>
+  typeof expected === 'object'
+    ? typeof actual === 'string' && actual.startsWith(expected.prefix)
+    : expected === actual;
 
 export interface LocalRule {
   name: string;
@@ -71,7 +81,9 @@ interface PutEventsEntry {
 export function matches(pattern: EventPattern, event: Record<string, unknown>): boolean {
   return Object.entries(pattern).every(([field, expected]) => {
     const actual = event[field];
-    if (Array.isArray(expected)) return (expected as unknown[]).includes(actual);
+    if (Array.isArray(expected)) {
+      return (expected as readonly PatternValue[]).some((value) => valueMatches(value, actual));
+    }
     if (actual === null || typeof actual !== 'object') return false;
     return matches(expected as EventPattern, actual as Record<string, unknown>);
   });

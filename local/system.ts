@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createDocumentClient } from '../functions/platform/dynamodb';
-import { noticeRulePattern } from '../functions/tokens/events';
+import { linkUsedRulePattern, noticeRulePattern } from '../functions/tokens/events';
 import { createTableStore as createStore, type TableStore as TokenwatchStore } from './table-store';
 import type { EnvironmentFor, FunctionName } from '../functions/environment/variables';
 import { createTableInput } from '../functions/storage/table';
@@ -225,6 +225,12 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
           name: 'token-expired-to-notifications',
           eventBusName: busName,
           pattern: noticeRulePattern,
+          target: (envelope) => queue.send(envelope),
+        },
+        {
+          name: 'link-used-to-notifications',
+          eventBusName: busName,
+          pattern: linkUsedRulePattern,
           target: (envelope) => queue.send(envelope),
         },
       ],

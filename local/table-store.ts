@@ -22,6 +22,10 @@ import {
   createDeveloperRoleRepository,
   type DeveloperRoleRepository,
 } from '../functions/tokens/developer-roles';
+import {
+  createReconnectLinkStore,
+  type ReconnectLinkStore,
+} from '../functions/tokens/reconnect-link-store';
 import { createDueTokenSchedule, type DueTokenSchedule } from '../functions/tokens/due-tokens';
 import { createMemberships, type Memberships } from '../functions/tokens/memberships';
 import { createRefreshLease, type RefreshLease } from '../functions/tokens/refresh-lease';
@@ -39,7 +43,8 @@ export type TableStore = AccountRepository &
   ProfileRepository &
   UserItemStore &
   PreferencesRepository &
-  SendOnceLedger & { tableName: string };
+  SendOnceLedger &
+  ReconnectLinkStore & { tableName: string };
 
 export function createTableStore(db: DynamoDBDocumentClient, tableName: string): TableStore {
   return {
@@ -56,5 +61,6 @@ export function createTableStore(db: DynamoDBDocumentClient, tableName: string):
     ...createUserItemStore(db, tableName),
     ...createPreferencesRepository(db, tableName),
     ...createSendOnceLedger(db, tableName),
+    ...createReconnectLinkStore(db, tableName),
   };
 }

@@ -3,7 +3,8 @@
  * data into preview/ (git-ignored), as .html and .txt files a person can open, and an index.html
  * linking them: an expired-token email once for each cause a token can be lost for
  * (lifecycle.ts' `tokenCause`), a warning once for each way it says the time left, and a reminder
- * once for each cause at one step, at the first step, and at the last (which says it is).
+ * once for each cause at one step, at the first step, and at the last (which says it is), and
+ * the reconnect link creator's email as it goes out and for an account removed since.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import {
   createEmailRenderer,
   sampleEmailData,
   sampleExpiringEmailData,
+  sampleReconnectedEmailData,
   sampleReminderEmailData,
   templateNames,
   type EmailData,
@@ -69,6 +71,11 @@ const samples: { [Name in TemplateName]: Sample<Name>[] } = {
   'expiring-developer': timesLeft({ ...sampleExpiringEmailData, actionUrl: developerAccountsUrl }),
   'reminder-owner': reminders(sampleReminderEmailData),
   'reminder-developer': reminders({ ...sampleReminderEmailData, actionUrl: developerAccountsUrl }),
+  // As it goes out, and for an account removed since the client used the link (no username).
+  'reconnected-creator': [
+    { label: 'reconnected', data: sampleReconnectedEmailData },
+    { label: 'account-removed', data: { ...sampleReconnectedEmailData, username: '' } },
+  ],
 };
 
 const outputDirectory = fileURLToPath(new URL('../preview/', import.meta.url));

@@ -10,7 +10,12 @@
  * with which event.
  */
 import type { AccountSummary } from '#tokens/account';
-import type { TokenExpiredDetail, TokenExpiringDetail, TokenReminderDetail } from '#tokens/events';
+import type {
+  TokenExpiredDetail,
+  TokenExpiringDetail,
+  TokenRefreshedDetail,
+  TokenReminderDetail,
+} from '#tokens/events';
 import {
   staleReason,
   warningStaleReason,
@@ -18,26 +23,33 @@ import {
   type WarningStaleReason,
 } from '#tokens/lifecycle';
 import type { EmailBasics, EmailDataOfKind } from './emails';
-import { expiringOccasion, reminderOccasion, type Occasion, type OccasionKind } from './occasions';
+import { expiringOccasion, reminderOccasion, type Occasion } from './occasions';
 
 /** An event people hear of, as read from the queue: its kind of occasion and its detail. */
 export type NoticeEvent =
+  | AnnouncedEvent
+  /** a token stored through a reconnect link: only its creator hears of it (reconnected.ts) */
+  | { kind: 'reconnected'; detail: TokenRefreshedDetail };
+
+/** The events about a token's loss, told to its owner and developers as their settings say. */
+export type AnnouncedEvent =
   | { kind: 'expired'; detail: TokenExpiredDetail }
   | { kind: 'expiring'; detail: TokenExpiringDetail }
   | { kind: 'reminder'; detail: TokenReminderDetail };
+export type AnnouncedKind = AnnouncedEvent['kind'];
 
 /** Why an announcement needs no email (any more), whichever kind it is. */
 export type AnnouncementStaleReason = StaleReason | WarningStaleReason;
 
 /** What an email of a kind says beyond who it goes to and its links. */
 export type EmailFacts = {
-  [Kind in OccasionKind]: Omit<EmailDataOfKind[Kind], keyof EmailBasics>;
-}[OccasionKind];
+  [Kind in AnnouncedKind]: Omit<EmailDataOfKind[Kind], keyof EmailBasics>;
+}[AnnouncedKind];
 
 export interface Announcement {
   accountId: string;
   generation: number;
-  kind: OccasionKind;
+  kind: AnnouncedKind;
   /** the ledger's occasion: `expired`, `expiring-7`, `reminder-3` */
   occasion: Occasion;
   /** as the event says it: when the token expired, or expires */
@@ -48,7 +60,7 @@ export interface Announcement {
   facts(now: Date): EmailFacts;
 }
 
-export function announcementOf(event: NoticeEvent): Announcement {
+export function announcementOf(event: AnnouncedEvent): Announcement {
   const { detail } = event;
   const base = {
     accountId: detail.accountId,

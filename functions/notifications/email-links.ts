@@ -21,7 +21,17 @@ export interface EmailLinks {
   actionUrl: string;
   preferencesUrl: string;
   unsubscribeUrl: string;
+  /** a developer's: where to make a reconnect link for the client (the settings page's anchor) */
+  reconnectLinkUrl?: string;
 }
+
+/** The account in the app, as a developer (or a reconnect link's creator) reaches it. */
+export const accountUrl = (appUrl: string, accountId: string) =>
+  `${appUrl}/instagram-accounts?account=${encodeURIComponent(accountId)}`;
+
+/** The app page where a reconnect link for the account is made. */
+export const reconnectLinkPageUrl = (appUrl: string, accountId: string) =>
+  `${accountUrl(appUrl, accountId)}#reconnect-link`;
 
 export function emailLinks(
   settings: LinkSettings,
@@ -41,9 +51,12 @@ export function emailLinks(
     actionUrl:
       email.audience === 'owner'
         ? `${settings.appUrl}/instagram-accounts`
-        : `${settings.appUrl}/instagram-accounts?account=${encodeURIComponent(email.accountId)}`,
+        : accountUrl(settings.appUrl, email.accountId),
     preferencesUrl: `${settings.appUrl}/settings#notifications`,
     unsubscribeUrl: unsubscribeLink(settings.unsubscribeUrl, token),
+    ...(email.audience === 'developer'
+      ? { reconnectLinkUrl: reconnectLinkPageUrl(settings.appUrl, email.accountId) }
+      : {}),
   };
 }
 

@@ -58,6 +58,13 @@ export const emailViewFields = {
   accountsUrl: 'text',
   preferencesUrl: 'text',
   unsubscribeUrl: 'text',
+  /**
+   * a developer's email: the app page where a reconnect link for the client is made; empty in
+   * the owner's
+   */
+  reconnectLinkUrl: 'text',
+  /** the creator's `reconnected` email: when the client used the link, written out */
+  reconnectedOn: 'text',
 } as const satisfies ViewFields;
 export type EmailView = ViewOf<typeof emailViewFields>;
 

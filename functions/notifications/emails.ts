@@ -35,6 +35,11 @@ export interface EmailBasics {
   actionUrl: string;
   preferencesUrl: string;
   unsubscribeUrl: string;
+  /**
+   * developer: the app page where a reconnect link for the client is made
+   * (`/instagram-accounts?account=<accountId>#reconnect-link`); the owner's emails have none
+   */
+  reconnectLinkUrl?: string;
 }
 
 /** The email about a lost token (occasion `expired`). */
@@ -67,11 +72,28 @@ export interface ReminderEmailData extends EmailBasics {
   last: boolean;
 }
 
+/**
+ * The email to a reconnect link's creator that a client used it (occasion `reconnected`). It
+ * answers the creator's own action: no preference governs it, so it has no preferences or
+ * unsubscribe link.
+ */
+export interface ReconnectedEmailData {
+  /** the creator's name */
+  name: string;
+  /** the Instagram username, without the @; empty when the account was removed since */
+  username: string;
+  /** ISO 8601: when the client used the link */
+  reconnectedAt: string;
+  /** the account in the app */
+  actionUrl: string;
+}
+
 /** The data each kind of occasion's emails take. */
 export interface EmailDataOfKind {
   expired: ExpiredTokenEmailData;
   expiring: ExpiringTokenEmailData;
   reminder: ReminderEmailData;
+  reconnected: ReconnectedEmailData;
 }
 /** The data a template takes: its kind of occasion's (`EmailData` alone: any of them). */
 export type EmailData<Name extends TemplateName = TemplateName> =
@@ -144,6 +166,10 @@ export function formatTimeLeft(expiresAt: string, now: string): string {
 /** Whole days, as a reminder says how long a token has been lost: "1 day", "7 days". */
 export const formatDays = (days: number): string => (days === 1 ? '1 day' : `${days} days`);
 
+/** Where a developer makes a reconnect link (the owner's emails leave it out). */
+const sampleReconnectLinkUrl =
+  'https://app.example.com/instagram-accounts?account=17841400000000001#reconnect-link';
+
 export const sampleEmailData: ExpiredTokenEmailData = {
   name: 'Ann Example',
   username: 'ann.bakery',
@@ -152,6 +178,7 @@ export const sampleEmailData: ExpiredTokenEmailData = {
   actionUrl: 'https://app.example.com/instagram-accounts',
   preferencesUrl: 'https://app.example.com/settings#notifications',
   unsubscribeUrl: 'https://api.example.com/unsubscribe?token=sample',
+  reconnectLinkUrl: sampleReconnectLinkUrl,
 };
 
 /** A warning of the 7-day step, written 6 days and 3 hours before the expiry. */
@@ -163,6 +190,7 @@ export const sampleExpiringEmailData: ExpiringTokenEmailData = {
   actionUrl: 'https://app.example.com/instagram-accounts',
   preferencesUrl: 'https://app.example.com/settings#notifications',
   unsubscribeUrl: 'https://api.example.com/unsubscribe?token=sample',
+  reconnectLinkUrl: sampleReconnectLinkUrl,
 };
 
 /** The reminder of the 7-day step about a token that expired on 25 November. */
@@ -170,6 +198,14 @@ export const sampleReminderEmailData: ReminderEmailData = {
   ...sampleEmailData,
   daysSince: 7,
   last: false,
+};
+
+/** A client used the link on 26 November, a day after the token expired. */
+export const sampleReconnectedEmailData: ReconnectedEmailData = {
+  name: 'Dev Example',
+  username: 'ann.bakery',
+  reconnectedAt: '2026-11-26T15:42:00.000Z',
+  actionUrl: 'https://app.example.com/instagram-accounts?account=17841400000000001',
 };
 
 const basicFields = [
@@ -188,6 +224,8 @@ const requiredFields: {
   expired: [...basicFields, 'reason'],
   expiring: [...basicFields, 'writtenAt'],
   reminder: [...basicFields, 'reason', 'daysSince'],
+  // The username may be empty: the account may have been removed since the client used the link.
+  reconnected: ['name', 'reconnectedAt', 'actionUrl'],
 };
 const filledIn = (value: unknown) =>
   (typeof value === 'string' && value !== '') ||
@@ -211,6 +249,8 @@ const basicView = (data: EmailBasics) => ({
   accountsUrl: data.actionUrl,
   preferencesUrl: data.preferencesUrl,
   unsubscribeUrl: data.unsubscribeUrl,
+  reconnectLinkUrl: data.reconnectLinkUrl ?? '',
+  reconnectedOn: '',
 });
 
 /** What only a reminder says: empty, or off, in the other emails. */
@@ -239,6 +279,22 @@ const viewOf: { readonly [Kind in OccasionKind]: (data: EmailDataOfKind[Kind]) =
     disconnectedFor: formatDays(data.daysSince),
     lastReminder: data.last,
   }),
+  // Only what the creator needs: which account, when, and where it is in the app.
+  reconnected: (data) => ({
+    name: data.name,
+    username: data.username,
+    ...causeFlags(undefined),
+    expiredOn: '',
+    expiresOn: '',
+    timeLeft: '',
+    ...noReminder,
+    reconnectUrl: data.actionUrl,
+    accountsUrl: data.actionUrl,
+    preferencesUrl: '',
+    unsubscribeUrl: '',
+    reconnectLinkUrl: '',
+    reconnectedOn: formatInstant(data.reconnectedAt),
+  }),
 };
 
 export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates): EmailRenderer {
@@ -248,7 +304,9 @@ export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates
       if (!templates) throw new Error(`Cannot render the ${template} email: no such template`);
       const kind: OccasionKind = kindOfTemplate(template);
       const fields = data as unknown as Record<string, unknown>;
-      for (const field of requiredFields[kind] as readonly string[]) {
+      // A developer's email offers a reconnect link for the client: never without its address.
+      const audienceFields = template.endsWith('-developer') ? ['reconnectLinkUrl'] : [];
+      for (const field of [...(requiredFields[kind] as readonly string[]), ...audienceFields]) {
         if (!filledIn(fields[field])) {
           throw new Error(`Cannot render the ${template} email: ${field} is missing`);
         }

@@ -11,6 +11,7 @@ import type { Mailer } from '#platform/ses';
 import type { ProfileReader } from '#people/profiles';
 import type { AccountReader } from '#tokens/accounts';
 import type { DeveloperRoleReader } from '#tokens/developer-roles';
+import type { ReconnectLinkReader } from '#tokens/reconnect-link-store';
 import type { TokenExpiredDetail, TokenExpiringDetail, TokenReminderDetail } from '#tokens/events';
 import {
   announcementOf,
@@ -25,6 +26,7 @@ import { templateName } from './occasions';
 import { preferenceGoverning } from './preferences';
 import type { PreferencesReader } from './preferences-store';
 import { chooseRecipients } from './recipients';
+import { notifyReconnected } from './reconnected';
 import { sendOnce } from './send-once';
 
 export interface NotifierDependencies extends LinkSettings {
@@ -32,6 +34,7 @@ export interface NotifierDependencies extends LinkSettings {
     Pick<DeveloperRoleReader, 'listDeveloperIds'> &
     PreferencesReader &
     ProfileReader &
+    ReconnectLinkReader &
     SendOnceLedger;
   mailer: Mailer;
   renderer: EmailRenderer;
@@ -102,7 +105,9 @@ export const notifyTokenReminder = (
 
 /** The emails of any event people hear of. */
 export const notifyOf = (event: NoticeEvent, deps: NotifierDependencies) =>
-  notifyAnnouncement(announcementOf(event), deps);
+  event.kind === 'reconnected'
+    ? notifyReconnected(event.detail, deps)
+    : notifyAnnouncement(announcementOf(event), deps);
 
 async function notifyAnnouncement(
   announcement: Announcement,

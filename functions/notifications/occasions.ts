@@ -3,14 +3,18 @@
  * ledger, the recipients rule and the templates can name it, and a new kind of email is an
  * entry here with its templates, not a new code path.
  *
- * An occasion is written `expired`, `expiring-<days>` or `reminder-<days>`; the ledger's records
+ * An occasion is written `expired`, `expiring-<days>`, `reminder-<days>` or `reconnected`; the ledger's records
  * carry it, so one person gets each occasion of a token generation once.
  */
-export type Audience = 'owner' | 'developer';
-export const audiences: readonly Audience[] = ['owner', 'developer'];
+/**
+ * Who an email is for: the account's owner, a developer on it, or the creator of the reconnect
+ * link a client used (whoever made it, owner or developer: they hear of their own link).
+ */
+export type Audience = 'owner' | 'developer' | 'creator';
+export const audiences: readonly Audience[] = ['owner', 'developer', 'creator'];
 
 /** The kinds of email; an occasion is a kind, with its days where the kind has them. */
-export type OccasionKind = 'expired' | 'expiring' | 'reminder';
+export type OccasionKind = 'expired' | 'expiring' | 'reminder' | 'reconnected';
 /** A kind, with the days before expiry or since the announcement for kinds that repeat. */
 export type Occasion = OccasionKind | `${OccasionKind}-${number}`;
 
@@ -29,6 +33,12 @@ export const occasionKinds = {
    * occasion per reminder step, `reminder-<daysSince>`
    */
   reminder: { audiences: ['owner', 'developer'] },
+  /**
+   * a client stored a new token through a reconnect link: its creator hears of it, once per
+   * generation (`reconnected`). It answers the creator's own action, so no preference governs
+   * it (preferences.ts), and it goes at once (DESIGN.md "Notices").
+   */
+  reconnected: { audiences: ['creator'] },
 } as const satisfies Record<OccasionKind, OccasionKindEntry>;
 
 export const kindOf = (occasion: Occasion): OccasionKind =>
@@ -55,9 +65,12 @@ export const occasionOfRecord = (stored: string | undefined): Occasion =>
   (stored as Occasion | undefined) ?? 'expired';
 
 /** The template of an email: one per kind of occasion and audience. */
-export type TemplateName = `${OccasionKind}-${Audience}`;
+export type TemplateName = {
+  [Kind in OccasionKind]: `${Kind}-${(typeof occasionKinds)[Kind]['audiences'][number]}`;
+}[OccasionKind];
+/** Only a kind's own audiences have templates (a recipient is always of one of them). */
 export const templateName = (kind: OccasionKind, audience: Audience): TemplateName =>
-  `${kind}-${audience}`;
+  `${kind}-${audience}` as TemplateName;
 /** The kind of occasion a template is written for: `expiring` for `expiring-owner`. */
 export type TemplateKind<Name extends TemplateName> =
   Name extends `${infer Kind extends OccasionKind}-${Audience}` ? Kind : never;

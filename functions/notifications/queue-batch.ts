@@ -1,7 +1,8 @@
 /**
  * The notifier's queue adapter: one SQS batch, one message after the other (the pacer sets the
  * speed anyway), each an event people hear of (`Instagram Token Expired`, `Instagram Token
- * Expiring` or `Instagram Token Reminder`, as the notice rule routes them). Every message stands alone: a poison message or a
+ * Expiring` or `Instagram Token Reminder`, as the notice rule routes them, or `Instagram Token
+ * Refreshed` by a reconnect link, as the link-used rule does). Every message stands alone: a poison message or a
  * failed send fails only its own record (a partial batch response), which SQS delivers again
  * and, after the last receive, moves to the dead-letter queue.
  *
@@ -29,6 +30,7 @@ import {
   detailTypes,
   tokenExpiredEnvelope,
   tokenExpiringEnvelope,
+  tokenRefreshedEnvelope,
   tokenReminderEnvelope,
   type TokenExpiredDetail,
   type TokenExpiringDetail,
@@ -107,7 +109,7 @@ export async function notifyFromQueue(
       const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
       if (!(receiveCount > 1)) totals.poison += 1;
       deps.log.warn(
-        'Queue message is not a token-expired event, a warning or a reminder; it goes to the DLQ',
+        'Queue message is not a token-expired event, a warning, a reminder or a link use; it goes to the DLQ',
         { messageId: record.messageId, receiveCount, problems: envelope.problems },
       );
       fail();
@@ -147,7 +149,7 @@ export async function notifyFromQueue(
       inProgress: outcome.inProgress,
       outOfTime: outcome.status === 'out-of-time',
     };
-    if (madeProgress(outcome) && deps.publisher) {
+    if (madeProgress(outcome) && deps.publisher && event.kind !== 'reconnected') {
       toHandOn.push({ record, event, why });
       continue;
     }
@@ -157,9 +159,15 @@ export async function notifyFromQueue(
     fail();
   }
 
-  // Time spent on another event's progress is not this event's failure either.
-  if (progressed && deps.publisher) toHandOn.push(...unread);
-  else for (const { record } of unread) failed.add(record.messageId);
+  // Time spent on another event's progress is not this event's failure either. A link's use is
+  // never handed on: its one recipient is either told or still waiting, so SQS's retry of that
+  // message is all it needs, and a Refreshed event published again would tell every consumer
+  // of the bus of a refresh that did not happen twice.
+  for (const message of unread) {
+    if (progressed && deps.publisher && message.event.kind !== 'reconnected') {
+      toHandOn.push(message);
+    } else failed.add(message.record.messageId);
+  }
   const notTaken = await handOn(toHandOn, deps);
   for (const { record } of notTaken) failed.add(record.messageId);
   totals.handedOn = toHandOn.length - notTaken.length;
@@ -213,7 +221,7 @@ async function handOn(messages: HandOn[], deps: QueueBatchDependencies): Promise
   for (const { event } of messages) {
     if (event.kind === 'expired') expired.push(event.detail);
     else if (event.kind === 'expiring') expiring.push(event.detail);
-    else reminders.push(event.detail);
+    else if (event.kind === 'reminder') reminders.push(event.detail);
   }
   const [expiredOutcome, expiringOutcome, reminderOutcome] = await Promise.all([
     publishEach(expired, (details) => publisher.publishTokenExpired(details)),
@@ -224,6 +232,8 @@ async function handOn(messages: HandOn[], deps: QueueBatchDependencies): Promise
     expired: expiredOutcome,
     expiring: expiringOutcome,
     reminder: reminderOutcome,
+    // never handed on (see above)
+    reconnected: { accepted: [], problem: 'not handed on' },
   } satisfies Record<NoticeEvent['kind'], unknown>;
   const accepted = new Set<object>([
     ...expiredOutcome.accepted,
@@ -273,6 +283,13 @@ function parseEnvelope(
   // The envelope its detail type names; anything else is read as an expired-token event, so
   // its problems say what such an event lacks, as before warnings and reminders existed.
   const detailType = (json as Record<string, unknown> | null)?.['detail-type'];
+  if (detailType === detailTypes.tokenRefreshed) {
+    const parsed = tokenRefreshedEnvelope.safeParse(json);
+    if (parsed.success) {
+      return { success: true, event: { kind: 'reconnected', detail: parsed.data.detail } };
+    }
+    return { success: false, problems: problemsOf(parsed.error.issues) };
+  }
   if (detailType === detailTypes.tokenReminder) {
     const parsed = tokenReminderEnvelope.safeParse(json);
     if (parsed.success) {

@@ -92,6 +92,17 @@ export const noticeRulePattern = {
 };
 
 /**
+ * The rule that sends the tokens a client stored through a reconnect link (`Instagram Token
+ * Refreshed` by `link:<linkId>`) to the same notification queue: the link's creator hears of it.
+ * A refresh by a user or by the automatic refresh matches no rule and reaches no queue.
+ */
+export const linkUsedRulePattern = {
+  source: [eventSource],
+  'detail-type': [detailTypes.tokenRefreshed],
+  detail: { by: [{ prefix: 'link:' }] },
+};
+
+/**
  * A queue record's body: the event as EventBridge delivers it to an SQS target. Fields
  * EventBridge may add later are ignored; the detail itself is strict.
  */
@@ -133,3 +144,16 @@ export const tokenReminderEnvelope = z.object({
   detail: tokenReminderDetail,
 });
 export type TokenReminderEnvelope = z.infer<typeof tokenReminderEnvelope>;
+
+export const tokenRefreshedEnvelope = z.object({
+  version: z.string(),
+  id: nonEmptyString(),
+  'detail-type': z.literal(detailTypes.tokenRefreshed),
+  source: z.literal(eventSource),
+  account: z.string(),
+  time: isoDateTime,
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: tokenRefreshedDetail,
+});
+export type TokenRefreshedEnvelope = z.infer<typeof tokenRefreshedEnvelope>;

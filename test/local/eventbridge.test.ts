@@ -68,4 +68,18 @@ describe('the local event bus', () => {
     expect(matches(pattern, { source: 'tokenwatch', detail: { reason: 'expired' } })).toBe(false);
     expect(matches(pattern, { source: 'tokenwatch' })).toBe(false);
   });
+
+  it("matches EventBridge's prefix patterns on strings only, as the link-used rule needs", () => {
+    const pattern = { detail: { by: [{ prefix: 'link:' }] } };
+    expect(matches(pattern, { detail: { by: 'link:abc' } })).toBe(true);
+    expect(matches(pattern, { detail: { by: 'link:' } })).toBe(true);
+    expect(matches(pattern, { detail: { by: 'u-link:abc' } })).toBe(false);
+    expect(matches(pattern, { detail: { by: 'auto' } })).toBe(false);
+    expect(matches(pattern, { detail: { by: 7 } })).toBe(false);
+    expect(matches(pattern, { detail: {} })).toBe(false);
+    // A list mixes exact values and prefixes: any one of them matches.
+    expect(matches({ by: ['auto', { prefix: 'link:' }] }, { by: 'auto' })).toBe(true);
+    expect(matches({ by: ['auto', { prefix: 'link:' }] }, { by: 'link:x' })).toBe(true);
+    expect(matches({ by: ['auto', { prefix: 'link:' }] }, { by: 'u-1' })).toBe(false);
+  });
 });

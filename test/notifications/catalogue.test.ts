@@ -65,8 +65,13 @@ describe('occasions', () => {
       'expiring-developer',
       'reminder-owner',
       'reminder-developer',
+      // only the link's creator hears that a client used a reconnect link
+      'reconnected-creator',
     ]);
     expect(templateName('expired', 'developer')).toBe('expired-developer');
+    expect(templateName('reconnected', 'creator')).toBe('reconnected-creator');
+    expect(kindOfTemplate('reconnected-creator')).toBe('reconnected');
+    expect(kindOf('reconnected')).toBe('reconnected');
     expect(templateName('expiring', 'owner')).toBe('expiring-owner');
     expect(kindOf('expired')).toBe('expired');
     expect(kindOfTemplate('expired-owner')).toBe('expired');

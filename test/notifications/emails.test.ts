@@ -12,14 +12,17 @@ import {
   formatTimeLeft,
   sampleEmailData,
   sampleExpiringEmailData,
+  sampleReconnectedEmailData,
   sampleReminderEmailData,
   templateNames,
   type EmailData,
   type ExpiredTokenEmailData,
   type ExpiringTokenEmailData,
+  type ReconnectedEmailData,
   type ReminderEmailData,
 } from '#notifications/emails';
 import { kindOfTemplate } from '#notifications/occasions';
+import { emailLinks } from '#notifications/email-links';
 import type { ViewFields, ViewOf } from '#notifications/email-model';
 import { tokenCause, type TokenCause } from '#tokens/lifecycle';
 import { compiledTemplates } from '#notifications/email-templates.generated';
@@ -280,7 +283,17 @@ describe('the expired-token emails', () => {
       },
       { ...sampleReminderEmailData, name: hostile, unsubscribeUrl: hostile },
     ];
-    const casesOf = { expired: cases, expiring: warningCases, reminder: reminderCases };
+    const reconnectedCases: ReconnectedEmailData[] = [
+      sampleReconnectedEmailData,
+      { ...sampleReconnectedEmailData, username: '' },
+      { ...sampleReconnectedEmailData, name: hostile, actionUrl: hostile },
+    ];
+    const casesOf = {
+      expired: cases,
+      expiring: warningCases,
+      reminder: reminderCases,
+      reconnected: reconnectedCases,
+    };
     for (const template of templateNames) {
       const casesOfKind: EmailData[] = casesOf[kindOfTemplate(template)];
       for (const data of casesOfKind) {
@@ -565,7 +578,7 @@ describe('the email templates', () => {
         writeFileSync(join(directory, 'owner.html.hbs'), 'Hi');
       }),
     ).toThrow(
-      /owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer, expiring-owner, expiring-developer, reminder-owner, reminder-developer\)/,
+      /owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer, expiring-owner, expiring-developer, reminder-owner, reminder-developer, reconnected-creator\)/,
     );
     expect(() =>
       readChanged((directory) => {
@@ -685,5 +698,114 @@ describe('a template that lists several accounts ({{#each}})', () => {
     ]) {
       expect(compile(unsupported)).toThrow(TemplateError);
     }
+  });
+});
+
+describe("the reconnect link creator's email (a client used the link)", () => {
+  const reconnected = (data: Partial<ReconnectedEmailData> = {}) =>
+    renderer.render('reconnected-creator', { ...sampleReconnectedEmailData, ...data });
+
+  it('says which account the client reconnected, that its widget updates again, and when', () => {
+    const email = reconnected();
+    expect(email.subject).toBe('Your client reconnected @ann.bakery: its widget updates again');
+    for (const body of [email.text, email.html]) {
+      expect(body).toContain('@ann.bakery');
+      expect(body).toContain('26 November 2026 at 15:42 UTC');
+      expect(body).toMatch(/widgets update again/);
+      expect(body).toMatch(/Nothing else is needed/);
+    }
+    // The HTML escapes the link's `=` as Handlebars does.
+    expect(email.text).toContain(sampleReconnectedEmailData.actionUrl);
+    expect(email.html).toContain(sampleReconnectedEmailData.actionUrl.replace('=', '&#x3D;'));
+  });
+
+  it('says it is not governed by the notification preferences, and carries no unsubscribe link', () => {
+    const email = reconnected();
+    for (const body of [email.text, email.html]) {
+      expect(body).toMatch(/whatever your notification preferences/);
+      expect(body).not.toMatch(/unsubscribe\?|settings#notifications/);
+    }
+  });
+
+  it('still says the client reconnected when the account was removed since (no username)', () => {
+    const email = reconnected({ username: '' });
+    expect(email.subject).toBe(
+      'Your client reconnected their Instagram account: its widget updates again',
+    );
+    expect(email.text).not.toContain('@');
+    expect(email.text).toMatch(/removed from tokenwatch since/);
+  });
+
+  it('refuses to render without when the link was used', () => {
+    expect(() => reconnected({ reconnectedAt: '' })).toThrow(/reconnectedAt is missing/);
+  });
+});
+
+describe("the developer's emails offer a reconnect link for the client", () => {
+  const linkPage = sampleEmailData.reconnectLinkUrl ?? '';
+  const developerEmails = [
+    renderer.render('expired-developer', sampleEmailData),
+    renderer.render('expired-developer', {
+      ...sampleEmailData,
+      reason: 'invalid',
+      cause: 'checkpoint',
+    }),
+    renderer.render('expiring-developer', sampleExpiringEmailData),
+    renderer.render('reminder-developer', sampleReminderEmailData),
+    renderer.render('reminder-developer', {
+      ...sampleReminderEmailData,
+      daysSince: 28,
+      last: true,
+    }),
+  ];
+
+  it('say "send your client a reconnect link", with the app page where it is made', () => {
+    expect(linkPage).toMatch(/\/instagram-accounts\?account=17841400000000001#reconnect-link$/);
+    for (const email of developerEmails) {
+      expect(email.text).toMatch(/Send your client a reconnect link/);
+      expect(email.text).toContain(`Make one here:\n${linkPage}`);
+      expect(email.html).toMatch(/Send your client a reconnect link/);
+      expect(email.html).toContain(`<a href="${linkPage.replace('=', '&#x3D;')}">`);
+    }
+  });
+
+  it('are not sent without that page, and the owner is not offered one', () => {
+    expect(() =>
+      renderer.render('expired-developer', { ...sampleEmailData, reconnectLinkUrl: undefined }),
+    ).toThrow(/expired-developer email: reconnectLinkUrl is missing/);
+    for (const email of [
+      renderer.render('expired-owner', sampleEmailData),
+      renderer.render('expiring-owner', sampleExpiringEmailData),
+      renderer.render('reminder-owner', sampleReminderEmailData),
+    ]) {
+      expect(email.text).not.toMatch(/reconnect link/);
+      expect(email.html).not.toMatch(/reconnect link/);
+    }
+  });
+});
+
+describe("an email's links", () => {
+  const settings = {
+    appUrl: 'https://app.example.com',
+    unsubscribeUrl: 'https://api.example.com/unsubscribe',
+  };
+  const linksOf = (audience: 'owner' | 'developer') =>
+    emailLinks(
+      settings,
+      {
+        accountId: 'acct 1',
+        audience,
+        userId: 'u-1',
+        preference: audience === 'owner' ? 'ownerExpiredToken' : 'developerExpiredToken',
+      },
+      'k'.repeat(48),
+      new Date('2026-11-25T12:00:00.000Z'),
+    );
+
+  it("give a developer the page where a reconnect link for the client's account is made", () => {
+    expect(linksOf('developer').reconnectLinkUrl).toBe(
+      'https://app.example.com/instagram-accounts?account=acct%201#reconnect-link',
+    );
+    expect(linksOf('owner').reconnectLinkUrl).toBeUndefined();
   });
 });

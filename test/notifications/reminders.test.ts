@@ -178,6 +178,11 @@ describe('reminding that a lost token is still lost', () => {
       /^\[Developer\] Reminder: .* is still disconnected — its widgets haven't updated for 3 days$/,
     );
     expect(forDeveloper.body.text).toMatch(/ask your client to reconnect/);
+    // ... or to send the client a reconnect link, made on the account's page in the app.
+    expect(forDeveloper.body.text).toContain(
+      `${appUrl}/instagram-accounts?account=${scenario.accountId}#reconnect-link`,
+    );
+    expect(forOwner.body.text).not.toMatch(/reconnect link/);
     expect(forDeveloper.body.text).toMatch(/if you can log in to Instagram as @shop_/);
     expect(forDeveloper.body.text).toContain(
       `${appUrl}/instagram-accounts?account=${scenario.accountId}`,

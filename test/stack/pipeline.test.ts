@@ -183,6 +183,36 @@ describe('the notification queue', () => {
     });
   });
 
+  it('gets every Instagram Token Refreshed event stored through a reconnect link (by link:…) through a rule of its own, to the same queue with the same retries and DLQ', () => {
+    const { template } = synthesize();
+    const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: busId },
+      EventPattern: {
+        source: ['tokenwatch'],
+        'detail-type': ['Instagram Token Refreshed'],
+        detail: { by: [{ prefix: 'link:' }] },
+      },
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('NotificationsQueue'), 'Arn'] },
+          DeadLetterConfig: {
+            Arn: {
+              'Fn::GetAtt': [Match.stringLikeRegexp('NotificationsUndeliveredEvents'), 'Arn'],
+            },
+          },
+          RetryPolicy: { MaximumRetryAttempts: 20, MaximumEventAgeInSeconds: 86_400 },
+        }),
+      ],
+    });
+    // Only these two rules reach the notification queue: a refresh by a user or `auto` does not.
+    const toQueue = Object.values(template.findResources('AWS::Events::Rule')).filter((rule) =>
+      JSON.stringify(rule).includes('NotificationsQueue'),
+    );
+    expect(toQueue).toHaveLength(2);
+  });
+
   it('is encrypted, TLS-only, and hands a message to its DLQ after 5 receives', () => {
     const { template } = synthesize();
     // Every queue of the stack: these three, and the refresh queue and its dead-letter queue.

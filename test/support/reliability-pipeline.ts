@@ -27,7 +27,7 @@ import {
   type BatchResult,
   type QueueBatchDependencies,
 } from '#notifications/queue-batch';
-import { noticeRulePattern } from '#tokens/events';
+import { linkUsedRulePattern, noticeRulePattern } from '#tokens/events';
 import {
   createTableStore as createStore,
   type TableStore as TokenwatchStore,
@@ -159,6 +159,14 @@ export async function startFaultyPipeline(
   const store = createStore(createDocumentClient(dynamo), table.tableName);
   const runsByAccount = new Map<string, PipelineRun>();
   const busName = `${name}-bus`;
+  // Both rules go to the account's run's queue, as both go to the notification queue in AWS.
+  const deliver = (body: string) => {
+    const { detail } = JSON.parse(body) as { detail: { accountId: string } };
+    const run = runsByAccount.get(detail.accountId);
+    if (!run) return;
+    const copies = run.copies();
+    for (let copy = 0; copy < copies; copy += 1) run.queue.send(body);
+  };
   const bus = await startEventBridgeStandIn({
     eventBusNames: [busName],
     rules: [
@@ -166,13 +174,13 @@ export async function startFaultyPipeline(
         name: 'token-expired-to-notifications',
         eventBusName: busName,
         pattern: noticeRulePattern,
-        target: (body) => {
-          const { detail } = JSON.parse(body) as { detail: { accountId: string } };
-          const run = runsByAccount.get(detail.accountId);
-          if (!run) return;
-          const copies = run.copies();
-          for (let copy = 0; copy < copies; copy += 1) run.queue.send(body);
-        },
+        target: deliver,
+      },
+      {
+        name: 'link-used-to-notifications',
+        eventBusName: busName,
+        pattern: linkUsedRulePattern,
+        target: deliver,
       },
     ],
   });

@@ -53,6 +53,48 @@ export function notifierConcurrency(sesMaxSendRate: number): number {
   return Math.min(1000, Math.max(2, Math.ceil(sesMaxSendRate / 5)));
 }
 
+/**
+ * The rules that bring the events people hear of to the notification queue: the notices
+ * (expired, expiring, reminders) and the uses of reconnect links. Made in the notifications
+ * construct's own scope, so their logical ids stay what they were.
+ */
+function noticeRules(
+  scope: Construct,
+  bus: IEventBus,
+  queue: Queue,
+  undeliveredEvents: Queue,
+): { rule: Rule; linkUsedRule: Rule } {
+  // Both rules hand their events to the queue the same way: 20 tries over a day, then the
+  // dead-letter queue of undelivered events.
+  const queueTarget = () =>
+    new SqsQueue(queue, {
+      deadLetterQueue: undeliveredEvents,
+      retryAttempts: 20,
+      maxEventAge: Duration.hours(24),
+    });
+  const rule = new Rule(scope, 'TokenExpiredRule', {
+    eventBus: bus,
+    description: 'tokenwatch: expired tokens go to the notification queue',
+    eventPattern: {
+      source: noticeRulePattern.source,
+      detailType: noticeRulePattern['detail-type'],
+    },
+    targets: [queueTarget()],
+  });
+  const linkUsedRule = new Rule(scope, 'LinkUsedRule', {
+    eventBus: bus,
+    description: 'tokenwatch: tokens stored through a reconnect link go to the notification queue',
+    eventPattern: {
+      source: linkUsedRulePattern.source,
+      detailType: linkUsedRulePattern['detail-type'],
+      detail: linkUsedRulePattern.detail,
+    },
+    targets: [queueTarget()],
+  });
+
+  return { rule, linkUsedRule };
+}
+
 export class Notifications extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
@@ -103,34 +145,12 @@ export class Notifications extends Construct {
         'This queue is itself a dead-letter queue: the one of the EventBridge rule target, for events that never reached the notification queue.',
     });
 
-    // Both rules hand their events to the queue the same way: 20 tries over a day, then the
-    // dead-letter queue of undelivered events.
-    const queueTarget = () =>
-      new SqsQueue(this.queue, {
-        deadLetterQueue: this.undeliveredEvents,
-        retryAttempts: 20,
-        maxEventAge: Duration.hours(24),
-      });
-    this.rule = new Rule(this, 'TokenExpiredRule', {
-      eventBus: props.bus,
-      description: 'tokenwatch: expired tokens go to the notification queue',
-      eventPattern: {
-        source: noticeRulePattern.source,
-        detailType: noticeRulePattern['detail-type'],
-      },
-      targets: [queueTarget()],
-    });
-    this.linkUsedRule = new Rule(this, 'LinkUsedRule', {
-      eventBus: props.bus,
-      description:
-        'tokenwatch: tokens stored through a reconnect link go to the notification queue',
-      eventPattern: {
-        source: linkUsedRulePattern.source,
-        detailType: linkUsedRulePattern['detail-type'],
-        detail: linkUsedRulePattern.detail,
-      },
-      targets: [queueTarget()],
-    });
+    ({ rule: this.rule, linkUsedRule: this.linkUsedRule } = noticeRules(
+      this,
+      props.bus,
+      this.queue,
+      this.undeliveredEvents,
+    ));
 
     if (props.sesConfigurationSetName) {
       this.configurationSetName = props.sesConfigurationSetName;

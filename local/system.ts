@@ -39,6 +39,8 @@ import { startSecretsManagerStandIn } from './standins/secrets-manager';
 import { startInstagramStandIn } from './standins/instagram';
 import { startSqsStandIn } from './sqs';
 import { asOf } from '../functions/platform/clock';
+import { isoDateTime } from '../functions/platform/schemas';
+import * as z from '../functions/platform/validation';
 
 export interface LocalSystemOptions {
   /** @default 3000 */
@@ -131,9 +133,12 @@ const settingsPage = readFileSync(
   'utf8',
 );
 
+/** A run-check body: nothing, `{}`, or `{"now": "<ISO 8601 instant with its offset>"}`. */
+const runCheckBody = z.strictObject({ now: z.optional(isoDateTime) });
+
 /**
- * The instant a run-check body asks for: none (an empty body, or `{}`) is now; `{"now": "<ISO
- * 8601 instant>"}` is that instant. Anything else is an Error saying what is wrong.
+ * The instant a run-check body asks for: none (an empty body, or `{}`) is now; `{"now": ...}`
+ * is that instant. Anything else is an Error saying what is wrong.
  */
 export function runCheckInstant(body: string): Date | undefined | Error {
   if (body.trim() === '') return undefined;
@@ -143,21 +148,14 @@ export function runCheckInstant(body: string): Date | undefined | Error {
   } catch {
     return new Error('The body is not JSON. Send nothing, {} or {"now": "2026-12-24T09:00:00Z"}.');
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return new Error('The body must be a JSON object: {} or {"now": "<ISO 8601 instant>"}.');
+  const result = runCheckBody.safeParse(parsed);
+  if (!result.success) {
+    return new Error(
+      'The body must be {} or {"now": "<ISO 8601 instant with its offset>"}, ' +
+        `e.g. {"now": "2026-12-24T09:00:00Z"}: ${result.error.issues.map((issue) => issue.message).join('; ')}.`,
+    );
   }
-  const { now, ...others } = parsed as Record<string, unknown>;
-  const unknownFields = Object.keys(others);
-  if (unknownFields.length > 0) return new Error(`Unknown field(s): ${unknownFields.join(', ')}.`);
-  if (now === undefined) return undefined;
-  if (
-    typeof now !== 'string' ||
-    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(now) ||
-    Number.isNaN(Date.parse(now))
-  ) {
-    return new Error('now must be an ISO 8601 instant with its offset, e.g. 2026-12-24T09:00:00Z.');
-  }
-  return new Date(now);
+  return result.data.now === undefined ? undefined : new Date(result.data.now);
 }
 
 export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {

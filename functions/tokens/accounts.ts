@@ -9,7 +9,7 @@ import {
   type DynamoDBDocumentClient,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, projectionOf, type Item } from '#platform/dynamodb';
+import { isConditionFailure, projectionOf, updateIf, type Item } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import type { AccountSummary } from './account';
 import { dueReasonOf } from './due-tokens';
@@ -190,34 +190,26 @@ export function createAccountRepository(
      * its cause (so no refresh asks Instagram about it again), and filed as due now, so the check
      * publishes it like any expired token (one publisher, one path to the emails).
      */
-    async markTokenDueAsInvalid(accountId, generation, now, cause) {
+    markTokenDueAsInvalid(accountId, generation, now, cause) {
       const due = dueKeys(accountId, now.toISOString(), now);
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.account(accountId),
-            UpdateExpression:
-              'SET dueBucket = :bucket, dueAt = :dueAt, dueReason = :dueReason, ' +
-              `tokenStatus = :invalid, #cause = :cause REMOVE ${refreshAttributes.join(', ')}`,
-            ConditionExpression: 'generation = :generation AND tokenStatus = :active',
-            ExpressionAttributeNames: { '#cause': 'cause' },
-            ExpressionAttributeValues: {
-              ':bucket': due.dueBucket,
-              ':dueAt': due.dueAt,
-              ':dueReason': dueReasonOf(cause),
-              ':invalid': 'invalid',
-              ':cause': cause,
-              ':generation': generation,
-              ':active': 'active',
-            },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
+      return updateIf(db, {
+        TableName: tableName,
+        Key: keys.account(accountId),
+        UpdateExpression:
+          'SET dueBucket = :bucket, dueAt = :dueAt, dueReason = :dueReason, ' +
+          `tokenStatus = :invalid, #cause = :cause REMOVE ${refreshAttributes.join(', ')}`,
+        ConditionExpression: 'generation = :generation AND tokenStatus = :active',
+        ExpressionAttributeNames: { '#cause': 'cause' },
+        ExpressionAttributeValues: {
+          ':bucket': due.dueBucket,
+          ':dueAt': due.dueAt,
+          ':dueReason': dueReasonOf(cause),
+          ':invalid': 'invalid',
+          ':cause': cause,
+          ':generation': generation,
+          ':active': 'active',
+        },
+      });
     },
   };
 }

@@ -118,19 +118,31 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
     settle: (reminder) => deps.store.markReminded(reminder, deps.clock()),
     settleFailure: 'Published a reminder, but could not file the next step; it is republished',
   });
-  const failed = (accountId: string) => {
-    noteFailure(accountId);
-  };
   const settleFailed = (accountId: string) => {
     summary.markFailed += 1;
     noteFailure(accountId);
   };
   const publishThenMark = (details: TokenExpiredDetail[]) =>
-    publishThenSettle(details, losses, { marking, log: deps.log, failed, settleFailed });
+    publishThenSettle(details, losses, {
+      marking,
+      log: deps.log,
+      failed: noteFailure,
+      settleFailed,
+    });
   const publishThenFileWarnings = (details: DueWarning[]) =>
-    publishThenSettle(details, warned, { marking, log: deps.log, failed, settleFailed });
+    publishThenSettle(details, warned, {
+      marking,
+      log: deps.log,
+      failed: noteFailure,
+      settleFailed,
+    });
   const publishThenFileReminders = (entries: DueReminder[]) =>
-    publishThenSettle(entries, reminded, { marking, log: deps.log, failed, settleFailed });
+    publishThenSettle(entries, reminded, {
+      marking,
+      log: deps.log,
+      failed: noteFailure,
+      settleFailed,
+    });
 
   // Tokens come a bucket page at a time; they are published in full calls of ten regardless,
   // and at most ten are being marked at once, so a large page never means hundreds of writes at

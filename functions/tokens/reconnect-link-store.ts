@@ -4,13 +4,8 @@
  * a used link is never used again. The item is filed in the member index under its creator, so
  * that erasing the creator finds it (people/users.ts), and carries a TTL 30 days past its expiry.
  */
-import {
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, queryAll, type Item } from '#platform/dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryAll, updateIf, type Item } from '#platform/dynamodb';
 import { keys, memberRelationKey } from '#storage/keys';
 import { timeToLiveAttribute } from '#storage/table';
 import { linkClaimSeconds, linkRecordDaysAfterExpiry, type ReconnectLink } from './reconnect-links';
@@ -69,19 +64,11 @@ async function updateLink(
     ExpressionAttributeValues?: Record<string, unknown>;
   },
 ): Promise<boolean> {
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.reconnectLink(accountId, linkId),
-        ...input,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return updateIf(db, {
+    TableName: tableName,
+    Key: keys.reconnectLink(accountId, linkId),
+    ...input,
+  });
 }
 
 async function getLink(

@@ -3,8 +3,8 @@
  * bucketed read of the refresh index, so its cost follows the tokens due, not the table), and
  * moving a token's refresh on after an attempt that stored nothing.
  */
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '#platform/dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { updateIf } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import { refreshIndex } from '#storage/table';
 import { dueBuckets, readBuckets, refreshAttributes, refreshKeys } from './filing';
@@ -36,30 +36,22 @@ export function createRefreshSchedule(
   db: DynamoDBDocumentClient,
   tableName: string,
 ): RefreshSchedule {
-  async function updateActive(
+  /** An update of the account that holds only while it is still that active generation. */
+  const updateActive = (
     request: RefreshRequest,
     update: { UpdateExpression: string; ExpressionAttributeValues?: Record<string, unknown> },
-  ): Promise<boolean> {
-    try {
-      await db.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keys.account(request.accountId),
-          UpdateExpression: update.UpdateExpression,
-          ConditionExpression: 'generation = :generation AND tokenStatus = :active',
-          ExpressionAttributeValues: {
-            ...update.ExpressionAttributeValues,
-            ':generation': request.generation,
-            ':active': 'active',
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
+  ): Promise<boolean> =>
+    updateIf(db, {
+      TableName: tableName,
+      Key: keys.account(request.accountId),
+      UpdateExpression: update.UpdateExpression,
+      ConditionExpression: 'generation = :generation AND tokenStatus = :active',
+      ExpressionAttributeValues: {
+        ...update.ExpressionAttributeValues,
+        ':generation': request.generation,
+        ':active': 'active',
+      },
+    });
 
   return {
     async *tokensDueForRefresh(now, lookbackDays) {

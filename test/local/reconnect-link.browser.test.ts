@@ -6,27 +6,14 @@
  * and lands on the success page; the developer's settings page then shows the token active and
  * the link used. Screenshots of the client's two pages land in docs/images/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startLocalSystem, type LocalSystem } from '../../local/system';
 import { freePort } from '../support/services';
+import { describeInBrowser, launchChromium, screenshotFolder } from '../support/chromium';
 
-const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) =>
-  existsSync(path),
-);
-// `npm run screenshots` refreshes the README's images; an ordinary run leaves them alone.
-const images =
-  process.env.UPDATE_SCREENSHOTS === '1'
-    ? fileURLToPath(new URL('../../docs/images/', import.meta.url))
-    : `${tmpdir()}/tokenwatch-screenshots/`;
-
-// CI installs Chromium (.ci/run); a developer machine without it skips, and says why.
-if (!chromiumPath && process.env.CI)
-  throw new Error('Chromium is required in CI: apt-get install chromium');
-const describeInBrowser = chromiumPath ? describe : describe.skip;
+const images = screenshotFolder;
 
 /** @ironhouse.gym, owned by user-gym; user-agency-dev develops for it (local/demo-data.ts). */
 const gym = '17841400000000003';
@@ -46,19 +33,7 @@ describeInBrowser('a reconnect link, in two browsers', () => {
       checkIntervalMs: 0,
       logLevel: 'WARN',
     });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     developer = await browser.newContext({ viewport: { width: 1100, height: 820 } });
     await developer.grantPermissions(['clipboard-read', 'clipboard-write'], {
       origin: new URL(system.urls.settings).origin,

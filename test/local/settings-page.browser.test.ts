@@ -3,11 +3,9 @@
  * playwright-core): a person ticks the developer checkbox, saves, reloads and sees it kept;
  * presses Refresh token and sees the new expiry. Screenshots land in docs/images/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { type Browser, type Page } from 'playwright-core';
 import {
   preferenceCatalogue,
   preferenceNames,
@@ -15,20 +13,9 @@ import {
 } from '../../functions/notifications/preferences';
 import { startLocalSystem, type LocalSystem } from '../../local/system';
 import { freePort } from '../support/services';
+import { describeInBrowser, launchChromium, screenshotFolder } from '../support/chromium';
 
-const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) =>
-  existsSync(path),
-);
-// `npm run screenshots` refreshes the README's images; an ordinary run leaves them alone.
-const images =
-  process.env.UPDATE_SCREENSHOTS === '1'
-    ? fileURLToPath(new URL('../../docs/images/', import.meta.url))
-    : `${tmpdir()}/tokenwatch-screenshots/`;
-
-// CI installs Chromium (.ci/run); a developer machine without it skips, and says why.
-if (!chromiumPath && process.env.CI)
-  throw new Error('Chromium is required in CI: apt-get install chromium');
-const describeInBrowser = chromiumPath ? describe : describe.skip;
+const images = screenshotFolder;
 
 describeInBrowser('the settings page, in a browser', () => {
   let system: LocalSystem;
@@ -42,19 +29,7 @@ describeInBrowser('the settings page, in a browser', () => {
       checkIntervalMs: 0,
       logLevel: 'WARN',
     });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
   }, 120_000);
 

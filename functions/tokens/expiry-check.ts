@@ -94,17 +94,6 @@ export async function runExpiryCheck(deps: ExpiryCheckDependencies): Promise<Exp
     settled: (moved) => (moved ? (summary.marked += 1) : (summary.changedMeanwhile += 1)),
     settleFailure: 'Published, but could not mark the token expired; the next run republishes',
   };
-  const stepLane = <Detail>(
-    counts: StepCounts,
-    lane: Pick<Lane<Detail>, 'event' | 'publish' | 'settle' | 'settleFailure'>,
-  ): Lane<Detail> => ({
-    ...lane,
-    published: (accepted, rejected) => {
-      counts.published += accepted;
-      counts.failed += rejected;
-    },
-    settled: (moved) => (moved ? (counts.filed += 1) : (counts.changedMeanwhile += 1)),
-  });
   const warned = stepLane<DueWarning>(summary.warnings, {
     event: 'token-expiring',
     publish: (details) => deps.publisher.publishTokenExpiring(details),
@@ -194,6 +183,21 @@ interface Lane<Detail> {
   published(accepted: number, rejected: number): void;
   settled(moved: boolean): void;
   settleFailure: string;
+}
+
+/** A lane of steps (warnings, reminders): published, then filed at the next step. */
+function stepLane<Detail>(
+  counts: StepCounts,
+  lane: Pick<Lane<Detail>, 'event' | 'publish' | 'settle' | 'settleFailure'>,
+): Lane<Detail> {
+  return {
+    ...lane,
+    published: (accepted, rejected) => {
+      counts.published += accepted;
+      counts.failed += rejected;
+    },
+    settled: (moved) => (moved ? (counts.filed += 1) : (counts.changedMeanwhile += 1)),
+  };
 }
 
 /**

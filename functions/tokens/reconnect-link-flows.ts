@@ -12,7 +12,9 @@
  *    called: of two browsers at once, one claims it, the other hears that it is in use;
  * 4. the code is exchanged by the reconnect rules (reconnect.ts: the same Instagram user only),
  *    and the token stored as the next generation by `link:<linkId>`, which publishes
- *    `Instagram Token Refreshed` with that `by`;
+ *    `Instagram Token Refreshed` with that `by` — on top of whatever generation is stored by
+ *    then, should another writer have moved the account on during the exchange (see
+ *    storingOverNewer);
  * 5. the link is marked used. A failed exchange gives the claim back: the link stays usable.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,6 +25,7 @@ import type { Access } from './access';
 import { accountId as accountIdSchema } from './account';
 import type { AccountReader } from './accounts';
 import {
+  GenerationConflictError,
   InstagramUserMismatchError,
   ReauthorizationRequiredError,
   ReconnectLinkNotFoundError,
@@ -198,6 +201,41 @@ export interface LinkFinishDependencies extends TokenFlowDependencies {
   profiles: ProfileReader;
 }
 
+/** How many newer generations a link's use stores over before it gives up (answering theirs). */
+const linkStoreAttempts = 3;
+
+/**
+ * The store a link's use writes its token through. The account is read before the claim and
+ * Instagram's two exchanges; when another writer (the automatic refresh, typically) stores a
+ * newer generation meanwhile, the conditional write loses, and the shared flow would answer with
+ * the winner's state, as a refresh that lost a race does. For a link that is wrong: the link is
+ * then used up and the page says reconnected, yet the client's token is thrown away, no
+ * `Instagram Token Refreshed` by `link:<linkId>` is published, and the creator never hears of it
+ * (found by test/reliability/reconnect-link-race.test.ts). The client has just authorized, so
+ * their token is stored as the next generation on top of the newer one instead, which is then
+ * announced as usual; the generations stay consecutive.
+ */
+function storingOverNewer(store: LinkFinishDependencies['store']): LinkFinishDependencies['store'] {
+  return {
+    ...store,
+    async replaceToken(accountId, generation, token, now, by) {
+      let expected = generation;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await store.replaceToken(accountId, expected, token, now, by);
+        } catch (error) {
+          if (!(error instanceof GenerationConflictError) || attempt >= linkStoreAttempts) {
+            throw error;
+          }
+          const current = await store.getAccount(accountId);
+          if (!current) throw error;
+          expected = current.generation;
+        }
+      }
+    },
+  };
+}
+
 /** Instagram's redirect back: `code` and `state`, or `error` when the client said no. */
 export interface LinkRedirect {
   code?: string;
@@ -253,7 +291,7 @@ export async function finishReconnectLink(
 
   try {
     await reconnectToken(
-      deps,
+      { ...deps, store: storingOverNewer(deps.store) },
       account,
       { by: actor, relation: 'link' },
       { code: redirect.code, redirectUri: deps.instagram.redirectUri },

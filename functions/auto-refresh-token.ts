@@ -17,15 +17,20 @@ import { accountId } from '#tokens/account';
 import { refreshAutomatically, type AutoRefreshOutcome } from '#tokens/auto-refresh';
 import { createRefreshSchedule } from '#tokens/refresh-schedule';
 import { tokenFlowDependencies } from '#tokens/wiring';
+import { createStormGuard, stormEnvironment, stormSettingsFrom } from '#storm/wiring';
 import type { ConfigShapeOf } from './environment/variables';
 
 const config = readConfig({
   TABLE_NAME: z.string(),
   INSTAGRAM_MAX_REFRESH_RATE: z._default(z.coerce.number().check(z.positive(), z.lte(200)), 5),
+  ...stormEnvironment,
 } satisfies Partial<ConfigShapeOf<'auto-refresh-token'>>);
 
 const db = documentClient();
 const flow = tokenFlowDependencies();
+const storm = createStormGuard(db, config.TABLE_NAME, stormSettingsFrom(config), logger);
+/** Read once per batch: a storm declared meanwhile stops the next batch, at most five calls on. */
+let pausedThisBatch: Promise<boolean> | undefined;
 const deps = {
   ...flow,
   store: { ...flow.store, ...createRefreshSchedule(db, config.TABLE_NAME) },
@@ -36,12 +41,17 @@ const deps = {
     perSecond: config.INSTAGRAM_MAX_REFRESH_RATE,
   }),
   log: logger,
+  storm: {
+    paused: () => (pausedThisBatch ??= storm.stormOn()),
+    noteTrouble: (causes: Record<string, number>) => storm.noteTrouble(causes),
+  },
 };
 
 const refreshRequest = z.strictObject({ accountId, generation: positiveInteger() });
 
 /** Metric names per outcome, counted once per batch. */
 const outcomeMetric: Record<AutoRefreshOutcome, string> = {
+  paused: 'RefreshesPausedByStorm',
   refreshed: 'TokensRefreshed',
   'not-due': 'RefreshRequestsNotDue',
   'too-young': 'RefreshRequestsTooYoung',
@@ -55,6 +65,7 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
   if (context) logger.addContext(context);
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   const counts = new Map<AutoRefreshOutcome, number>();
+  pausedThisBatch = undefined;
   try {
     // One at a time: the pace spaces the calls anyway, and a slot is only taken when it is used.
     for (const record of event.Records) {

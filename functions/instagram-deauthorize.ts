@@ -14,12 +14,21 @@ import { json } from '#platform/http/responses';
 import { accountId } from '#tokens/account';
 import { createAccountRepository } from '#tokens/accounts';
 import type { ConfigShapeOf } from './environment/variables';
+import { logger } from '#platform/observability';
+import { createStormGuard, stormEnvironment, stormSettingsFrom } from '#storm/wiring';
 
 const config = readConfig({
   TABLE_NAME: envString(),
   INSTAGRAM_APP_SECRET_ID: envString(),
+  ...stormEnvironment,
 } satisfies ConfigShapeOf<'instagram-deauthorize'>);
 const store = createAccountRepository(documentClient(), config.TABLE_NAME);
+const storm = createStormGuard(
+  documentClient(),
+  config.TABLE_NAME,
+  stormSettingsFrom(config),
+  logger,
+);
 const credentials = appCredentialsReader(config.INSTAGRAM_APP_SECRET_ID);
 
 export const handler = httpHandler(
@@ -29,6 +38,9 @@ export const handler = httpHandler(
     const id = accountId.safeParse(userId);
     const account = id.success ? await store.getAccount(id.data) : undefined;
     if (account?.tokenStatus === 'active') {
+      // Counted first, as the refresher does: Meta removing the app from many accounts at once
+      // (a restriction of the app) is a storm, not many customers' choice.
+      await storm.noteTrouble({ 'app-removed': 1 });
       // False when a refresh or reconnect got there first: that token is then not this one.
       await store.markTokenDueAsInvalid(
         account.accountId,

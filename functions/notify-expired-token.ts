@@ -20,6 +20,8 @@ import { notifyFromQueue } from '#notifications/queue-batch';
 import { metrics, MetricUnit } from '#platform/metrics';
 import { logger } from '#platform/observability';
 import { createSendOnceLedger } from '#notifications/ledger';
+import { createWaitingNoticeStore } from '#notifications/waiting-notices';
+import { createStormStore } from '#storm/storm-store';
 import { createPreferencesRepository } from '#notifications/preferences-store';
 import { createProfileRepository } from '#people/profiles';
 import { createAccountRepository } from '#tokens/accounts';
@@ -52,6 +54,8 @@ const config = readConfig({
    * there. Without it (tests that do not route events) such an event is retried whole.
    */
   EVENT_BUS_NAME: z.optional(envString()),
+  /** a recipient's digest window (notifications/digest.ts); 0 sends every notice at once */
+  DIGEST_WINDOW_MINUTES: envInteger(60, { min: 0, max: 1440 }),
 } satisfies ConfigShapeOf<'notify-expired-token'>);
 
 const db = documentClient();
@@ -67,6 +71,16 @@ const store = {
     links.getReconnectLink(accountId, linkId),
 };
 const renderer = createEmailRenderer();
+// Whether each notice goes at once, waits for a digest or is held in a storm, decided per
+// recipient just before the send (the storm state is one read, consistent).
+const stormStore = createStormStore(db, config.TABLE_NAME);
+const notices = {
+  store: {
+    ...createWaitingNoticeStore(db, config.TABLE_NAME),
+    getStormState: () => stormStore.getStormState(),
+  },
+  windowMinutes: config.DIGEST_WINDOW_MINUTES,
+};
 // Each process takes its share of the account's rate, less a margin, so the fleet never exceeds
 // it where SES counts: on arrival. The time from the pacer to SES varies, and without the margin
 // npm run bench counted 107 arrivals in one second against a rate of 100.
@@ -111,6 +125,7 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
       log: logger,
       remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined,
       publisher,
+      notices,
     });
     const { totals } = result;
     // The warnings and reminders are counted with the expired-token emails: the same people, the
@@ -130,6 +145,9 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
     // people still waiting: routine for a large recipient set or while SES throttles; a
     // steady stream of them means the notifier's timeout or the SES rate is too small.
     metrics.addMetric('NotificationsHandedOn', MetricUnit.Count, totals.handedOn);
+    // Notices written down for a recipient's digest, and held in a storm.
+    metrics.addMetric('NoticesWaitingForDigest', MetricUnit.Count, totals.waiting);
+    metrics.addMetric('NoticesHeldByStorm', MetricUnit.Count, totals.held);
     logger.info('Notification batch finished', {
       totals,
       retried: result.batchItemFailures.length,

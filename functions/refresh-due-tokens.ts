@@ -14,6 +14,7 @@ import * as z from '#platform/validation';
 import { createRefreshSchedule } from '#tokens/refresh-schedule';
 import { refreshRequestBody, runRefreshJob, type RefreshRunSummary } from '#tokens/refresh-run';
 import type { ConfigShapeOf } from './environment/variables';
+import { createStormStore } from '#storm/storm-store';
 
 const config = readConfig({
   TABLE_NAME: envString(),
@@ -35,6 +36,7 @@ const maxPerRun = Math.max(
   Math.floor(config.INSTAGRAM_MAX_REFRESH_RATE * config.REFRESH_INTERVAL_MINUTES * 60 * 0.9),
 );
 const schedule = createRefreshSchedule(documentClient(), config.TABLE_NAME);
+const storm = createStormStore(documentClient(), config.TABLE_NAME);
 const queue = createQueueSender({ queueUrl: config.REFRESH_QUEUE_URL, bodyOf: refreshRequestBody });
 
 export const handler = async (_event?: unknown, context?: Context): Promise<RefreshRunSummary> => {
@@ -47,10 +49,12 @@ export const handler = async (_event?: unknown, context?: Context): Promise<Refr
       lookbackDays: config.REFRESH_LOOKBACK_DAYS,
       maxPerRun,
       log: logger,
+      paused: async () => (await storm.getStormState()).status === 'storm',
     });
     metrics.addMetric('TokensDueForRefresh', MetricUnit.Count, summary.due);
     metrics.addMetric('RefreshRequestsQueued', MetricUnit.Count, summary.queued);
     metrics.addMetric('RefreshRequestsFailed', MetricUnit.Count, summary.failed);
+    metrics.addMetric('RefreshPausedByStorm', MetricUnit.Count, summary.paused ? 1 : 0);
     return summary;
   } finally {
     metrics.publishStoredMetrics();

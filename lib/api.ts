@@ -20,6 +20,8 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { StormSettings } from '../functions/storm/storm-guard';
+import { stormVariables } from './storm';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
   declaredEnvironment,
@@ -59,6 +61,8 @@ export interface ApiProps {
   readonly tokenSchedule?: TokenSchedule;
   /** How long a new reconnect link works, in hours. @default 72 */
   readonly reconnectLinkHours?: number;
+  /** How much trouble in an hour is a storm. @default 20 tokens and 10 % */
+  readonly storm?: StormSettings;
   /** Named in the API's description. @default 'dev' */
   readonly stage?: string;
   /** The frontend identity provider's JWT issuer; give `jwtAudience` with it. @default a Cognito user pool made here */
@@ -185,6 +189,7 @@ export class Api extends Construct {
       INSTAGRAM_LINK_REDIRECT_URI: this.linkRedirectUri,
       RECONNECT_LINK_HOURS: String(props.reconnectLinkHours ?? 72),
       ...tokenScheduleVariables(props.tokenSchedule),
+      ...stormVariables(props.storm),
     };
     const functions = new Map<string, TokenwatchFunction>();
     for (const route of routes) {

@@ -96,6 +96,18 @@ export const stackConfigSchema = z.object({
   /** @default 'rate(1 hour)' — an EventBridge Scheduler expression for the refresh job. */
   refreshSchedule: z.string().min(1).default('rate(1 hour)'),
 
+  /**
+   * @default 60 — minutes of a recipient's digest window: the first notice goes at once, the
+   * others of the window in one digest email at its end; 0 turns digests off (1 to 1440).
+   */
+  digestWindowMinutes: z.coerce.number().int().min(0).max(1440).default(60),
+  /** @default 'rate(5 minutes)' — an EventBridge Scheduler expression for the digest flush. */
+  digestSchedule: z.string().min(1).default('rate(5 minutes)'),
+  /** @default 20 — at least this many tokens refused or failing to refresh in an hour is a storm. */
+  stormMinTokens: positiveInteger.default(20),
+  /** @default 0.1 — and at least this share (0 to 1) of the watched tokens. */
+  stormShare: z.coerce.number().min(0).max(1).default(0.1),
+
   /** @default 72 — hours a new reconnect link works (1 to 720: at most 30 days). */
   reconnectLinkHours: z.coerce.number().int().min(1).max(720).default(72),
 

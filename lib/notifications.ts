@@ -39,6 +39,8 @@ export interface NotificationsProps {
   readonly notifierTimeout?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** A recipient's digest window in minutes; 0 turns digests off. @default 60 */
+  readonly digestWindowMinutes?: number;
 }
 
 /** Receives before a message is given up on and moved to the dead-letter queue. */
@@ -108,6 +110,8 @@ export class Notifications extends Construct {
   readonly linkUsedRule: Rule;
   readonly notifier: TokenwatchFunction;
   readonly configurationSetName: string;
+  /** How many processes send at the SES rate: the notifiers at most, and the digest flush. */
+  readonly sendingProcesses: number;
 
   constructor(scope: Construct, id: string, props: NotificationsProps) {
     super(scope, id);
@@ -121,6 +125,7 @@ export class Notifications extends Construct {
     }
     const timeout = props.notifierTimeout ?? Duration.seconds(60);
     const concurrency = notifierConcurrency(sesMaxSendRate);
+    this.sendingProcesses = concurrency + 1;
     const secureQueue = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true };
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
@@ -177,11 +182,13 @@ export class Notifications extends Construct {
         UNSUBSCRIBE_KEY_SECRET_ID: props.unsubscribeSigningKey.secretArn,
         SES_CONFIGURATION_SET: this.configurationSetName,
         SES_MAX_SEND_RATE: String(sesMaxSendRate),
-        NOTIFY_MAX_CONCURRENCY: String(concurrency),
+        // The digest flush is one more sender of the same rate (lib/digests.ts).
+        NOTIFY_MAX_CONCURRENCY: String(concurrency + 1),
         // Longer than any live invocation (so a running send is never taken over), shorter
         // than the visibility timeout (so the first redelivery after a crash can take over).
         NOTIFICATION_LEASE_SECONDS: String(leaseSeconds),
         EVENT_BUS_NAME: props.bus.eventBusName,
+        DIGEST_WINDOW_MINUTES: String(props.digestWindowMinutes ?? 60),
       }),
     });
     grantTableActions(this.notifier, props.table, {

@@ -13,7 +13,8 @@ export type TableAction =
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'
   | 'dynamodb:BatchWriteItem'
-  | 'dynamodb:Query';
+  | 'dynamodb:Query'
+  | 'dynamodb:DescribeTable';
 
 export interface TableAccess {
   table: readonly TableAction[];
@@ -116,6 +117,25 @@ function serviceRoutes() {
       table: { table: ['dynamodb:GetItem'] },
       summary: "The account's current token: the one answer that carries a token",
     },
+    {
+      ...service,
+      method: 'GET',
+      path: '/service/storm',
+      entry: 'get-service-storm',
+      table: { table: ['dynamodb:GetItem'], indexes: { 'due-tokens': ['dynamodb:Query'] } },
+      summary: "The storm guard's state: the incident, its causes, the notices held",
+    },
+    {
+      ...service,
+      method: 'POST',
+      path: '/service/storm',
+      entry: 'end-service-storm',
+      table: {
+        table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        indexes: { 'due-tokens': ['dynamodb:Query'] },
+      },
+      summary: 'Ends the storm: release sends the held notices, discard drops them (recorded)',
+    },
   ] as const;
 }
 
@@ -130,7 +150,8 @@ function metaCallbackRoutes() {
       path: '/instagram/deauthorize',
       entry: 'instagram-deauthorize',
       auth: 'none',
-      table: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+      // The storm guard's counters and state, and DescribeTable for the fleet's size.
+      table: { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DescribeTable'] },
       readsInstagramApp: true,
       summary: "Meta's deauthorize callback: the account's token becomes invalid (app-removed)",
     },
@@ -279,6 +300,14 @@ const routeTable = [
     table: { table: ['dynamodb:GetItem'] },
     readsUnsubscribeKey: true,
     summary: 'A confirmation page for an unsubscribe link, with a button that POSTs it',
+  },
+  {
+    method: 'GET',
+    path: '/status',
+    entry: 'get-status',
+    auth: 'none',
+    table: { table: ['dynamodb:GetItem'] },
+    summary: 'Whether tokenwatch is in a storm (an incident on Instagram’s side), for a banner',
   },
   ...reconnectLinkRoutes(),
   ...metaCallbackRoutes(),

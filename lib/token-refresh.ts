@@ -18,6 +18,8 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { StormSettings } from '../functions/storm/storm-guard';
+import { stormVariables } from './storm';
 import { declaredEnvironment } from '../functions/environment/variables';
 import { refreshIndex } from '../functions/storage/table';
 import type { TokenSchedule } from '../functions/tokens/token-schedule';
@@ -41,6 +43,8 @@ export interface TokenRefreshProps {
    * @default 14 days; warnings 7 and 1 days before expiry
    */
   readonly tokenSchedule?: TokenSchedule;
+  /** How much trouble in an hour is a storm (which pauses the refresh). @default 20 and 10 % */
+  readonly storm?: StormSettings;
   /** Calls per second to Instagram's refresh endpoint for the whole fleet. @default 5 */
   readonly instagramMaxRefreshRate?: number;
   /** An EventBridge Scheduler expression for the refresh job. @default 'rate(1 hour)' */
@@ -143,7 +147,9 @@ export class TokenRefresh extends Construct {
         REFRESH_INTERVAL_MINUTES: String(refreshIntervalMinutes(schedule)),
       }),
     });
+    // GetItem: whether a storm pauses the refresh.
     grantTableActions(this.job, props.table, {
+      table: ['dynamodb:GetItem'],
       indexes: { [refreshIndex.name]: ['dynamodb:Query'] },
     });
     // SendMessageBatch is authorized as sqs:SendMessage; the job needs nothing else of the queue.
@@ -169,12 +175,19 @@ export class TokenRefresh extends Construct {
         INSTAGRAM_REDIRECT_URI: props.instagram.redirectUri,
         INSTAGRAM_MAX_REFRESH_RATE: String(rate),
         ...tokenSchedule,
+        ...stormVariables(props.storm),
       }),
     });
     // GetItem and UpdateItem: the token flow (account, lease, next generation, refresh filing);
-    // PutItem: the fleet's pacing slots, one conditional write per call to Instagram.
+    // PutItem: the fleet's pacing slots, one conditional write per call to Instagram;
+    // DescribeTable: the storm guard's estimate of the fleet's size (the due index's count).
     grantTableActions(this.refresher, props.table, {
-      table: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+      table: [
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:PutItem',
+        'dynamodb:DescribeTable',
+      ],
     });
     props.instagramAppSecret.grantRead(this.refresher);
     props.bus.grantPutEventsTo(this.refresher);

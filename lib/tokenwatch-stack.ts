@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { Alarms } from './alarms';
 import { Api } from './api';
 import type { StackConfig } from './config';
+import { Digests } from './digests';
 import { Events } from './events';
 import { ExpiryCheck } from './expiry-check';
 import { logRetention } from './function-access';
@@ -27,6 +28,7 @@ export class TokenwatchStack extends Stack {
   readonly api: Api;
   readonly expiryCheck: ExpiryCheck;
   readonly notifications: Notifications;
+  readonly digests: Digests;
   /** Set when `autoRefresh` is on. */
   readonly tokenRefresh?: TokenRefresh;
   readonly alarms: Alarms;
@@ -41,6 +43,7 @@ export class TokenwatchStack extends Stack {
       refreshBeforeDays: config.refreshBeforeDays,
       warnBeforeDays: config.warnBeforeDays,
     };
+    const storm = { minTokens: config.stormMinTokens, share: config.stormShare };
     const instagram = {
       graphUrl: config.instagramGraphUrl,
       apiUrl: config.instagramApiUrl,
@@ -65,6 +68,7 @@ export class TokenwatchStack extends Stack {
       instagram,
       tokenSchedule,
       reconnectLinkHours: config.reconnectLinkHours,
+      storm,
       stage: config.stage,
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
@@ -93,6 +97,7 @@ export class TokenwatchStack extends Stack {
         instagram,
         tokenSchedule,
         instagramMaxRefreshRate: config.instagramMaxRefreshRate,
+        storm,
         schedule: config.refreshSchedule,
         logRetention: retention,
       });
@@ -106,6 +111,20 @@ export class TokenwatchStack extends Stack {
       senderAddress: config.senderAddress,
       sesConfigurationSetName: config.sesConfigurationSetName,
       sesMaxSendRate: config.sesMaxSendRate,
+      logRetention: retention,
+      digestWindowMinutes: config.digestWindowMinutes,
+    });
+    this.digests = new Digests(this, 'Digests', {
+      table,
+      unsubscribeUrl: this.api.unsubscribeUrl,
+      unsubscribeSigningKey: this.secrets.unsubscribeSigningKey,
+      appUrl: config.appUrl,
+      senderAddress: config.senderAddress,
+      configurationSetName: this.notifications.configurationSetName,
+      sesMaxSendRate: config.sesMaxSendRate,
+      sendingProcesses: this.notifications.sendingProcesses,
+      windowMinutes: config.digestWindowMinutes,
+      schedule: config.digestSchedule,
       logRetention: retention,
     });
     this.alarms = new Alarms(this, 'Alarms', {

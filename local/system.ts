@@ -69,6 +69,11 @@ export interface LocalSystemOptions {
   sesMaxSendRate?: number;
   /** Calls to Instagram's refresh per second. @default 20 */
   instagramMaxRefreshRate?: number;
+  /** A recipient's digest window; 0 turns digests off. @default 60, as deployed */
+  digestWindowMinutes?: number;
+  /** The storm guard's threshold. @default 20 tokens and 10 %, as deployed */
+  stormMinTokens?: number;
+  stormShare?: number;
   log?: (line: string) => void;
   /** The handlers' log level (Powertools). @default 'INFO' */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -81,6 +86,8 @@ export interface RunCheckSummary {
   refreshQueue: { delivered: number; deleted: number; deadLettered: number };
   check: unknown;
   queue: { delivered: number; deleted: number; deadLettered: number };
+  /** the digest flush's summary (digests whose window ended, held notices released) */
+  digests: unknown;
   emailsSent: number;
 }
 
@@ -295,6 +302,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       REFRESH_QUEUE_URL: sqs.urlOf(refreshQueue),
       INSTAGRAM_MAX_REFRESH_RATE: String(options.instagramMaxRefreshRate ?? 20),
       NOTIFICATION_LEASE_SECONDS: String(Math.ceil((notifierTimeoutMs * 1.5) / 1000)),
+      DIGEST_WINDOW_MINUTES: String(options.digestWindowMinutes ?? 60),
+      DIGEST_LOOKBACK_DAYS: '7',
+      STORM_MIN_TOKENS: String(options.stormMinTokens ?? 20),
+      STORM_SHARE: String(options.stormShare ?? 0.1),
     } satisfies EnvironmentFor<FunctionName>);
 
     const dynamoClient = new DynamoDBClient({});
@@ -324,6 +335,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const refresher = (await import('../functions/auto-refresh-token')) as {
       handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
     };
+    const digestFlush = (await import('../functions/flush-digests')) as {
+      handler: (event: unknown, context: Context) => Promise<unknown>;
+    };
     queue.start((event, context) => notifier.handler(event, context));
     refreshQueue.start((event, context) => refresher.handler(event, context));
     stops.push(() => {
@@ -343,7 +357,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     });
     /**
      * Every scheduled job in the order their schedules meet in a day (the refresh, then the
-     * check), each followed by its queue drained, one run at a time: the timer and the endpoint
+     * check, then the digest flush), each followed by its queue drained, one run at a time: the timer and the endpoint
      * share it. With `now`, the jobs and the emails they cause run as of that instant.
      */
     const runCheck = (now?: Date): Promise<RunCheckSummary> => {
@@ -360,12 +374,16 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
             checker.handler({}, context),
           );
           await queue.drained();
+          const digests = await invoke('flush-digests', 120_000, (context) =>
+            digestFlush.handler({}, context),
+          );
           return {
             now: (now ?? new Date()).toISOString(),
             refresh,
             refreshQueue: queueDelta(refreshQueue, refreshBefore),
             check,
             queue: queueDelta(queue, before),
+            digests,
             emailsSent: (await inboxCount()) - emailsBefore,
           };
         }),

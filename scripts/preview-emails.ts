@@ -3,13 +3,16 @@
  * data into preview/ (git-ignored), as .html and .txt files a person can open, and an index.html
  * linking them: an expired-token email once for each cause a token can be lost for
  * (lifecycle.ts' `tokenCause`), a warning once for each way it says the time left, and a reminder
- * once for each cause at one step, at the first step, and at the last (which says it is), and
- * the reconnect link creator's email as it goes out and for an account removed since.
+ * once for each cause at one step, at the first step, and at the last (which says it is), the
+ * reconnect link creator's email as it goes out and for an account removed since, and a digest
+ * of five notices (every kind, several causes), of two, and of two about one account.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   createEmailRenderer,
+  sampleDeveloperDigestEmailData,
+  sampleDigestEmailData,
   sampleEmailData,
   sampleExpiringEmailData,
   sampleReconnectedEmailData,
@@ -63,6 +66,25 @@ const reminders = <Name extends 'reminder-owner' | 'reminder-developer'>(
   },
 ];
 
+/**
+ * The five notices of every kind, the smallest digest (two), and two notices about one account
+ * (a token lost, reconnected and lost again within the hour): the subject names it.
+ */
+const digests = <Name extends 'digest-owner' | 'digest-developer'>(
+  data: EmailData<Name>,
+): Sample<Name>[] => {
+  const [first, second] = data.notices;
+  if (!first || !second) throw new Error('The sample digest has fewer than two notices');
+  return [
+    { label: 'five-accounts', data },
+    { label: 'two-accounts', data: { ...data, notices: [first, second] } },
+    {
+      label: 'one-account',
+      data: { ...data, notices: [first, { ...second, username: first.username }] },
+    },
+  ];
+};
+
 /** Each template's samples: a new template fails to compile here until it has some. */
 const samples: { [Name in TemplateName]: Sample<Name>[] } = {
   'expired-owner': causes(sampleEmailData),
@@ -76,6 +98,8 @@ const samples: { [Name in TemplateName]: Sample<Name>[] } = {
     { label: 'reconnected', data: sampleReconnectedEmailData },
     { label: 'account-removed', data: { ...sampleReconnectedEmailData, username: '' } },
   ],
+  'digest-owner': digests(sampleDigestEmailData),
+  'digest-developer': digests(sampleDeveloperDigestEmailData),
 };
 
 const outputDirectory = fileURLToPath(new URL('../preview/', import.meta.url));

@@ -13,7 +13,13 @@ import {
   signedRequestForm,
   unsubscribeQuery,
 } from './schemas';
-import { developerPath, serviceAccountBody, serviceUserBody, userPath } from './service-schemas';
+import {
+  developerPath,
+  serviceAccountBody,
+  serviceUserBody,
+  stormActionBody,
+  userPath,
+} from './service-schemas';
 import { isoDateTime, positiveInteger } from '#platform/schemas';
 import { userProfile } from '#people/user';
 import { notificationPreferences, preferenceName } from '#notifications/preferences';
@@ -22,6 +28,41 @@ import { tokenCause, tokenStatus } from '#tokens/lifecycle';
 import { reconnectLinkContracts } from './reconnect-link-contracts';
 
 // ---- outputs ---------------------------------------------------------------------------------
+
+const incidentSince = isoDateTime.check(z.describe('When the storm was declared'));
+const incidentSummary = z
+  .string()
+  .check(z.describe('What happened, in words a customer can read (not their fault)'));
+
+export const statusResponse = z
+  .strictObject({
+    incident: z.nullable(z.strictObject({ since: incidentSince, summary: incidentSummary })),
+  })
+  .check(z.meta({ id: 'Status' }));
+
+export const stormResponse = z
+  .strictObject({
+    status: z.enum(['storm', 'calm']),
+    incident: z.nullable(
+      z.strictObject({
+        since: incidentSince,
+        summary: incidentSummary,
+        tokens: z.int().check(z.describe('Tokens refused or failing to refresh since it began')),
+        causes: z
+          .record(z.string(), z.int())
+          .check(z.describe('How many of each cause or refresh failure')),
+      }),
+    ),
+    held: z.int().check(z.describe('Notices held and not yet released or discarded')),
+    lastEnded: z.nullable(
+      z.strictObject({
+        since: isoDateTime,
+        action: z.enum(['release', 'discard']),
+        at: isoDateTime,
+      }),
+    ),
+  })
+  .check(z.meta({ id: 'Storm' }));
 
 export const preferencesResponse = z
   .strictObject({
@@ -318,6 +359,27 @@ export const apiContracts = {
     },
   },
   ...reconnectLinkContracts({ badRequest, notFound }),
+  'get-status': {
+    responses: {
+      200: {
+        description: 'Whether tokenwatch is in a storm; `incident` is null when it is not',
+        schema: statusResponse,
+      },
+    },
+  },
+  'get-service-storm': {
+    responses: {
+      200: { description: "The storm guard's state", schema: stormResponse },
+    },
+  },
+  'end-service-storm': {
+    body: stormActionBody,
+    responses: {
+      200: { description: 'The storm ended; the state after', schema: stormResponse },
+      400: badRequest,
+      409: { description: 'No storm is on: nothing changed' },
+    },
+  },
 } satisfies Record<string, RouteContract>;
 
 export type ApiEntry = keyof typeof apiContracts;

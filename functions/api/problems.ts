@@ -12,6 +12,7 @@ import {
   TooManyReconnectLinksError,
 } from '#tokens/errors';
 import { InvalidUnsubscribeTokenError } from '#notifications/unsubscribe-errors';
+import { NoStormError } from '#storm/storm-guard';
 import {
   accountNotFound,
   HttpProblem,
@@ -26,6 +27,14 @@ const instagramRetryAfterSeconds = 60;
 export function problemFor(error: unknown): HttpProblem | undefined {
   if (error instanceof HttpProblem) return error;
   if (error instanceof AccountNotFoundError) return accountNotFound();
+  if (error instanceof NoStormError) {
+    return new HttpProblem({
+      type: problemTypes.noStorm,
+      title: 'No storm is on',
+      status: 409,
+      detail: 'There is no storm to end: GET /service/storm says what the storm guard knows.',
+    });
+  }
   if (error instanceof ReconnectLinkNotFoundError) {
     return new HttpProblem({
       type: problemTypes.blank,

@@ -35,3 +35,13 @@ export const userPath = z.strictObject({ userId }).check(z.meta({ id: 'UserPath'
 export const developerPath = z
   .strictObject({ accountId, userId })
   .check(z.meta({ id: 'DeveloperPath' }));
+
+/** POST /service/storm: how the storm on ends. */
+export const stormActionBody = z.strictObject({ action: z.enum(['release', 'discard']) }).check(
+  z.meta({
+    id: 'StormActionInput',
+    description:
+      '`release` sends the held notices (one email per recipient, digest rules apply); ' +
+      '`discard` drops them, recorded as discarded. Either way automatic refresh resumes.',
+  }),
+);

@@ -15,6 +15,9 @@ type Presence = 'required' | 'optional';
 
 const tableOnly = { TABLE_NAME: 'required' } as const;
 
+/** How much trouble in an hour is a storm (functions/storm/wiring.ts). */
+const stormSettings = { STORM_MIN_TOKENS: 'optional', STORM_SHARE: 'optional' } as const;
+
 /** When stored tokens are refreshed and warned about (functions/tokens/token-schedule.ts). */
 const tokenSchedule = { REFRESH_BEFORE_DAYS: 'optional', WARN_BEFORE_DAYS: 'optional' } as const;
 
@@ -52,7 +55,11 @@ export const functionEnvironments = {
     INSTAGRAM_MAX_REFRESH_RATE: 'optional',
     REFRESH_INTERVAL_MINUTES: 'optional',
   },
-  'auto-refresh-token': { ...tokenFlow, INSTAGRAM_MAX_REFRESH_RATE: 'optional' },
+  'auto-refresh-token': {
+    ...tokenFlow,
+    INSTAGRAM_MAX_REFRESH_RATE: 'optional',
+    ...stormSettings,
+  },
   'notify-expired-token': {
     TABLE_NAME: 'required',
     SENDER_ADDRESS: 'required',
@@ -64,6 +71,7 @@ export const functionEnvironments = {
     NOTIFY_MAX_CONCURRENCY: 'optional',
     NOTIFICATION_LEASE_SECONDS: 'optional',
     EVENT_BUS_NAME: 'optional',
+    DIGEST_WINDOW_MINUTES: 'optional',
   },
   'get-notification-preferences': tableOnly,
   'put-notification-preferences': tableOnly,
@@ -83,7 +91,27 @@ export const functionEnvironments = {
   'put-service-developer-role': tableOnly,
   'delete-service-developer-role': tableOnly,
   'get-service-instagram-token': tableOnly,
-  'instagram-deauthorize': { TABLE_NAME: 'required', INSTAGRAM_APP_SECRET_ID: 'required' },
+  'get-service-storm': tableOnly,
+  'end-service-storm': tableOnly,
+  'get-status': tableOnly,
+  'flush-digests': {
+    TABLE_NAME: 'required',
+    SENDER_ADDRESS: 'required',
+    APP_URL: 'required',
+    UNSUBSCRIBE_URL: 'required',
+    UNSUBSCRIBE_KEY_SECRET_ID: 'required',
+    SES_CONFIGURATION_SET: 'optional',
+    SES_MAX_SEND_RATE: 'optional',
+    NOTIFY_MAX_CONCURRENCY: 'optional',
+    NOTIFICATION_LEASE_SECONDS: 'optional',
+    DIGEST_WINDOW_MINUTES: 'optional',
+    DIGEST_LOOKBACK_DAYS: 'optional',
+  },
+  'instagram-deauthorize': {
+    TABLE_NAME: 'required',
+    INSTAGRAM_APP_SECRET_ID: 'required',
+    ...stormSettings,
+  },
   'instagram-data-deletion': {
     TABLE_NAME: 'required',
     INSTAGRAM_APP_SECRET_ID: 'required',

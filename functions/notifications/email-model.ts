@@ -26,6 +26,37 @@ export type ViewOf<Fields extends ViewFields> = {
 };
 
 /**
+ * One notice of a digest, as its own email would say it (the same cause flags, dates and counts,
+ * from the same code): which account, which kind of notice, and its links.
+ */
+export const digestNoticeFields = {
+  username: 'text',
+  /** the kind of notice, one flag each: a lost token, a warning, a reminder */
+  lost: 'flag',
+  expiring: 'flag',
+  reminder: 'flag',
+  /** as in the view: any cause but `expired`, then one flag per cause */
+  invalid: 'flag',
+  passwordChanged: 'flag',
+  appRemoved: 'flag',
+  checkpoint: 'flag',
+  sessionInvalidated: 'flag',
+  expiredOn: 'text',
+  expiresOn: 'text',
+  /** a warning's: "in 6 days" */
+  timeLeft: 'text',
+  /** a reminder's: "7 days" */
+  disconnectedFor: 'text',
+  lastReminder: 'flag',
+  /** the owner's: where to reconnect */
+  reconnectUrl: 'text',
+  /** a developer's: the client's account in the app */
+  accountsUrl: 'text',
+  /** a developer's: where a reconnect link for the client is made; empty in the owner's */
+  reconnectLinkUrl: 'text',
+} as const satisfies ViewFields;
+
+/**
  * Every field a template may name. The compiler refuses any other name, so a typo fails
  * `npm run templates`, never a send.
  */
@@ -65,6 +96,14 @@ export const emailViewFields = {
   reconnectLinkUrl: 'text',
   /** the creator's `reconnected` email: when the client used the link, written out */
   reconnectedOn: 'text',
+  /** a digest: its notices, in order (two or more); empty in the other emails */
+  notices: { list: digestNoticeFields },
+  /**
+   * a digest: how many accounts its notices are about, in digits ("5"); empty in the other
+   * emails. Two notices may be about one account (then `oneAccount`, and `username` is its).
+   */
+  accountCount: 'text',
+  oneAccount: 'flag',
 } as const satisfies ViewFields;
 export type EmailView = ViewOf<typeof emailViewFields>;
 

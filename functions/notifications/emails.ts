@@ -1,6 +1,7 @@
 /**
  * The emails, one per template of occasions.ts (`expired-owner`, `expiring-developer`,
- * `reminder-owner`: a kind of occasion for one audience), each as subject, HTML and plain text. HTML bodies are
+ * `reminder-owner`: a kind of occasion for one audience; `digest-owner`: several notices of one
+ * window gathered in one email), each as subject, HTML and plain text. HTML bodies are
  * HTML-escaped; subjects and text bodies are not (they are not HTML), which is safe because
  * every value is either validated (username) or a profile name shown as text.
  *
@@ -8,7 +9,7 @@
  * into plain functions in email-templates.generated.ts: no template engine ships or starts up,
  * and a template naming a field the view lacks fails the build, not a send.
  */
-import type { EmailTemplates, EmailView } from './email-model';
+import type { EmailTemplates, EmailView, ViewOf, digestNoticeFields } from './email-model';
 import { compiledTemplates } from './email-templates.generated';
 import {
   kindOfTemplate,
@@ -88,12 +89,41 @@ export interface ReconnectedEmailData {
   actionUrl: string;
 }
 
+/** The fields of a notice's email that are the recipient's, not the notice's. */
+type RecipientField = 'name' | 'preferencesUrl' | 'unsubscribeUrl';
+
+/** One notice inside a digest: the same facts as its own email, without the recipient's fields. */
+export type DigestNotice =
+  | ({ kind: 'expired' } & Omit<ExpiredTokenEmailData, RecipientField>)
+  | ({ kind: 'expiring' } & Omit<ExpiringTokenEmailData, RecipientField>)
+  | ({ kind: 'reminder' } & Omit<ReminderEmailData, RecipientField>);
+export type DigestNoticeKind = DigestNotice['kind'];
+
+/**
+ * The email that gathers the notices of one window to one person (`digest-owner`,
+ * `digest-developer`): the first notice of a window goes at once as its own email, the others
+ * together in this one at the window's end. Each notice keeps its own occasion in the ledger.
+ */
+export interface DigestEmailData {
+  name: string;
+  preferencesUrl: string;
+  unsubscribeUrl: string;
+  /** the app's accounts page (all accounts at once) */
+  accountsUrl: string;
+  /**
+   * two or more (a single notice goes as its own email), in the order the email lists them; a
+   * developer's each with its `reconnectLinkUrl`
+   */
+  notices: readonly DigestNotice[];
+}
+
 /** The data each kind of occasion's emails take. */
 export interface EmailDataOfKind {
   expired: ExpiredTokenEmailData;
   expiring: ExpiringTokenEmailData;
   reminder: ReminderEmailData;
   reconnected: ReconnectedEmailData;
+  digest: DigestEmailData;
 }
 /** The data a template takes: its kind of occasion's (`EmailData` alone: any of them). */
 export type EmailData<Name extends TemplateName = TemplateName> =
@@ -200,6 +230,83 @@ export const sampleReminderEmailData: ReminderEmailData = {
   last: false,
 };
 
+/**
+ * A digest of five notices about five accounts, one of each kind and several causes: a token
+ * that expired, one whose password was changed, a warning, a reminder of a security check, and
+ * the last reminder of an access removed. The owner's links; a developer's digest takes each
+ * notice's `actionUrl` as the client's account (`sampleDeveloperDigestEmailData`).
+ */
+export const sampleDigestEmailData: DigestEmailData = {
+  name: 'Ann Example',
+  preferencesUrl: 'https://app.example.com/settings#notifications',
+  unsubscribeUrl: 'https://api.example.com/unsubscribe?token=sample',
+  accountsUrl: 'https://app.example.com/instagram-accounts',
+  notices: [
+    {
+      kind: 'expired',
+      username: 'ann.bakery',
+      reason: 'expired',
+      cause: 'expired',
+      expiresAt: '2026-11-25T12:00:00.000Z',
+      actionUrl: 'https://app.example.com/instagram-accounts',
+      reconnectLinkUrl: sampleReconnectLinkUrl,
+    },
+    {
+      kind: 'expired',
+      username: 'ann.cafe',
+      reason: 'invalid',
+      cause: 'password-changed',
+      expiresAt: '2026-12-20T08:30:00.000Z',
+      actionUrl: 'https://app.example.com/instagram-accounts',
+      reconnectLinkUrl:
+        'https://app.example.com/instagram-accounts?account=17841400000000002#reconnect-link',
+    },
+    {
+      kind: 'expiring',
+      username: 'ann.catering',
+      expiresAt: '2026-12-02T09:00:00.000Z',
+      writtenAt: '2026-11-25T12:40:00.000Z',
+      actionUrl: 'https://app.example.com/instagram-accounts',
+      reconnectLinkUrl:
+        'https://app.example.com/instagram-accounts?account=17841400000000003#reconnect-link',
+    },
+    {
+      kind: 'reminder',
+      username: 'ann.pastry',
+      reason: 'invalid',
+      cause: 'checkpoint',
+      daysSince: 7,
+      last: false,
+      expiresAt: '2026-12-28T18:00:00.000Z',
+      actionUrl: 'https://app.example.com/instagram-accounts',
+      reconnectLinkUrl:
+        'https://app.example.com/instagram-accounts?account=17841400000000004#reconnect-link',
+    },
+    {
+      kind: 'reminder',
+      username: 'ann.weddings',
+      reason: 'invalid',
+      cause: 'app-removed',
+      daysSince: 28,
+      last: true,
+      expiresAt: '2027-01-10T10:00:00.000Z',
+      actionUrl: 'https://app.example.com/instagram-accounts',
+      reconnectLinkUrl:
+        'https://app.example.com/instagram-accounts?account=17841400000000005#reconnect-link',
+    },
+  ],
+};
+
+/** The same digest for a developer: each notice leads to the client's account in the app. */
+export const sampleDeveloperDigestEmailData: DigestEmailData = {
+  ...sampleDigestEmailData,
+  name: 'Dev Example',
+  notices: sampleDigestEmailData.notices.map((notice) => ({
+    ...notice,
+    actionUrl: (notice.reconnectLinkUrl ?? '').replace(/#reconnect-link$/, ''),
+  })),
+};
+
 /** A client used the link on 26 November, a day after the token expired. */
 export const sampleReconnectedEmailData: ReconnectedEmailData = {
   name: 'Dev Example',
@@ -217,7 +324,10 @@ const basicFields = [
   'unsubscribeUrl',
 ] as const satisfies readonly (keyof EmailBasics)[];
 
-/** The fields each kind's data must hold, each a non-empty string or a count (a whole number above 0). */
+/**
+ * The fields each kind's data must hold, each a non-empty string or a count (a whole number above
+ * 0). A digest's notices are checked as well, each as its own email's data but the recipient's.
+ */
 const requiredFields: {
   readonly [Kind in OccasionKind]: readonly (keyof EmailDataOfKind[Kind])[];
 } = {
@@ -226,7 +336,18 @@ const requiredFields: {
   reminder: [...basicFields, 'reason', 'daysSince'],
   // The username may be empty: the account may have been removed since the client used the link.
   reconnected: ['name', 'reconnectedAt', 'actionUrl'],
+  digest: ['name', 'preferencesUrl', 'unsubscribeUrl', 'accountsUrl'],
 };
+const recipientFields: readonly string[] = [
+  'name',
+  'preferencesUrl',
+  'unsubscribeUrl',
+] satisfies RecipientField[];
+const digestNoticeKinds: readonly string[] = [
+  'expired',
+  'expiring',
+  'reminder',
+] satisfies DigestNoticeKind[];
 const filledIn = (value: unknown) =>
   (typeof value === 'string' && value !== '') ||
   (typeof value === 'number' && Number.isSafeInteger(value) && value > 0);
@@ -256,6 +377,9 @@ const basicView = (data: EmailBasics) => ({
 /** What only a reminder says: empty, or off, in the other emails. */
 const noReminder = { disconnectedFor: '', lastReminder: false };
 
+/** What only a digest says: empty, or off, in the other emails. */
+const noDigest = { notices: [], accountCount: '', oneAccount: false };
+
 /** The view each kind's templates see: every field of `emailViewFields`, filled from its data. */
 const viewOf: { readonly [Kind in OccasionKind]: (data: EmailDataOfKind[Kind]) => EmailView } = {
   expired: (data) => ({
@@ -263,12 +387,14 @@ const viewOf: { readonly [Kind in OccasionKind]: (data: EmailDataOfKind[Kind]) =
     ...causeFlags(data.cause ?? defaultCause(data.reason)),
     timeLeft: '',
     ...noReminder,
+    ...noDigest,
   }),
   expiring: (data) => ({
     ...basicView(data),
     ...causeFlags(undefined),
     timeLeft: formatTimeLeft(data.expiresAt, data.writtenAt),
     ...noReminder,
+    ...noDigest,
   }),
   // The cause in the expired email's words (the same flags); the time lost as the step says it,
   // which is never more than has passed (a late duplicate is the same step).
@@ -278,6 +404,7 @@ const viewOf: { readonly [Kind in OccasionKind]: (data: EmailDataOfKind[Kind]) =
     timeLeft: '',
     disconnectedFor: formatDays(data.daysSince),
     lastReminder: data.last,
+    ...noDigest,
   }),
   // Only what the creator needs: which account, when, and where it is in the app.
   reconnected: (data) => ({
@@ -294,8 +421,105 @@ const viewOf: { readonly [Kind in OccasionKind]: (data: EmailDataOfKind[Kind]) =
     unsubscribeUrl: '',
     reconnectLinkUrl: '',
     reconnectedOn: formatInstant(data.reconnectedAt),
+    ...noDigest,
   }),
+  // Each notice as its own email's view says it, then only what a list item may name; the
+  // accounts counted once each (two notices may be about one account).
+  digest: (data) => {
+    const notices = data.notices.map(noticeView);
+    const accounts = [...new Set(notices.map((notice) => notice.username))];
+    return {
+      name: data.name,
+      username: accounts.length === 1 ? (accounts[0] ?? '') : '',
+      ...causeFlags(undefined),
+      expiredOn: '',
+      expiresOn: '',
+      timeLeft: '',
+      ...noReminder,
+      reconnectUrl: data.accountsUrl,
+      accountsUrl: data.accountsUrl,
+      preferencesUrl: data.preferencesUrl,
+      unsubscribeUrl: data.unsubscribeUrl,
+      reconnectLinkUrl: '',
+      reconnectedOn: '',
+      notices,
+      accountCount: String(accounts.length),
+      oneAccount: accounts.length === 1,
+    };
+  },
 };
+
+/** A digest's notice, from the view its own email would have: the same words, the same dates. */
+function noticeView(notice: DigestNotice): ViewOf<typeof digestNoticeFields> {
+  const recipient = { name: '', preferencesUrl: '', unsubscribeUrl: '' };
+  const { kind } = notice;
+  const view =
+    kind === 'expired'
+      ? viewOf.expired({ ...notice, ...recipient })
+      : kind === 'expiring'
+        ? viewOf.expiring({ ...notice, ...recipient })
+        : viewOf.reminder({ ...notice, ...recipient });
+  return {
+    username: view.username,
+    lost: kind === 'expired',
+    expiring: kind === 'expiring',
+    reminder: kind === 'reminder',
+    invalid: view.invalid,
+    passwordChanged: view.passwordChanged,
+    appRemoved: view.appRemoved,
+    checkpoint: view.checkpoint,
+    sessionInvalidated: view.sessionInvalidated,
+    expiredOn: view.expiredOn,
+    expiresOn: view.expiresOn,
+    timeLeft: view.timeLeft,
+    disconnectedFor: view.disconnectedFor,
+    lastReminder: view.lastReminder,
+    reconnectUrl: view.reconnectUrl,
+    accountsUrl: view.accountsUrl,
+    reconnectLinkUrl: view.reconnectLinkUrl,
+  };
+}
+
+/**
+ * What keeps the data from making this template's email, as its message says it
+ * (`notices[2].reason is missing`), or undefined when nothing does.
+ */
+function whatIsWrong(template: TemplateName, kind: OccasionKind, data: EmailData) {
+  // A developer's email offers a reconnect link for the client: never without its address.
+  const forDeveloper = template.endsWith('-developer');
+  const lacking = (fields: Record<string, unknown>, required: readonly string[]) =>
+    required.find((field) => !filledIn(fields[field]));
+  const fields = data as unknown as Record<string, unknown>;
+  if (kind !== 'digest') {
+    const required = requiredFields[kind] as readonly string[];
+    const missing = lacking(fields, forDeveloper ? [...required, 'reconnectLinkUrl'] : required);
+    return missing === undefined ? undefined : `${missing} is missing`;
+  }
+  const missing = lacking(fields, requiredFields.digest);
+  if (missing !== undefined) return `${missing} is missing`;
+  const notices: unknown = fields.notices;
+  // A single notice goes as its own email, never as a digest of one.
+  if (!Array.isArray(notices) || notices.length < 2) {
+    const count = Array.isArray(notices) ? notices.length : 'none';
+    return `notices has ${count}, not two or more (a single notice goes as its own email)`;
+  }
+  for (const [index, notice] of (notices as unknown[]).entries()) {
+    const noticeFields = (notice ?? {}) as Record<string, unknown>;
+    const noticeKind = noticeFields.kind;
+    if (typeof noticeKind !== 'string' || !digestNoticeKinds.includes(noticeKind)) {
+      return `notices[${index}].kind is ${String(noticeKind)}, not ${digestNoticeKinds.join(', ')}`;
+    }
+    const required = (requiredFields[noticeKind as DigestNoticeKind] as readonly string[]).filter(
+      (field) => !recipientFields.includes(field),
+    );
+    const missingOfNotice = lacking(
+      noticeFields,
+      forDeveloper ? [...required, 'reconnectLinkUrl'] : required,
+    );
+    if (missingOfNotice !== undefined) return `notices[${index}].${missingOfNotice} is missing`;
+  }
+  return undefined;
+}
 
 export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates): EmailRenderer {
   return {
@@ -303,14 +527,8 @@ export function createEmailRenderer(compiled: EmailTemplates = compiledTemplates
       const templates = Object.hasOwn(compiled, template) ? compiled[template] : undefined;
       if (!templates) throw new Error(`Cannot render the ${template} email: no such template`);
       const kind: OccasionKind = kindOfTemplate(template);
-      const fields = data as unknown as Record<string, unknown>;
-      // A developer's email offers a reconnect link for the client: never without its address.
-      const audienceFields = template.endsWith('-developer') ? ['reconnectLinkUrl'] : [];
-      for (const field of [...(requiredFields[kind] as readonly string[]), ...audienceFields]) {
-        if (!filledIn(fields[field])) {
-          throw new Error(`Cannot render the ${template} email: ${field} is missing`);
-        }
-      }
+      const wrong = whatIsWrong(template, kind, data);
+      if (wrong !== undefined) throw new Error(`Cannot render the ${template} email: ${wrong}`);
       // The fields were checked just above, for this template's kind.
       const view = (viewOf[kind] as (data: EmailData) => EmailView)(data);
       return {

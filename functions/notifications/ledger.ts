@@ -26,10 +26,21 @@ export interface NotificationKey {
   userId: string;
 }
 
-export type NotificationClaim = 'claimed' | 'sent' | 'in-progress';
+/**
+ * `sent`: nothing more to do (sent, or settled without an email: dropped or discarded);
+ * `waiting`: written down for a digest or held in a storm (waiting-notices.ts), the digest
+ * flush's to send.
+ */
+export type NotificationClaim = 'claimed' | 'sent' | 'in-progress' | 'waiting';
+
+/** Records that need no email from this delivery: sent, or settled without one. */
+const settledStatuses = new Set(['sent', 'dropped', 'discarded']);
+const waitingStatuses = new Set(['pending', 'held']);
 
 export interface EarlierRecords {
   sent: Set<string>;
+  /** waiting for a digest or held in a storm: the digest flush sends them */
+  waiting: Set<string>;
   /** claimed by the version before occasions, whose lease still runs */
   sending: Set<string>;
 }
@@ -93,11 +104,13 @@ async function recordsBefore(
     ProjectionExpression: 'userId, occasion, #status, claimedAt',
   });
   const leaseRunsPast = new Date(lease.now.getTime() - lease.leaseSeconds * 1000).toISOString();
-  const earlier: EarlierRecords = { sent: new Set(), sending: new Set() };
+  const earlier: EarlierRecords = { sent: new Set(), waiting: new Set(), sending: new Set() };
   for (const record of records) {
     const stored = record.occasion as string | undefined;
     if (occasionOfRecord(stored) !== email.occasion) continue;
-    if (record.status === 'sent') earlier.sent.add(record.userId as string);
+    const status = record.status as string;
+    if (settledStatuses.has(status)) earlier.sent.add(record.userId as string);
+    else if (waitingStatuses.has(status)) earlier.waiting.add(record.userId as string);
     else if (stored === undefined && (record.claimedAt as string) > leaseRunsPast) {
       earlier.sending.add(record.userId as string);
     }
@@ -151,7 +164,8 @@ export function createSendOnceLedger(
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
         const status = (error.Item as Record<string, { S?: string }> | undefined)?.status?.S;
-        return status === 'sent' ? 'sent' : 'in-progress';
+        if (status !== undefined && settledStatuses.has(status)) return 'sent';
+        return status !== undefined && waitingStatuses.has(status) ? 'waiting' : 'in-progress';
       }
     },
 

@@ -15,19 +15,20 @@ import type { ReconnectLinkReader } from '#tokens/reconnect-link-store';
 import type { TokenExpiredDetail, TokenExpiringDetail, TokenReminderDetail } from '#tokens/events';
 import {
   announcementOf,
+  type AnnouncedEvent,
   type Announcement,
   type AnnouncementStaleReason,
   type NoticeEvent,
 } from './announcements';
-import { emailLinks, unsubscribeHeaders, type LinkSettings } from './email-links';
+import type { LinkSettings } from './email-links';
 import type { EmailRenderer } from './emails';
 import type { SendOnceLedger } from './ledger';
-import { templateName } from './occasions';
-import { preferenceGoverning } from './preferences';
+import { noticeEmail } from './notice-email';
 import type { PreferencesReader } from './preferences-store';
 import { chooseRecipients } from './recipients';
 import { notifyReconnected } from './reconnected';
 import { sendOnce } from './send-once';
+import { admitNotice, type NoticeGate } from './digest';
 
 export interface NotifierDependencies extends LinkSettings {
   store: AccountReader &
@@ -47,6 +48,11 @@ export interface NotifierDependencies extends LinkSettings {
   remainingMs?: () => number;
   /** @default 10_000 */
   reserveMs?: number;
+  /**
+   * Digests and the storm guard (digest.ts): whether each notice goes at once, waits for its
+   * recipient's digest, or is held. @default none: every notice goes at once
+   */
+  notices?: NoticeGate;
 }
 
 /** What became of each recipient of an event, and, summed, of a batch. */
@@ -63,6 +69,10 @@ export interface EmailCounts {
    * email: only possible when a send outlived its claim's lease
    */
   sentTwice: number;
+  /** written down for the recipient's digest at the end of their window */
+  waiting: number;
+  /** held in a storm, until an operator releases or discards them */
+  held: number;
 }
 
 export const noEmails = (): EmailCounts => ({
@@ -72,6 +82,8 @@ export const noEmails = (): EmailCounts => ({
   failed: 0,
   unreachable: 0,
   sentTwice: 0,
+  waiting: 0,
+  held: 0,
 });
 
 export interface NotificationOutcome extends EmailCounts {
@@ -107,9 +119,10 @@ export const notifyTokenReminder = (
 export const notifyOf = (event: NoticeEvent, deps: NotifierDependencies) =>
   event.kind === 'reconnected'
     ? notifyReconnected(event.detail, deps)
-    : notifyAnnouncement(announcementOf(event), deps);
+    : notifyAnnouncement(event, announcementOf(event), deps);
 
 async function notifyAnnouncement(
+  event: AnnouncedEvent,
   announcement: Announcement,
   deps: NotifierDependencies,
 ): Promise<NotificationOutcome> {
@@ -145,11 +158,15 @@ async function notifyAnnouncement(
           { accountId: account.accountId, generation, occasion },
           { now: deps.clock(), leaseSeconds: deps.leaseSeconds },
         )
-      : { sent: new Set<string>(), sending: new Set<string>() };
+      : { sent: new Set<string>(), waiting: new Set<string>(), sending: new Set<string>() };
   const waiting = chosen.filter(
-    (recipient) => !earlier.sent.has(recipient.userId) && !earlier.sending.has(recipient.userId),
+    (recipient) =>
+      !earlier.sent.has(recipient.userId) &&
+      !earlier.waiting.has(recipient.userId) &&
+      !earlier.sending.has(recipient.userId),
   );
   outcome.alreadySent += chosen.filter((recipient) => earlier.sent.has(recipient.userId)).length;
+  outcome.waiting += chosen.filter((recipient) => earlier.waiting.has(recipient.userId)).length;
   // The version before occasions is sending these; like any claim in progress, the retry finds
   // them sent, or takes over once that claim's lease has run out.
   outcome.inProgress += chosen.filter((recipient) => earlier.sending.has(recipient.userId)).length;
@@ -167,29 +184,36 @@ async function notifyAnnouncement(
     if (deps.remainingMs && deps.remainingMs() < (deps.reserveMs ?? 10_000)) {
       return { ...outcome, status: 'out-of-time' };
     }
+    if (deps.notices) {
+      const admission = await admitNotice(
+        deps.notices,
+        {
+          accountId,
+          generation,
+          occasion,
+          userId: recipient.userId,
+          audience: recipient.audience,
+          event,
+        },
+        deps.clock(),
+      );
+      if (admission === 'held') outcome.held += 1;
+      if (admission === 'waiting') outcome.waiting += 1;
+      if (admission === 'exists') outcome.alreadySent += 1;
+      if (admission !== 'now') continue;
+    }
 
-    const links = emailLinks(
-      deps,
-      {
-        accountId: account.accountId,
-        audience: recipient.audience,
-        userId: recipient.userId,
-        preference: preferenceGoverning(kind, recipient.audience),
-      },
-      key,
-      deps.clock(),
-    );
-    const rendered = deps.renderer.render(templateName(kind, recipient.audience), {
-      name: profile.name,
-      username: account.username,
-      expiresAt: announcement.expiresAt,
-      ...announcement.facts(deps.clock()),
-      ...links,
-    });
     const result = await sendOnce(
       { accountId, generation, occasion, userId: recipient.userId },
       announcement,
-      { to: profile.email, ...rendered, headers: unsubscribeHeaders(links.unsubscribeUrl) },
+      noticeEmail(
+        deps,
+        announcement,
+        account.username,
+        { ...recipient, name: profile.name, email: profile.email },
+        key,
+        deps.clock(),
+      ),
       deps,
     );
     if (result.kind === 'stale') {
@@ -200,6 +224,7 @@ async function notifyAnnouncement(
     if (result.kind === 'sent-twice') outcome.sentTwice += 1;
     if (result.kind === 'already-sent') outcome.alreadySent += 1;
     if (result.kind === 'in-progress') outcome.inProgress += 1;
+    if (result.kind === 'waiting') outcome.waiting += 1;
     if (result.kind === 'failed') outcome.failed += 1;
   }
 

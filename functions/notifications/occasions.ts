@@ -4,7 +4,8 @@
  * entry here with its templates, not a new code path.
  *
  * An occasion is written `expired`, `expiring-<days>`, `reminder-<days>` or `reconnected`; the ledger's records
- * carry it, so one person gets each occasion of a token generation once.
+ * carry it, so one person gets each occasion of a token generation once. A `digest` is a kind of
+ * email but no occasion: it gathers notices of the other kinds, each under its own occasion.
  */
 /**
  * Who an email is for: the account's owner, a developer on it, or the creator of the reconnect
@@ -14,9 +15,14 @@ export type Audience = 'owner' | 'developer' | 'creator';
 export const audiences: readonly Audience[] = ['owner', 'developer', 'creator'];
 
 /** The kinds of email; an occasion is a kind, with its days where the kind has them. */
-export type OccasionKind = 'expired' | 'expiring' | 'reminder' | 'reconnected';
+export type OccasionKind = 'expired' | 'expiring' | 'reminder' | 'reconnected' | 'digest';
+/**
+ * The kinds the ledger records: every kind but `digest`, an email that carries notices of the
+ * other kinds, each of them recorded under its own occasion.
+ */
+export type LedgerKind = Exclude<OccasionKind, 'digest'>;
 /** A kind, with the days before expiry or since the announcement for kinds that repeat. */
-export type Occasion = OccasionKind | `${OccasionKind}-${number}`;
+export type Occasion = LedgerKind | `${LedgerKind}-${number}`;
 
 interface OccasionKindEntry {
   /** who may hear of it (each still subject to their preference) */
@@ -39,10 +45,17 @@ export const occasionKinds = {
    * it (preferences.ts), and it goes at once (DESIGN.md "Notices").
    */
   reconnected: { audiences: ['creator'] },
+  /**
+   * not a ledger occasion of its own: the email that carries several notices (`expired`,
+   * `expiring`, `reminder`) of one window to one person, each notice keeping its own occasion in
+   * the ledger. The first notice of a window goes at once as its own email; the others of that
+   * window go together in one digest at the window's end.
+   */
+  digest: { audiences: ['owner', 'developer'] },
 } as const satisfies Record<OccasionKind, OccasionKindEntry>;
 
-export const kindOf = (occasion: Occasion): OccasionKind =>
-  occasion.replace(/-\d+$/, '') as OccasionKind;
+export const kindOf = (occasion: Occasion): LedgerKind =>
+  occasion.replace(/-\d+$/, '') as LedgerKind;
 
 /**
  * The occasion of a warning step: `expiring-7`, `expiring-1`. The step, not the time left when

@@ -11,7 +11,7 @@
 import type { TokenRefreshedDetail } from '#tokens/events';
 import { accountUrl } from './email-links';
 import { templateName } from './occasions';
-import type { NotificationOutcome, NotifierDependencies } from './notify';
+import { noEmails, type NotificationOutcome, type NotifierDependencies } from './notify';
 import { sendOnce } from './send-once';
 
 const occasion = 'reconnected';
@@ -26,15 +26,7 @@ export async function notifyReconnected(
   detail: TokenRefreshedDetail,
   deps: NotifierDependencies,
 ): Promise<NotificationOutcome> {
-  const outcome: NotificationOutcome = {
-    status: 'done',
-    sent: 0,
-    alreadySent: 0,
-    inProgress: 0,
-    failed: 0,
-    unreachable: 0,
-    sentTwice: 0,
-  };
+  const outcome: NotificationOutcome = { status: 'done', ...noEmails() };
   const { accountId, generation } = detail;
   const context = { accountId, generation, occasion, by: detail.by };
   const linkId = linkIdOfActor(detail.by);

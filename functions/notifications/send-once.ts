@@ -21,6 +21,8 @@ export type SendOutcome =
   | { kind: 'already-sent' }
   /** another delivery holds the claim; the retry finds it sent, or takes it over */
   | { kind: 'in-progress' }
+  /** written down for a digest or held in a storm meanwhile: the digest flush sends it */
+  | { kind: 'waiting' }
   | { kind: 'failed' }
   /**
    * the token was fixed meanwhile (or, for a warning, lost): nothing more to send for this
@@ -58,6 +60,7 @@ export async function sendOnce(
     leaseSeconds: deps.leaseSeconds,
   });
   if (claim === 'sent') return { kind: 'already-sent' };
+  if (claim === 'waiting') return { kind: 'waiting' };
   if (claim === 'in-progress') {
     deps.log.info('Another delivery is sending this email; leaving it to that one', context);
     return { kind: 'in-progress' };

@@ -45,6 +45,25 @@ export const keys = {
    * second, counted from the epoch) in which a refresher may call Instagram.
    */
   refreshPace: () => ({ pk: 'PACE#instagram-refresh', sk: 'NEXT' }),
+  /** The storm guard's state: whether a storm is on, since when, and how past ones ended. */
+  stormState: () => ({ pk: 'STORM', sk: 'STATE' }),
+  /** Trouble (tokens refused, refreshes failed) counted in one clock hour (`2026-11-30T17`). */
+  stormTrouble: (hour: string) => ({ pk: 'STORM', sk: `TROUBLE#${hour}` }),
+  /**
+   * A recipient's digest window: while it is open, their notices wait for the digest at its end
+   * instead of going at once.
+   */
+  digestWindow: (userId: string) => ({ pk: `USER#${userId}`, sk: 'DIGEST#WINDOW' }),
+};
+
+/**
+ * The due index's buckets of notices that wait (notifications/waiting-notices.ts): pending ones
+ * by the day they are due and a shard, held ones by a shard. The check reads only token buckets
+ * (`<day>#<shard>`), so it never sees these.
+ */
+export const noticeBuckets = {
+  pending: (day: string, shard: number) => `NOTICE#${day}#${String(shard)}`,
+  held: (shard: number) => `HELD#${String(shard)}`,
 };
 
 /** The sort-key prefix of every item that belongs to an account, for listing them. */

@@ -31,9 +31,21 @@ export interface AutoRefreshDependencies extends TokenFlowDependencies {
   /** The fleet's pace of calls to Instagram (instagramMaxRefreshRate). */
   pace: RateSlots;
   log: LogSink;
+  /**
+   * The storm guard (storm/storm-guard.ts): whether refresh is paused, and where a refused token
+   * or a failed refresh is counted. @default none: never paused, nothing counted
+   */
+  storm?: RefreshStormGuard;
+}
+
+export interface RefreshStormGuard {
+  paused(): Promise<boolean>;
+  /** counts trouble by cause (a rejection's) or failure (a passing one's) */
+  noteTrouble(causes: Record<string, number>): Promise<unknown>;
 }
 
 /**
+ * - `paused`: a storm is on; the token stays due and the first run after it refreshes it;
  * - `refreshed`: the next generation is stored (by this refresh, or by one that won the race);
  * - `not-due`: nothing to do (gone, replaced, lost, or its refresh is not due yet);
  * - `too-young`: Instagram refreshes no token under a day old; filed for when it may;
@@ -43,7 +55,14 @@ export interface AutoRefreshDependencies extends TokenFlowDependencies {
  * - `given-up`: a passing failure too close to the expiry for another try.
  */
 export type AutoRefreshOutcome =
-  'refreshed' | 'not-due' | 'too-young' | 'busy' | 'rejected' | 'retry-later' | 'given-up';
+  | 'paused'
+  | 'refreshed'
+  | 'not-due'
+  | 'too-young'
+  | 'busy'
+  | 'rejected'
+  | 'retry-later'
+  | 'given-up';
 
 const actor = { by: 'auto', relation: 'auto', action: 'refresh' } as const;
 
@@ -72,6 +91,10 @@ export async function refreshAutomatically(
     await deps.store.fileRefreshRetry(request, mayAt, account.refreshFailures ?? 0, now);
     return 'too-young';
   }
+
+  // In a storm every call to Instagram is likely to fail, and each failure would count against
+  // the app's standing with Meta: nothing is asked until an operator ends it.
+  if (await deps.storm?.paused()) return 'paused';
 
   // The lease first, then the slot: nothing slow may stand between the slot and the call, or
   // calls given consecutive slots leave together (npm run bench counted 25 in a second at 20/s
@@ -116,6 +139,9 @@ async function afterFailure(
   const now = deps.now();
   if (error.failure === 'token-rejected') {
     const cause = causeOfRejection(error.details);
+    // Counted before it is filed for the check, so a burst is a storm before the check can
+    // announce any of it (a crash in between counts it twice: a storm a little sooner).
+    await deps.storm?.noteTrouble({ [cause]: 1 });
     await deps.store.markTokenDueAsInvalid(request.accountId, request.generation, now, cause);
     deps.log.info('Instagram rejected the token; it is invalid and filed for the check', {
       accountId: request.accountId,
@@ -125,6 +151,7 @@ async function afterFailure(
     return 'rejected';
   }
   const failures = (account.refreshFailures ?? 0) + 1;
+  await deps.storm?.noteTrouble({ [error.failure]: 1 });
   const retryAt = refreshRetryAt(account.expiresAt, now, failures);
   deps.log.warn('Automatic refresh failed for a passing reason', {
     accountId: request.accountId,

@@ -20,6 +20,8 @@ export interface RefreshRunSummary {
   failed: number;
   /** whether more were due than one run queues (the rest wait for the next run) */
   backlog: boolean;
+  /** a storm is on (storm/storm-guard.ts): nothing was read or queued */
+  paused: boolean;
 }
 
 export interface RefreshRunDependencies {
@@ -29,10 +31,23 @@ export interface RefreshRunDependencies {
   lookbackDays: number;
   maxPerRun: number;
   log: LogSink;
+  /** whether a storm pauses the automatic refresh. @default never */
+  paused?: () => Promise<boolean>;
 }
 
 export async function runRefreshJob(deps: RefreshRunDependencies): Promise<RefreshRunSummary> {
-  const summary: RefreshRunSummary = { due: 0, queued: 0, failed: 0, backlog: false };
+  const summary: RefreshRunSummary = {
+    due: 0,
+    queued: 0,
+    failed: 0,
+    backlog: false,
+    paused: false,
+  };
+  if (await deps.paused?.()) {
+    // The tokens stay due, earliest first: the first run after the storm queues them.
+    deps.log.warn('A storm is on: the automatic refresh is paused', {});
+    return { ...summary, paused: true };
+  }
   const send = async (requests: RefreshRequest[]) => {
     const outcome = await deps.queue.send(requests);
     summary.queued += outcome.sent.length;

@@ -67,7 +67,11 @@ describe('occasions', () => {
       'reminder-developer',
       // only the link's creator hears that a client used a reconnect link
       'reconnected-creator',
+      // the notices of one window gathered in one email: no occasion of its own
+      'digest-owner',
+      'digest-developer',
     ]);
+    expect(kindOfTemplate('digest-developer')).toBe('digest');
     expect(templateName('expired', 'developer')).toBe('expired-developer');
     expect(templateName('reconnected', 'creator')).toBe('reconnected-creator');
     expect(kindOfTemplate('reconnected-creator')).toBe('reconnected');

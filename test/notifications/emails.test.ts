@@ -10,11 +10,15 @@ import {
   createEmailRenderer,
   formatInstant,
   formatTimeLeft,
+  sampleDeveloperDigestEmailData,
+  sampleDigestEmailData,
   sampleEmailData,
   sampleExpiringEmailData,
   sampleReconnectedEmailData,
   sampleReminderEmailData,
   templateNames,
+  type DigestEmailData,
+  type DigestNotice,
   type EmailData,
   type ExpiredTokenEmailData,
   type ExpiringTokenEmailData,
@@ -288,11 +292,35 @@ describe('the expired-token emails', () => {
       { ...sampleReconnectedEmailData, username: '' },
       { ...sampleReconnectedEmailData, name: hostile, actionUrl: hostile },
     ];
+    const [firstNotice, secondNotice] = sampleDeveloperDigestEmailData.notices;
+    const digestCases: DigestEmailData[] = [
+      sampleDeveloperDigestEmailData,
+      { ...sampleDeveloperDigestEmailData, name: hostile, unsubscribeUrl: hostile },
+      {
+        ...sampleDeveloperDigestEmailData,
+        accountsUrl: 'https://app.example.com/a?b=1&c="2"',
+        notices: sampleDeveloperDigestEmailData.notices.map((notice) => ({
+          ...notice,
+          username: hostile,
+          actionUrl: hostile,
+          reconnectLinkUrl: hostile,
+        })),
+      },
+      ...(firstNotice && secondNotice
+        ? [
+            {
+              ...sampleDeveloperDigestEmailData,
+              notices: [firstNotice, { ...secondNotice, username: firstNotice.username }],
+            },
+          ]
+        : []),
+    ];
     const casesOf = {
       expired: cases,
       expiring: warningCases,
       reminder: reminderCases,
       reconnected: reconnectedCases,
+      digest: digestCases,
     };
     for (const template of templateNames) {
       const casesOfKind: EmailData[] = casesOf[kindOfTemplate(template)];
@@ -578,7 +606,7 @@ describe('the email templates', () => {
         writeFileSync(join(directory, 'owner.html.hbs'), 'Hi');
       }),
     ).toThrow(
-      /owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer, expiring-owner, expiring-developer, reminder-owner, reminder-developer, reconnected-creator\)/,
+      /owner\.html\.hbs: owner is not a template \(expired-owner, expired-developer, expiring-owner, expiring-developer, reminder-owner, reminder-developer, reconnected-creator, digest-owner, digest-developer\)/,
     );
     expect(() =>
       readChanged((directory) => {
@@ -807,5 +835,196 @@ describe("an email's links", () => {
       'https://app.example.com/instagram-accounts?account=acct%201#reconnect-link',
     );
     expect(linksOf('owner').reconnectLinkUrl).toBeUndefined();
+  });
+});
+
+describe('the digest (the notices of one window, in one email)', () => {
+  const digestOwner = (data: Partial<DigestEmailData> = {}) =>
+    renderer.render('digest-owner', { ...sampleDigestEmailData, ...data });
+  const digestDeveloper = (data: Partial<DigestEmailData> = {}) =>
+    renderer.render('digest-developer', { ...sampleDeveloperDigestEmailData, ...data });
+  /** The text body, and the HTML body's words as a reader sees them: no tags, one space. */
+  const both = (email: { text: string; html: string }) =>
+    [email.text, email.html.replace(/<[^>]*>/g, ' ')].map((body) =>
+      body.replace(/\s+/g, ' ').replace(/ ([,.:;])/g, '$1'),
+    );
+  const usernames = sampleDigestEmailData.notices.map((notice) => notice.username);
+  /** The accounts a body lists, in order: each item starts with the account's @username. */
+  const listed = {
+    text: (text: string) => [...text.matchAll(/^- @(\S+) /gm)].map((match) => match[1]),
+    html: (html: string) =>
+      [...html.matchAll(/<li[^>]*>\s*<strong>@([^<]+)<\/strong>/g)].map((match) => match[1]),
+  };
+
+  it("has one-line subjects counting the accounts, a developer's marked as such", () => {
+    expect(digestOwner().subject).toBe('5 of your Instagram accounts need attention');
+    expect(digestDeveloper().subject).toBe(
+      "[Developer] 5 of your clients' Instagram accounts need attention",
+    );
+    const two = { notices: sampleDigestEmailData.notices.slice(0, 2) };
+    expect(digestOwner(two).subject).toBe('2 of your Instagram accounts need attention');
+    for (const email of [digestOwner(), digestDeveloper(), digestOwner(two)]) {
+      expect(email.subject).not.toMatch(/[\r\n]/);
+    }
+  });
+
+  it('lists every account once per notice, in order, alike in the text and the HTML', () => {
+    for (const email of [digestOwner(), digestDeveloper()]) {
+      expect(listed.text(email.text)).toEqual(usernames);
+      expect(listed.html(email.html)).toEqual(usernames);
+    }
+  });
+
+  it("says of each account what happened, in its kind's and cause's words, and the one thing to do", () => {
+    for (const body of both(digestOwner())) {
+      expect(body).toMatch(
+        /@ann\.bakery is disconnected: its access token expired on 25 November 2026 at 12:00 UTC\. Reconnect it/,
+      );
+      expect(body).toMatch(
+        /@ann\.cafe is disconnected: its password was changed\. Reconnect it and sign in to Instagram with the new password/,
+      );
+      // A warning: the time left as its own email counts it, from when the digest is written.
+      expect(body).toMatch(
+        /@ann\.catering disconnects in 6 days, on 2 December 2026 at 09:00 UTC, when its access token expires: Instagram has not allowed us to renew it\. Reconnect it before then/,
+      );
+      expect(body).toMatch(
+        /@ann\.pastry is still disconnected, for 7 days now: Instagram is holding it for a security check\. Log in to Instagram as @ann\.pastry once/,
+      );
+      expect(body).toMatch(
+        /@ann\.weddings is still disconnected, for 28 days now: someone removed your widget's access to it in Instagram's settings\. Reconnect it and allow access when Instagram asks/,
+      );
+      expect(body).toMatch(
+        /This is the last reminder we'll send about it: @ann\.weddings stays disconnected/,
+      );
+      expect(body.match(/last reminder/g)).toHaveLength(1);
+      expect(body).toMatch(/notices that come within an hour of one we've just sent you/);
+      expect(body).toMatch(/You receive this email because you own these accounts\./);
+      expect(body).not.toMatch(/reconnect link|Refresh token/);
+    }
+    for (const body of both(digestDeveloper())) {
+      expect(body).toMatch(
+        /@ann\.cafe is disconnected: its password was changed\. Ask your client to reconnect it/,
+      );
+      expect(body).toMatch(
+        /@ann\.pastry is still disconnected, for 7 days now: Instagram is holding it for a security check until its owner logs in\. Ask your client to log in to Instagram as @ann\.pastry once/,
+      );
+      expect(body).toMatch(/someone removed the app's access to it in Instagram's settings/);
+      expect(body).toMatch(/Refresh token button if you can log in to Instagram as @ann\.bakery/);
+      expect(body).toMatch(
+        /opted in to expired token notifications as a developer of these accounts/,
+      );
+    }
+    const sessionEnded: DigestNotice = {
+      kind: 'expired',
+      username: 'ann.studio',
+      reason: 'invalid',
+      cause: 'session-invalidated',
+      expiresAt: '2026-12-20T08:30:00.000Z',
+      actionUrl: 'https://app.example.com/instagram-accounts',
+    };
+    const [first] = sampleDigestEmailData.notices;
+    if (!first) throw new Error('no notice');
+    for (const body of both(digestOwner({ notices: [first, sessionEnded] }))) {
+      expect(body).toMatch(/@ann\.studio is disconnected: Instagram ended its session/);
+      expect(body).not.toMatch(/@ann\.studio[^.]*expired on/);
+    }
+  });
+
+  it("links each account to what fixes it: the owner's reconnect page; the developer's account page and its reconnect link", () => {
+    const owner = digestOwner();
+    expect(owner.html.match(/>Reconnect @[^<]+<\/a>/g)).toHaveLength(5);
+    expect(owner.text).toContain('  https://app.example.com/instagram-accounts\n');
+    const developer = digestDeveloper();
+    for (const notice of sampleDeveloperDigestEmailData.notices) {
+      const linkPage = notice.reconnectLinkUrl ?? '';
+      expect(linkPage).toMatch(/\?account=\d+#reconnect-link$/);
+      expect(developer.text).toContain(`Send your client a reconnect link: ${linkPage}\n`);
+      expect(developer.text).toContain(`Open it: ${notice.actionUrl}\n`);
+      expect(developer.html).toContain(`<a href="${linkPage.replace('=', '&#x3D;')}"`);
+      expect(developer.html).toContain(`<a href="${notice.actionUrl.replace('=', '&#x3D;')}"`);
+    }
+    // And once, the page of all their accounts.
+    for (const email of [owner, developer]) {
+      expect(email.text).toContain(`\n${sampleDigestEmailData.accountsUrl}\n`);
+      expect(email.html).toContain(`href="${sampleDigestEmailData.accountsUrl}"`);
+    }
+  });
+
+  it('names the account, and counts it once, when every notice is about it', () => {
+    const [first, second] = sampleDigestEmailData.notices;
+    if (!first || !second) throw new Error('no notices');
+    const notices = [first, { ...second, username: first.username }];
+    expect(digestOwner({ notices }).subject).toBe(
+      'Your Instagram account @ann.bakery needs attention: several notices in one email',
+    );
+    expect(digestDeveloper({ notices }).subject).toMatch(
+      /^\[Developer\] Your client's Instagram account @ann\.bakery needs attention/,
+    );
+    expect(listed.text(digestOwner({ notices }).text)).toEqual(['ann.bakery', 'ann.bakery']);
+    expect(digestOwner({ notices }).text).toContain('because you own @ann.bakery.');
+  });
+
+  it('escapes what a user typed in the HTML, and keeps the plain text readable', () => {
+    const typed = '<script>alert("x")</script> & Co';
+    const email = digestOwner({
+      name: typed,
+      notices: sampleDigestEmailData.notices.map((notice) => ({ ...notice, username: typed })),
+    });
+    expect(email.html).not.toContain('<script>');
+    expect(email.html).toContain('Hi &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co,');
+    expect(email.html).toContain('<strong>@&lt;script&gt;');
+    expect(email.text).toContain(`Hi ${typed},`);
+    expect(email.text).toContain(`- @${typed} is disconnected`);
+  });
+
+  it('refuses fewer than two notices: a single notice goes as its own email', () => {
+    const [first] = sampleDigestEmailData.notices;
+    for (const notices of [[], first ? [first] : [], undefined]) {
+      expect(() =>
+        renderer.render('digest-owner', {
+          ...sampleDigestEmailData,
+          notices,
+        } as unknown as DigestEmailData),
+      ).toThrow(
+        /digest-owner email: notices has (0|1|none), not two or more \(a single notice goes as its own email\)/,
+      );
+    }
+  });
+
+  it("refuses a missing field, the digest's or a notice's, naming it", () => {
+    for (const field of ['name', 'preferencesUrl', 'unsubscribeUrl', 'accountsUrl'] as const) {
+      expect(() => digestOwner({ [field]: '' })).toThrow(
+        new RegExp(`digest-owner email: ${field} is missing`),
+      );
+    }
+    const withNotice = (index: number, change: Record<string, unknown>) => ({
+      notices: sampleDigestEmailData.notices.map((notice, at) =>
+        at === index ? { ...notice, ...change } : notice,
+      ),
+    });
+    expect(() => digestOwner(withNotice(1, { reason: undefined }))).toThrow(
+      /digest-owner email: notices\[1\]\.reason is missing/,
+    );
+    expect(() => digestOwner(withNotice(2, { writtenAt: '' }))).toThrow(
+      /notices\[2\]\.writtenAt is missing/,
+    );
+    expect(() => digestOwner(withNotice(3, { daysSince: 0 }))).toThrow(
+      /notices\[3\]\.daysSince is missing/,
+    );
+    expect(() => digestOwner(withNotice(0, { username: '' }))).toThrow(
+      /notices\[0\]\.username is missing/,
+    );
+    expect(() => digestOwner(withNotice(0, { kind: 'reconnected' }))).toThrow(
+      /notices\[0\]\.kind is reconnected, not expired, expiring, reminder/,
+    );
+    // A developer's digest offers a reconnect link per account: never without its address.
+    expect(() => digestDeveloper(withNotice(4, { reconnectLinkUrl: undefined }))).toThrow(
+      /digest-developer email: notices\[4\]\.reconnectLinkUrl is missing/,
+    );
+    const ownNotices = sampleDigestEmailData.notices.map((notice) => ({
+      ...notice,
+      reconnectLinkUrl: undefined,
+    }));
+    expect(digestOwner({ notices: ownNotices }).text).not.toMatch(/reconnect link/);
   });
 });

@@ -17,6 +17,7 @@ export const problemTypes = {
   instagramRateLimited: 'tag:tokenwatch,2026:problem/instagram-rate-limited',
   invalidUnsubscribeLink: 'tag:tokenwatch,2026:problem/invalid-unsubscribe-link',
   tooManyReconnectLinks: 'tag:tokenwatch,2026:problem/too-many-reconnect-links',
+  noStorm: 'tag:tokenwatch,2026:problem/no-storm',
   blank: 'about:blank',
 } as const;
 

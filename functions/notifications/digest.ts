@@ -1,0 +1,56 @@
+/**
+ * Whether a notice goes at once, waits for its recipient's digest, or is held (DESIGN.md
+ * "Notices"). In a storm every notice is held: the burst is most likely not the customers'
+ * fault, and an operator decides whether it is told at all. Otherwise the first notice of a
+ * recipient's window (`digestWindowMinutes`) opens it and goes at once, and the others of that
+ * window wait for one digest at its end (digest-flush.ts). An answer to a person's own action
+ * (reconnected.ts) never passes here.
+ *
+ * Each check is made just before the send, per recipient, so a storm declared while a notifier is
+ * mid-batch holds everything it has not sent yet. A crash after a window was opened and before
+ * the email went leaves the notice to the retry, which finds the window open and writes it down
+ * for the digest: late, never lost.
+ */
+import type { StormStore } from '#storm/storm-store';
+import type { WaitingNotice, WaitingNoticeStore } from './waiting-notices';
+
+export interface NoticeGate {
+  store: WaitingNoticeStore & Pick<StormStore, 'getStormState'>;
+  /** a recipient's window; 0 turns digests off (every notice goes at once, but in a storm) */
+  windowMinutes: number;
+}
+
+/**
+ * - `now`: send it (the window is opened, or digests are off);
+ * - `waiting`: written down for the digest at the window's end;
+ * - `held`: written down until the storm ends;
+ * - `exists`: a record of this email is there already (waiting, being sent, or sent).
+ */
+export type Admission = 'now' | 'waiting' | 'held' | 'exists';
+
+export async function admitNotice(
+  gate: NoticeGate,
+  notice: WaitingNotice,
+  now: Date,
+): Promise<Admission> {
+  const storm = await gate.store.getStormState();
+  if (storm.status === 'storm') {
+    const filed = await gate.store.fileWaitingNotice(notice, {
+      waitingAs: 'held',
+      dueAt: now,
+      heldIn: storm.since,
+      now,
+    });
+    return filed === 'written' ? 'held' : 'exists';
+  }
+  if (gate.windowMinutes <= 0) return 'now';
+  const until = new Date(now.getTime() + gate.windowMinutes * 60_000);
+  const window = await gate.store.openDigestWindow(notice.userId, now, until);
+  if (window.opened) return 'now';
+  const filed = await gate.store.fileWaitingNotice(notice, {
+    waitingAs: 'pending',
+    dueAt: new Date(window.until),
+    now,
+  });
+  return filed === 'written' ? 'waiting' : 'exists';
+}

@@ -1,0 +1,43 @@
+/**
+ * The storm guard's settings from the environment (`STORM_MIN_TOKENS`, `STORM_SHARE`: the
+ * `stormMinTokens` and `stormShare` context of the stack), and the guard built on them, for the
+ * functions where trouble happens (the refresher, Meta's deauthorize callback).
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { now } from '#platform/clock';
+import { envInteger } from '#platform/config';
+import type { LogSink } from '#platform/observability';
+import * as z from '#platform/validation';
+import { defaultStormSettings, noteTrouble, type StormSettings } from './storm-guard';
+import { createStormStore, type StormStore } from './storm-store';
+
+export const stormEnvironment = {
+  STORM_MIN_TOKENS: envInteger(defaultStormSettings.minTokens, { min: 1 }),
+  STORM_SHARE: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), defaultStormSettings.share),
+};
+
+export const stormSettingsFrom = (config: {
+  STORM_MIN_TOKENS: number;
+  STORM_SHARE: number;
+}): StormSettings => ({ minTokens: config.STORM_MIN_TOKENS, share: config.STORM_SHARE });
+
+export interface StormGuard {
+  store: StormStore;
+  /** whether a storm is on now (read consistently: a declaration is seen at once) */
+  stormOn(): Promise<boolean>;
+  noteTrouble(causes: Record<string, number>): Promise<unknown>;
+}
+
+export function createStormGuard(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  settings: StormSettings,
+  log: LogSink,
+): StormGuard {
+  const store = createStormStore(db, tableName);
+  return {
+    store,
+    stormOn: async () => (await store.getStormState()).status === 'storm',
+    noteTrouble: (causes) => noteTrouble({ store, settings, clock: now, log }, causes),
+  };
+}

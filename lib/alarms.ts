@@ -58,6 +58,11 @@ export class Alarms extends Construct {
   readonly refreshDeadLetterQueueNotEmpty?: Alarm;
   /** Exactly once is the promise: this fires the first time it is broken. */
   readonly emailsSentTwice: Alarm;
+  /**
+   * A storm: declared, and every hour until the widget service ends it (the flush reports it
+   * hourly, and the alarm falls back to OK between reports, so each report notifies again).
+   */
+  readonly storm: Alarm;
   /** Every alarm above. */
   readonly all: readonly Alarm[];
   /** Set when an alarm email was given. */
@@ -104,6 +109,18 @@ export class Alarms extends Construct {
         'tokenwatch: someone got the same expired-token email twice: a send outlived its claim lease (NOTIFICATION_LEASE_SECONDS)',
       metric: tokenwatchMetric('ExpiredTokenEmailsSentTwice', Duration.minutes(5)),
     });
+    this.storm = this.alarm('Storm', {
+      description:
+        'tokenwatch: a storm: many tokens refused or failing to refresh at once (likely trouble on Instagram’s side). Customer emails are held and automatic refresh is paused until the widget service ends it with POST /service/storm (release or discard). GET /service/storm, or the flush’s log line "Storm still on", gives the breakdown by cause. See README, Runbook: Storm.',
+      metric: new MathExpression({
+        expression: 'FILL(declared, 0) + FILL(reported, 0)',
+        usingMetrics: {
+          declared: tokenwatchMetric('StormsDeclared', Duration.minutes(5)),
+          reported: tokenwatchMetric('StormReports', Duration.minutes(5)),
+        },
+        period: Duration.minutes(5),
+      }),
+    });
     if (props.refreshDeadLetterQueue !== undefined) {
       this.refreshDeadLetterQueueNotEmpty = this.alarm('RefreshDeadLetterQueueNotEmpty', {
         description: `tokenwatch: refresh requests failed ${props.maxReceiveCount} times and wait in the refresh dead-letter queue; the refresher keeps failing, and tokens may expire instead of being refreshed`,
@@ -116,6 +133,7 @@ export class Alarms extends Construct {
       this.deadLetterQueueNotEmpty,
       this.undeliveredEventsNotEmpty,
       this.emailsSentTwice,
+      this.storm,
       ...(this.refreshDeadLetterQueueNotEmpty ? [this.refreshDeadLetterQueueNotEmpty] : []),
     ];
 

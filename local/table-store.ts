@@ -30,6 +30,11 @@ import { createDueTokenSchedule, type DueTokenSchedule } from '../functions/toke
 import { createMemberships, type Memberships } from '../functions/tokens/memberships';
 import { createRefreshLease, type RefreshLease } from '../functions/tokens/refresh-lease';
 import { createRefreshSchedule, type RefreshSchedule } from '../functions/tokens/refresh-schedule';
+import {
+  createWaitingNoticeStore,
+  type WaitingNoticeStore,
+} from '../functions/notifications/waiting-notices';
+import { createStormStore, type StormStore } from '../functions/storm/storm-store';
 
 export type TableStore = AccountRepository &
   AccountWriter &
@@ -44,7 +49,9 @@ export type TableStore = AccountRepository &
   UserItemStore &
   PreferencesRepository &
   SendOnceLedger &
-  ReconnectLinkStore & { tableName: string };
+  ReconnectLinkStore &
+  WaitingNoticeStore &
+  StormStore & { tableName: string };
 
 export function createTableStore(db: DynamoDBDocumentClient, tableName: string): TableStore {
   return {
@@ -57,6 +64,9 @@ export function createTableStore(db: DynamoDBDocumentClient, tableName: string):
     ...createMemberships(db, tableName),
     ...createRefreshLease(db, tableName),
     ...createRefreshSchedule(db, tableName),
+    ...createWaitingNoticeStore(db, tableName),
+    // The fleet's size is what each test says it is: the table holds other tests' tokens too.
+    ...createStormStore(db, tableName, { describeTable: () => Promise.resolve(undefined) }),
     ...createProfileRepository(db, tableName),
     ...createUserItemStore(db, tableName),
     ...createPreferencesRepository(db, tableName),

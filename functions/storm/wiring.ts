@@ -6,9 +6,15 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { now } from '#platform/clock';
 import { envInteger } from '#platform/config';
+import { metrics, MetricUnit } from '#platform/metrics';
 import type { LogSink } from '#platform/observability';
 import * as z from '#platform/validation';
-import { defaultStormSettings, noteTrouble, type StormSettings } from './storm-guard';
+import {
+  defaultStormSettings,
+  noteTrouble,
+  type StormSettings,
+  type TroubleVerdict,
+} from './storm-guard';
 import { createStormStore, type StormStore } from './storm-store';
 
 export const stormEnvironment = {
@@ -25,7 +31,7 @@ export interface StormGuard {
   store: StormStore;
   /** whether a storm is on now (read consistently: a declaration is seen at once) */
   stormOn(): Promise<boolean>;
-  noteTrouble(causes: Record<string, number>): Promise<unknown>;
+  noteTrouble(causes: Record<string, number>): Promise<TroubleVerdict>;
 }
 
 export function createStormGuard(
@@ -38,6 +44,14 @@ export function createStormGuard(
   return {
     store,
     stormOn: async () => (await store.getStormState()).status === 'storm',
-    noteTrouble: (causes) => noteTrouble({ store, settings, clock: now, log }, causes),
+    async noteTrouble(causes) {
+      const verdict = await noteTrouble({ store, settings, clock: now, log }, causes);
+      if (verdict === 'declared') {
+        // The storm alarm's first datapoint; flushed at once, whatever the function does next.
+        metrics.addMetric('StormsDeclared', MetricUnit.Count, 1);
+        metrics.publishStoredMetrics();
+      }
+      return verdict;
+    },
   };
 }

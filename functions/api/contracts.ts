@@ -53,7 +53,9 @@ export const stormResponse = z
           .check(z.describe('How many of each cause or refresh failure')),
       }),
     ),
-    held: z.int().check(z.describe('Notices held and not yet released or discarded')),
+    held: z
+      .int()
+      .check(z.describe('Notices held by a storm and not yet sent (after release) or discarded')),
     lastEnded: z.nullable(
       z.strictObject({
         since: isoDateTime,

@@ -100,7 +100,7 @@ const troubleWords: Record<string, string> = {
   refused: 'refresh refused',
 };
 
-/** "30 tokens since 30 November 2026 17:02 UTC: 25 session ended, 5 Instagram error". */
+/** "Instagram refused or failed to refresh 30 tokens at once (25 session ended, 5 …). …" */
 export function stormSummary(state: StormState): string {
   const trouble = state.trouble ?? { tokens: 0, causes: {} };
   const breakdown = Object.entries(trouble.causes)
@@ -110,7 +110,7 @@ export function stormSummary(state: StormState): string {
     .join(', ');
   const tokens = trouble.tokens === 1 ? '1 token' : `${String(trouble.tokens)} tokens`;
   return (
-    `Instagram refused or failed to refresh ${tokens} within an hour` +
+    `Instagram refused or failed to refresh ${tokens} at once` +
     (breakdown ? ` (${breakdown})` : '') +
     '. This looks like trouble on Instagram’s side, not with the accounts: emails about it are ' +
     'held and automatic refresh is paused until it is resolved.'

@@ -158,6 +158,26 @@ describeInBrowser('the settings page, in a browser', () => {
     expect(await healthy.locator('.cause').textContent()).toBe('');
   });
 
+  it('shows a banner during a storm that says it is not the customer’s fault, and none after', async () => {
+    await signInAs('user-gym');
+    expect(await page.locator('#incident').isVisible()).toBe(false);
+    await system.store.declareStorm(
+      { tokens: 30, causes: { 'session-invalidated': 30 } },
+      new Date(),
+    );
+    try {
+      await signInAs('user-gym');
+      const banner = page.locator('#incident');
+      expect(await banner.isVisible()).toBe(true);
+      expect(await banner.textContent()).toMatch(/not your fault[\s\S]*no need to reconnect/i);
+      await banner.screenshot({ path: `${images}storm-banner.png` });
+    } finally {
+      await system.store.endStorm(await system.store.getStormState(), 'discard', new Date());
+    }
+    await signInAs('user-gym');
+    expect(await page.locator('#incident').isVisible()).toBe(false);
+  });
+
   it('renders the developer email the first check sent', async () => {
     const emails = (
       (await (await fetch(`${system.urls.inbox}/store`)).json()) as {

@@ -4,8 +4,8 @@
  * full run of every benchmark, rewrites the README's benchmark section.
  *
  *   npm run bench                     every benchmark, full scale (about 6 minutes on 2 cores)
- *   npm run bench -- --only check     one benchmark (check, notifier, send-rate, refresh, api,
- *                                     import, bundles)
+ *   npm run bench -- --only check     one benchmark (check, notifier, send-rate, refresh, digest,
+ *                                     api, import, bundles)
  *   npm run bench -- --quick          a tenth of the data, for iterating; never written to the README
  *   npm run bench -- --profile        also a V8 CPU profile of each benchmark's process
  *   npm run bench -- --readme         the README section again from bench/results.json
@@ -27,6 +27,7 @@ const benchmarks = [
   'notifier',
   'send-rate',
   'refresh',
+  'digest',
   'api',
   'import',
   'bundles',
@@ -210,6 +211,7 @@ function benchmarkOf(figure: Figure): BenchmarkName {
   if (figure.benchmark.startsWith('notifier')) return 'notifier';
   if (figure.benchmark.startsWith('send-rate')) return 'send-rate';
   if (figure.benchmark.startsWith('refresh')) return 'refresh';
+  if (figure.benchmark.startsWith('digest')) return 'digest';
   if (figure.benchmark.startsWith('API')) return 'api';
   if (figure.benchmark === 'import') return 'import';
   return 'bundles';

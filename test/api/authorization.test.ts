@@ -16,6 +16,8 @@ import {
 } from '../support/api-environment';
 import { testAudience, testIssuer } from '../support/api-gateway';
 import { createDocumentClient } from '#platform/dynamodb';
+import { problemTypes } from '#platform/http/problem';
+import { createStormStore } from '#storm/storm-store';
 import { createReconnectLinkStore } from '#tokens/reconnect-link-store';
 import { linkState, newLinkSecret } from '#tokens/reconnect-links';
 
@@ -103,6 +105,9 @@ const serviceSuccess: Record<string, number> = {
   'put-service-developer-role': 204,
   'delete-service-developer-role': 204,
   'get-service-instagram-token': 200,
+  'get-service-storm': 200,
+  // Its builder declares a storm first, so the service's call has one to end.
+  'end-service-storm': 200,
 };
 
 let serial = 0;
@@ -149,6 +154,17 @@ async function reconnectLink(accountId: string) {
   return { linkId, secret, state: linkState(link, app.appSecret) };
 }
 
+/** The storm guard's state, as the storm routes read and write it. */
+const stormStore = () =>
+  createStormStore(createDocumentClient(env.table.client), env.table.tableName);
+
+/** A storm, as the storm guard declares one (a no-op while one is on): what it was declared with. */
+async function declareStorm() {
+  const trouble = { tokens: 30, causes: { 'session-invalidated': 25, 'app-removed': 5 } };
+  await stormStore().declareStorm(trouble, new Date());
+  return trouble;
+}
+
 /** What a caller who may act gets from the user routes that do not answer 200. */
 const userSuccess: Record<string, number> = {
   'create-reconnect-link': 201,
@@ -162,6 +178,8 @@ interface Case {
   /** A body sent as it is, with its content type: Meta's form callbacks. */
   form?: string;
   accountId?: string;
+  /** A storm is on for this request: only a caller who may end it does. */
+  storm?: true;
 }
 
 /** Meta's callbacks take no token: a request signed with the app secret is what passes. */
@@ -255,6 +273,13 @@ const builders: Record<string, () => Promise<Case>> = {
     const { accountId } = await freshAccount();
     return { method: 'GET', url: `/service/instagram-accounts/${accountId}/token`, accountId };
   },
+  'get-service-storm': () => Promise.resolve({ method: 'GET', url: '/service/storm' }),
+  'end-service-storm': async () => {
+    await declareStorm();
+    return { method: 'POST', url: '/service/storm', body: { action: 'release' }, storm: true };
+  },
+  // Anyone may ask whether a storm is on: the frontend's banner shows it before any login.
+  'get-status': () => Promise.resolve({ method: 'GET', url: '/status' }),
   'instagram-deauthorize': async () => {
     const { accountId } = await freshAccount();
     return { method: 'POST', url: '/instagram/deauthorize', form: signedForm(accountId) };
@@ -389,6 +414,16 @@ describe('the authorization matrix', () => {
     if (status === 200 && request.accountId && route.entry === 'reconnect-instagram-token') {
       expect((await env.table.store.getAccount(request.accountId))?.generation).toBe(2);
     }
+    if (request.storm) {
+      // A refused caller leaves the storm on, its held notices held; the service ends it.
+      const { status: after, endings } = await stormStore().getStormState();
+      expect(after).toBe(status >= 400 ? 'storm' : 'calm');
+      if (status === 200) {
+        expect(Object.values(endings ?? {})).toContainEqual(
+          expect.objectContaining({ action: 'release' }),
+        );
+      }
+    }
   });
 
   it.each(['refresh', 'reconnect'])(
@@ -455,6 +490,67 @@ describe('the authorization matrix', () => {
       }
     },
   );
+
+  it('tells anyone whether a storm is on, but only the service what it counted and how to end it', async () => {
+    const service = await env.identity.serviceToken();
+    // The matrix may leave one on (a refused caller cannot end it): start calm.
+    const leftOver = await stormStore().getStormState();
+    if (leftOver.status === 'storm') await stormStore().endStorm(leftOver, 'discard', new Date());
+
+    const calm = await env.api.call('GET', '/status');
+    expect(calm.status).toBe(200);
+    expect(calm.json()).toEqual({ incident: null });
+    const nothingToEnd = await env.api.call('POST', '/service/storm', {
+      token: service,
+      body: { action: 'release' },
+    });
+    expect(nothingToEnd.status).toBe(409);
+    expect(nothingToEnd.headers['content-type']).toBe('application/problem+json');
+    expect(nothingToEnd.json()).toMatchObject({
+      type: problemTypes.noStorm,
+      title: 'No storm is on',
+      status: 409,
+    });
+    expect(problemTypes.noStorm).toBe('tag:tokenwatch,2026:problem/no-storm');
+
+    const trouble = await declareStorm();
+    const { since } = await stormStore().getStormState();
+    // The public answer: when, and what in words; no counts, nothing held, no way to end it.
+    const status = await env.api.call('GET', '/status', {
+      token: await env.identity.token(users.stranger),
+    });
+    expect(status.status).toBe(200);
+    const { incident } = status.json<{ incident: Record<string, unknown> }>();
+    expect(Object.keys(incident).sort()).toEqual(['since', 'summary']);
+    expect(incident).toMatchObject({ since, summary: expect.stringContaining('30 tokens') });
+
+    const report = await env.api.call('GET', '/service/storm', { token: service });
+    expect(report.status).toBe(200);
+    expect(report.json()).toMatchObject({
+      status: 'storm',
+      incident: { since, tokens: trouble.tokens, causes: trouble.causes },
+      held: 0,
+    });
+
+    for (const body of [{}, { action: 'ignore' }, { action: 'release', also: 'discard' }]) {
+      const refused = await env.api.call('POST', '/service/storm', { token: service, body });
+      expect(refused.status, JSON.stringify(body)).toBe(400);
+      expect(refused.headers['content-type']).toBe('application/problem+json');
+    }
+    expect((await stormStore().getStormState()).status).toBe('storm');
+
+    const ended = await env.api.call('POST', '/service/storm', {
+      token: service,
+      body: { action: 'discard' },
+    });
+    expect(ended.status).toBe(200);
+    expect(ended.json()).toMatchObject({
+      status: 'calm',
+      incident: null,
+      lastEnded: { since, action: 'discard' },
+    });
+    expect((await env.api.call('GET', '/status')).json()).toEqual({ incident: null });
+  });
 
   it('takes the caller from the token, never from the request', async () => {
     const token = await env.identity.token('u-self');

@@ -97,5 +97,54 @@ describe('docs/openapi.json', () => {
     expect(document.paths['/unsubscribe']?.post?.parameters).toEqual([
       expect.objectContaining({ name: 'token', in: 'query', required: true }),
     ]);
+    expect(document.components.schemas.StormActionInput).toMatchObject({
+      type: 'object',
+      properties: { action: { type: 'string', enum: ['release', 'discard'] } },
+      required: ['action'],
+      additionalProperties: false,
+    });
+  });
+
+  it('documents the storm guard: a public status that tells only when and what, the report and its end for the service', () => {
+    const status = document.paths['/status']?.get;
+    expect(status?.security).toEqual([]);
+    expect(status?.responses['401']).toBeUndefined();
+    expect(status?.responses['200']?.content?.['application/json']?.schema?.$ref).toBe(
+      '#/components/schemas/Status',
+    );
+    expect(document.components.schemas.Status).toMatchObject({
+      required: ['incident'],
+      additionalProperties: false,
+      properties: {
+        incident: {
+          anyOf: [
+            { required: ['since', 'summary'], additionalProperties: false },
+            { type: 'null' },
+          ],
+        },
+      },
+    });
+
+    const report = document.paths['/service/storm']?.get;
+    const end = document.paths['/service/storm']?.post;
+    for (const operation of [report, end]) {
+      expect(operation?.responses['200']?.content?.['application/json']?.schema?.$ref).toBe(
+        '#/components/schemas/Storm',
+      );
+    }
+    expect(document.components.schemas.Storm).toMatchObject({
+      required: expect.arrayContaining(['status', 'incident', 'held', 'lastEnded']) as unknown,
+      additionalProperties: false,
+    });
+    expect(end?.requestBody?.content['application/json']?.schema.$ref).toBe(
+      '#/components/schemas/StormActionInput',
+    );
+    // Ending a storm when none is on is a conflict, told as a problem; a bad action is a 400.
+    expect(Object.keys(end?.responses ?? {})).toEqual(
+      expect.arrayContaining(['200', '400', '409']),
+    );
+    expect(end?.responses['409']?.content?.['application/problem+json']?.schema?.$ref).toBe(
+      '#/components/schemas/Problem',
+    );
   });
 });

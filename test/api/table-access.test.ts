@@ -4,7 +4,8 @@
  * failure paths, is among those declared, so the least-privilege grants never break a route in
  * AWS. The commands are recorded on the very client the handlers use.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '#platform/dynamodb';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../../lib/routes';
@@ -21,20 +22,39 @@ let env: ApiEnvironment;
 const sent = new Map<string, Set<string>>();
 let currentEntry = '';
 
+/** DynamoDB's action names are the low-level command names without "Command". */
+function record(commandName: string) {
+  const action = `dynamodb:${commandName.replace(/Command$/, '')}`;
+  const actions = sent.get(currentEntry) ?? new Set<string>();
+  actions.add(action);
+  sent.set(currentEntry, actions);
+}
+
 beforeAll(async () => {
   env = await startApiEnvironment();
-  // DynamoDB's action names are the low-level command names without "Command".
   documentClient().middlewareStack.add(
     (next, context) => (args) => {
-      const action = `dynamodb:${String(context.commandName).replace(/Command$/, '')}`;
-      const actions = sent.get(currentEntry) ?? new Set<string>();
-      actions.add(action);
-      sent.set(currentEntry, actions);
+      record(String(context.commandName));
       return next(args);
     },
     { step: 'initialize', name: 'recordTableActions' },
   );
 });
+
+/**
+ * The commands a handler sends on a plain client of its own, not the document client: the storm
+ * guard's DescribeTable (storm-store.ts). Spied in the test itself: spies are restored before each.
+ */
+function recordPlainClientCommands() {
+  const send = DynamoDBClient.prototype.send;
+  vi.spyOn(DynamoDBClient.prototype, 'send').mockImplementation(function (
+    this: DynamoDBClient,
+    ...args: unknown[]
+  ) {
+    record((args[0] as object).constructor.name);
+    return (send as (...sent: unknown[]) => unknown).apply(this, args);
+  } as typeof send);
+}
 afterAll(async () => {
   await env.stop();
 });
@@ -65,6 +85,7 @@ async function call(entry: string, method: string, url: string, user?: string, b
 
 describe('the DynamoDB actions each route sends', () => {
   it('are all granted to that route', async () => {
+    recordPlainClientCommands();
     const link = signUnsubscribeToken(
       {
         userId: 'u-owner',
@@ -291,6 +312,38 @@ describe('the DynamoDB actions each route sends', () => {
       );
     }
     expect(linkStatuses).toEqual([201, 200, 200, 404, 409, 200, 410, 404, 204, 204, 204, 404]);
+
+    // The storm guard: the status while calm, and nothing to end (409); then Meta removing the
+    // app from many accounts at once, each deauthorize counting its trouble until one declares
+    // the storm (with the fleet's size from DescribeTable) and the rest add to it; the status and
+    // the report in the storm; a bad body (400); the storm ended, and ended again (409).
+    const stormStatuses = [
+      (await call('get-status', 'GET', '/status')).status,
+      (await serviceCall('get-service-storm', 'GET', '/service/storm')).status,
+      (await serviceCall('end-service-storm', 'POST', '/service/storm', { action: 'release' }))
+        .status,
+    ];
+    const removed = Array.from(
+      { length: 22 },
+      (_, index) => `178414000000091${String(index).padStart(2, '0')}`,
+    );
+    for (const accountId of removed) await seedAccount(accountId, 30);
+    for (const accountId of removed) {
+      expect(
+        (await metaCall('instagram-deauthorize', '/instagram/deauthorize', accountId)).status,
+      ).toBe(200);
+    }
+    stormStatuses.push(
+      (await call('get-status', 'GET', '/status')).status,
+      (await serviceCall('get-service-storm', 'GET', '/service/storm')).status,
+      (await serviceCall('end-service-storm', 'POST', '/service/storm', { action: 'stop' })).status,
+      (await serviceCall('end-service-storm', 'POST', '/service/storm', { action: 'discard' }))
+        .status,
+      (await serviceCall('end-service-storm', 'POST', '/service/storm', { action: 'discard' }))
+        .status,
+    );
+    expect(stormStatuses).toEqual([200, 200, 409, 200, 200, 400, 200, 409]);
+    expect(sent.get('instagram-deauthorize')).toContain('dynamodb:DescribeTable');
 
     for (const route of routes) {
       const declared = new Set<string>([

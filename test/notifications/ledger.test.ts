@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
+import { createWaitingNoticeStore } from '#notifications/waiting-notices';
 import { useTestTable, type TestTable } from '../support/table';
 
 let table: TestTable;
@@ -129,6 +130,18 @@ describe('notification records', () => {
 
 const claim = { claimId: 'claim-a', now, leaseSeconds: 60 };
 
+/** The event a waiting notice tells of: generation 1 of the account, lost. */
+const expiredEvent = (accountId: string) => ({
+  kind: 'expired' as const,
+  detail: {
+    accountId,
+    generation: 1,
+    expiresAt: now.toISOString(),
+    reason: 'invalid' as const,
+    cause: 'session-invalidated' as const,
+  },
+});
+
 describe('the send-once ledger', () => {
   const lease = { now, leaseSeconds: 60 };
   const before = (accountId: string, generation: number) =>
@@ -144,9 +157,17 @@ describe('the send-once ledger', () => {
       messageId: 'm-1',
     });
     expect(await table.store.claimNotification(email, { ...claim, claimId: 'b' })).toBe('sent');
-    expect(await before('acc-l1', 2)).toEqual({ sent: new Set(['u']), sending: new Set() });
+    expect(await before('acc-l1', 2)).toEqual({
+      sent: new Set(['u']),
+      waiting: new Set(),
+      sending: new Set(),
+    });
     // Another generation is another token: its emails are still to send.
-    expect(await before('acc-l1', 3)).toEqual({ sent: new Set(), sending: new Set() });
+    expect(await before('acc-l1', 3)).toEqual({
+      sent: new Set(),
+      waiting: new Set(),
+      sending: new Set(),
+    });
   });
 
   it('respects what the version before occasions recorded: sent is sent, a live claim is in progress', async () => {
@@ -178,7 +199,92 @@ describe('the send-once ledger', () => {
     // A claim whose lease ran out is taken over, as the previous version would have.
     expect(await before('acc-l2', 1)).toEqual({
       sent: new Set(['u-sent']),
+      waiting: new Set(),
       sending: new Set(['u-sending']),
+    });
+  });
+
+  it('leaves a notice waiting for a digest or held in a storm to the flush: neither claimed nor sent', async () => {
+    const notices = createWaitingNoticeStore(createDocumentClient(table.client), table.tableName);
+    const event = expiredEvent('acc-l3');
+    const waiting = [
+      ['u-pending', 'pending'],
+      ['u-held', 'held'],
+    ] as const;
+    for (const [userId, waitingAs] of waiting) {
+      const email = { accountId: 'acc-l3', generation: 1, occasion: 'expired' as const, userId };
+      expect(
+        await notices.fileWaitingNotice(
+          { ...email, audience: 'owner', event },
+          {
+            waitingAs,
+            dueAt: new Date(now.getTime() + 3_600_000),
+            ...(waitingAs === 'held' ? { heldIn: now.toISOString() } : {}),
+            now,
+          },
+        ),
+      ).toBe('written');
+      // The notifier's claim must not take it: the flush sends it, in one email per recipient.
+      expect(await table.store.claimNotification(email, claim), waitingAs).toBe('waiting');
+      // ...however late it comes: a waiting record has no lease to run out.
+      const muchLater = new Date(now.getTime() + 86_400_000);
+      expect(
+        await table.store.claimNotification(email, { ...claim, claimId: 'late', now: muchLater }),
+        waitingAs,
+      ).toBe('waiting');
+      expect(await table.notificationRecord('acc-l3', 1, userId)).toMatchObject({
+        status: waitingAs,
+      });
+    }
+    await table.store.claimNotification(
+      { accountId: 'acc-l3', generation: 1, occasion: 'expired', userId: 'u-sent' },
+      claim,
+    );
+    await table.store.completeNotification(
+      { accountId: 'acc-l3', generation: 1, occasion: 'expired', userId: 'u-sent' },
+      'claim-a',
+      { messageId: 'm-l3', sentAt: now },
+    );
+    expect(await before('acc-l3', 1)).toEqual({
+      sent: new Set(['u-sent']),
+      waiting: new Set(['u-pending', 'u-held']),
+      sending: new Set(),
+    });
+    // Another occasion of the same generation is another email: nothing of it waits.
+    expect(
+      await table.store.recordsBefore(
+        { accountId: 'acc-l3', generation: 1, occasion: 'reminder-3' },
+        lease,
+      ),
+    ).toEqual({ sent: new Set(), waiting: new Set(), sending: new Set() });
+  });
+
+  it('counts a notice the flush dropped or an operator discarded as settled: sent, never sent again', async () => {
+    const notices = createWaitingNoticeStore(createDocumentClient(table.client), table.tableName);
+    const ends = [
+      ['u-dropped', 'pending', { status: 'dropped', reason: 'preference-off', at: now }],
+      ['u-discarded', 'held', { status: 'discarded', reason: 'storm discarded', at: now }],
+    ] as const;
+    for (const [userId, waitingAs, end] of ends) {
+      const email = { accountId: 'acc-l4', generation: 1, occasion: 'expired' as const, userId };
+      await notices.fileWaitingNotice(
+        { ...email, audience: 'owner', event: expiredEvent('acc-l4') },
+        { waitingAs, dueAt: now, heldIn: waitingAs === 'held' ? now.toISOString() : undefined, now },
+      );
+      // As the flush ends it: claimed, then settled without an email.
+      expect(await notices.claimWaitingNotice(email, { ...claim, claimId: 'flush' })).toMatchObject(
+        { kind: 'claimed' },
+      );
+      await notices.settleWaitingNotice(email, 'flush', end);
+      expect(await table.notificationRecord('acc-l4', 1, userId)).toMatchObject({
+        status: end.status,
+      });
+      expect(await table.store.claimNotification(email, claim), end.status).toBe('sent');
+    }
+    expect(await before('acc-l4', 1)).toEqual({
+      sent: new Set(['u-dropped', 'u-discarded']),
+      waiting: new Set(),
+      sending: new Set(),
     });
   });
 });

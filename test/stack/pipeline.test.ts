@@ -16,7 +16,7 @@ const notifierId = (template: Template) =>
 describe('the expiry check', () => {
   it('runs on an EventBridge Scheduler schedule, every 15 minutes by default', () => {
     const { template } = synthesize();
-    // One schedule per scheduled job: this one, and the automatic refresh's.
+    // One schedule per scheduled job: this one, the automatic refresh's and the digest flush's.
     template.resourcePropertiesCountIs(
       'AWS::Scheduler::Schedule',
       { Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [checkerId(template), 'Arn'] } }) },
@@ -317,10 +317,13 @@ describe('the notifier', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 2 },
     });
+    // NOTIFY_MAX_CONCURRENCY is how many processes share the SES rate, not the notifier's own
+    // concurrency: the two notifiers and the digest flush (lib/digests.ts), one more sender of
+    // the same rate. Each takes a third of it, so together they never exceed it.
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('emails owners'),
       Environment: {
-        Variables: Match.objectLike({ SES_MAX_SEND_RATE: '10', NOTIFY_MAX_CONCURRENCY: '2' }),
+        Variables: Match.objectLike({ SES_MAX_SEND_RATE: '10', NOTIFY_MAX_CONCURRENCY: '3' }),
       },
     });
   });
@@ -335,6 +338,13 @@ describe('the notifier', () => {
     const { template } = synthesize({ sesMaxSendRate: '50' });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ScalingConfig: { MaximumConcurrency: 10 },
+    });
+    // Ten notifiers and the digest flush share the rate.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('emails owners'),
+      Environment: {
+        Variables: Match.objectLike({ SES_MAX_SEND_RATE: '50', NOTIFY_MAX_CONCURRENCY: '11' }),
+      },
     });
   });
 
@@ -432,5 +442,17 @@ describe('the notifier', () => {
         }),
       },
     });
+  });
+
+  it('writes a notice down for the digest within the window of its recipient: 60 minutes, or as configured', () => {
+    const variablesOfNotifier = (template: Template) =>
+      (
+        template.findResources('AWS::Lambda::Function')[notifierId(template)] as {
+          Properties: { Environment: { Variables: Record<string, unknown> } };
+        }
+      ).Properties.Environment.Variables;
+    expect(variablesOfNotifier(synthesize().template).DIGEST_WINDOW_MINUTES).toBe('60');
+    const off = synthesize({ digestWindowMinutes: '0' }).template;
+    expect(variablesOfNotifier(off).DIGEST_WINDOW_MINUTES).toBe('0');
   });
 });

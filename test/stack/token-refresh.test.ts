@@ -43,6 +43,23 @@ function tokenScheduleVariablesOf(template: Template) {
     );
 }
 
+/** The functions whose handlers count trouble for the storm guard, with their variables. */
+function stormVariablesOf(template: Template) {
+  return (
+    Object.entries(template.findResources('AWS::Lambda::Function')) as [
+      string,
+      { Properties: { Environment: { Variables: Record<string, unknown> } } },
+    ][]
+  )
+    .map(([id, fn]) => ({ id, variables: fn.Properties.Environment.Variables }))
+    .filter(({ variables }) => 'STORM_MIN_TOKENS' in variables || 'STORM_SHARE' in variables);
+}
+
+const entriesCountingTrouble = Object.entries(functionEnvironments)
+  .filter(([, variables]) => 'STORM_MIN_TOKENS' in variables)
+  .map(([entry]) => entry)
+  .sort();
+
 const entriesReadingTheTokenSchedule = Object.entries(functionEnvironments)
   .filter(([, variables]) => 'REFRESH_BEFORE_DAYS' in variables)
   .map(([entry]) => entry)
@@ -78,8 +95,8 @@ describe('the automatic refresh', () => {
         },
       },
     });
-    // The check's and this one's: neither may invoke the other's function.
-    expect(Object.keys(roles)).toHaveLength(2);
+    // The check's, the digest flush's and this one's: none may invoke another's function.
+    expect(Object.keys(roles)).toHaveLength(3);
     const schedulerRole = Object.keys(roles).find((id) => id.startsWith('TokenRefresh'));
     const policies = Object.values(
       template.findResources('AWS::IAM::Policy', {
@@ -122,7 +139,7 @@ describe('the automatic refresh', () => {
     });
   });
 
-  it('lets the job read only the refresh index and send only to the refresh queue', () => {
+  it('lets the job read only the refresh index and the storm state, and send only to the refresh queue', () => {
     const queueId = Object.keys(
       template.findResources('AWS::SQS::Queue', {
         Properties: {
@@ -132,6 +149,13 @@ describe('the automatic refresh', () => {
     )[0];
     expect(actionsOn(statementsOf(template, jobId(template)))).toEqual([
       { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resource: '"*"' },
+      // GetItem: whether a storm pauses the run (one item); never a write, never a Query of it.
+      {
+        actions: ['dynamodb:GetItem'],
+        resource: expect.stringMatching(
+          /^\{"Fn::GetAtt":\["StorageTable[0-9A-F]+","Arn"\]\}$/,
+        ) as unknown,
+      },
       {
         actions: ['dynamodb:Query'],
         resource: expect.stringMatching(
@@ -205,8 +229,9 @@ describe('the automatic refresh', () => {
     const statements = actionsOn(statementsOf(template, refresherId(template)));
     expect(statements.map((statement) => statement.actions)).toEqual([
       ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-      // PutItem for the pacing slots: never on an index, never a Query, Scan or DeleteItem.
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // PutItem for the pacing slots, DescribeTable for the storm guard's estimate of the
+      // fleet's size: never on an index, never a Query, Scan or DeleteItem.
+      ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
       ['events:PutEvents'],
       [
@@ -224,7 +249,7 @@ describe('the automatic refresh', () => {
     expect(queue?.resource).toMatch(/^\{"Fn::GetAtt":\["TokenRefreshQueue[0-9A-F]+","Arn"\]\}$/);
   });
 
-  it('gives the refresher the token flow, the fleet pace and the token schedule', () => {
+  it('gives the refresher the token flow, the fleet pace, the token schedule and the storm guard', () => {
     expect(variablesOf(template, refresherId(template))).toEqual({
       NODE_OPTIONS: '--enable-source-maps',
       TABLE_NAME: { Ref: expect.stringMatching(/^StorageTable/) as unknown },
@@ -237,7 +262,18 @@ describe('the automatic refresh', () => {
       INSTAGRAM_MAX_REFRESH_RATE: '5',
       REFRESH_BEFORE_DAYS: '14',
       WARN_BEFORE_DAYS: '7,1',
+      STORM_MIN_TOKENS: '20',
+      STORM_SHARE: '0.1',
     });
+  });
+
+  it('tells every function that counts trouble the same storm guard: 20 tokens and 10 % an hour', () => {
+    const found = stormVariablesOf(template);
+    // the refresher, and Meta's deauthorize callback
+    expect(found).toHaveLength(entriesCountingTrouble.length);
+    for (const { id, variables } of found) {
+      expect(variables, id).toMatchObject({ STORM_MIN_TOKENS: '20', STORM_SHARE: '0.1' });
+    }
   });
 
   it('tells every function that files tokens the same schedule: refresh 14 days before, warn 7 and 1', () => {
@@ -322,6 +358,19 @@ describe('the automatic refresh, configured', () => {
     }
   });
 
+  it('takes the storm guard from the context, for every function that counts trouble', () => {
+    const { template } = synthesize({ stormMinTokens: '50', stormShare: '0.25' });
+    const found = stormVariablesOf(template);
+    expect(found).toHaveLength(entriesCountingTrouble.length);
+    for (const { id, variables } of found) {
+      expect(variables, id).toMatchObject({ STORM_MIN_TOKENS: '50', STORM_SHARE: '0.25' });
+    }
+    expect(variablesOf(template, refresherId(template))).toMatchObject({
+      STORM_MIN_TOKENS: '50',
+      STORM_SHARE: '0.25',
+    });
+  });
+
   it('reads the warning days as "7,1", as a JSON array from -c, or as an array in cdk.json', () => {
     for (const warnBeforeDays of ['7,1', ' 1, 7 ', '[7, 1]', [7, 1], [1, 7, 7], '7,1,1']) {
       const app = new App({ context: { warnBeforeDays } });
@@ -342,6 +391,8 @@ describe('the automatic refresh, configured', () => {
       warnBeforeDays: [7, 1],
       instagramMaxRefreshRate: 5,
       refreshSchedule: 'rate(1 hour)',
+      stormMinTokens: 20,
+      stormShare: 0.1,
     });
   });
 
@@ -369,8 +420,10 @@ describe('the automatic refresh, configured', () => {
     const schedules = Object.values(
       template.findResources('AWS::Scheduler::Schedule') as Resources,
     );
-    expect(schedules.map((schedule) => schedule.Properties.Description)).toEqual([
+    // The check's and the digest flush's: the flush sends digests whatever refreshes tokens.
+    expect(schedules.map((schedule) => schedule.Properties.Description).sort()).toEqual([
       'tokenwatch: runs the expired-token check',
+      'tokenwatch: sends the digests whose window ended',
     ]);
     expect(
       Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) =>
@@ -379,7 +432,10 @@ describe('the automatic refresh, configured', () => {
     ).toEqual([]);
     template.resourceCountIs('AWS::SQS::Queue', 3);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    // The check's two, the notifications' three, and the storm's: Meta's deauthorize callback
+    // still counts trouble, so a storm can still be declared and hold the emails.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    expect(stack.alarms.storm).toBeDefined();
     expect(stack.tokenRefresh).toBeUndefined();
     // The routes and the check still file tokens for refresh, for when it is switched back on.
     const found = tokenScheduleVariablesOf(template);
@@ -387,6 +443,8 @@ describe('the automatic refresh, configured', () => {
     for (const { variables } of found) {
       expect(variables).toMatchObject({ REFRESH_BEFORE_DAYS: '14', WARN_BEFORE_DAYS: '7,1' });
     }
+    // Meta's deauthorize callback still counts trouble: a storm still holds the emails.
+    expect(stormVariablesOf(template)).toHaveLength(entriesCountingTrouble.length - 1);
     expect(unacknowledgedNagFindings(stack)).toEqual([]);
   });
 
@@ -410,6 +468,12 @@ describe('the automatic refresh, configured', () => {
       [{ instagramMaxRefreshRate: 'fast' }, /instagramMaxRefreshRate/],
       [{ instagramMaxRefreshRate: '500' }, /instagramMaxRefreshRate/],
       [{ refreshSchedule: '' }, /refreshSchedule/],
+      [{ stormMinTokens: '0' }, /stormMinTokens/],
+      [{ stormMinTokens: '2.5' }, /stormMinTokens/],
+      [{ stormMinTokens: 'many' }, /stormMinTokens/],
+      [{ stormShare: '-0.1' }, /stormShare/],
+      [{ stormShare: '1.5' }, /stormShare/],
+      [{ stormShare: 'a tenth' }, /stormShare/],
     ];
     for (const [context, message] of refused) {
       expect(() => readStackConfig(new App({ context }).node), JSON.stringify(context)).toThrow(

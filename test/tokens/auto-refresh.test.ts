@@ -22,6 +22,7 @@ import { refreshToken } from '#tokens/refresh';
 import type { RefreshRequest } from '#tokens/refresh-schedule';
 import { runRefreshJob } from '#tokens/refresh-run';
 import { DAY_MS } from '#tokens/lifecycle';
+import { noteTrouble } from '#storm/storm-guard';
 import { startInstagramStandIn, type InstagramStandIn } from '../../local/standins/instagram';
 import { collect, createTestTable, type TestTable } from '../support/table';
 
@@ -395,5 +396,194 @@ describe('the automatic refresh', () => {
     });
     expect(summary).toMatchObject({ due: 1, queued: 0, failed: 1 });
     expect((await refreshRun()).outcomes).toEqual(['refreshed']);
+  });
+});
+
+describe('the automatic refresh in a storm (storm/storm-guard.ts)', () => {
+  /**
+   * A storm guard that records what it was told, with the state of `accountId`'s token at that
+   * moment, and says a storm is on when `on` does.
+   */
+  function recordingStorm(options: { on?: boolean; accountId?: string } = {}) {
+    const noted: { causes: Record<string, number>; account: unknown }[] = [];
+    return {
+      noted,
+      guard: {
+        paused: () => Promise.resolve(options.on ?? false),
+        noteTrouble: async (causes: Record<string, number>) => {
+          const account = options.accountId
+            ? await table.store.getAccountWithToken(options.accountId)
+            : undefined;
+          noted.push({ causes, account });
+          return 'calm';
+        },
+      },
+    };
+  }
+
+  const refreshes = () => instagram.calls.filter((call) => call.operation === 'refresh').length;
+
+  it('answers paused while a storm is on: Instagram is not asked, and the token stays due', async () => {
+    await connect('stormy', 10);
+    const storm = recordingStorm({ on: true });
+    const before = await stored('stormy');
+    expect(
+      await refreshAutomatically(deps({ storm: storm.guard }), {
+        accountId: 'stormy',
+        generation: 1,
+      }),
+    ).toBe('paused');
+    expect(refreshes()).toBe(0);
+    expect(storm.noted).toEqual([]);
+    const after = await stored('stormy');
+    expect(after).toMatchObject({ generation: 1, tokenStatus: 'active' });
+    expect(after.refreshAt).toBe(before.refreshAt);
+    expect(after.refreshFailures).toBe(before.refreshFailures);
+    expect(
+      (await collect(table.store.tokensDueForRefresh(clock, 7))).map((r) => r.accountId),
+    ).toEqual(['stormy']);
+    // The storm over, the next run refreshes it.
+    expect((await refreshRun()).outcomes).toEqual(['refreshed']);
+  });
+
+  it.each([
+    [460, 'password-changed'],
+    [458, 'app-removed'],
+    [463, 'session-invalidated'],
+  ] as const)(
+    'counts a rejection (subcode %i) as trouble of its cause %s before the token is marked invalid',
+    async (subcode, cause) => {
+      await connect(`storm-rejected-${subcode}`, 10);
+      const storm = recordingStorm({ accountId: `storm-rejected-${subcode}` });
+      instagram.failNext(`rejected-${subcode}`, { operation: 'refresh' });
+      expect(
+        await refreshAutomatically(deps({ storm: storm.guard }), {
+          accountId: `storm-rejected-${subcode}`,
+          generation: 1,
+        }),
+      ).toBe('rejected');
+      expect(storm.noted).toEqual([
+        {
+          causes: { [cause]: 1 },
+          // Counted while the token was still active: a burst is a storm before the check sees it.
+          account: expect.objectContaining({ tokenStatus: 'active', generation: 1 }),
+        },
+      ]);
+      expect(await stored(`storm-rejected-${subcode}`)).toMatchObject({
+        tokenStatus: 'invalid',
+        cause,
+      });
+    },
+  );
+
+  it.each([
+    ['server-error', 'unavailable'],
+    ['malformed', 'unavailable'],
+    ['rate-limit', 'rate-limited'],
+  ] as const)(
+    'counts a passing failure (%s) as trouble by its failure, %s',
+    async (failure, name) => {
+      await connect(`storm-flaky-${failure}`, 10);
+      const storm = recordingStorm({ accountId: `storm-flaky-${failure}` });
+      instagram.failNext(failure, { operation: 'refresh' });
+      expect(
+        await refreshAutomatically(deps({ storm: storm.guard }), {
+          accountId: `storm-flaky-${failure}`,
+          generation: 1,
+        }),
+      ).toBe('retry-later');
+      expect(storm.noted.map((entry) => entry.causes)).toEqual([{ [name]: 1 }]);
+      expect(await stored(`storm-flaky-${failure}`)).toMatchObject({
+        tokenStatus: 'active',
+        refreshFailures: 1,
+      });
+    },
+  );
+
+  it('counts nothing for a refresh that worked, or one another refresh holds', async () => {
+    await connect('storm-fine', 10);
+    const storm = recordingStorm();
+    expect(
+      await refreshAutomatically(deps({ storm: storm.guard }), {
+        accountId: 'storm-fine',
+        generation: 1,
+      }),
+    ).toBe('refreshed');
+    await connect('storm-busy', 10);
+    await table.store.takeRefreshLease('storm-busy', 1, clock, 30);
+    expect(
+      await refreshAutomatically(deps({ storm: storm.guard }), {
+        accountId: 'storm-busy',
+        generation: 1,
+      }),
+    ).toBe('busy');
+    expect(storm.noted).toEqual([]);
+  });
+
+  it('the refresh job queues nothing while paused, and the tokens stay due for the run after', async () => {
+    await connect('paused-a', 10);
+    await connect('paused-b', 12);
+    const handled: RefreshRequest[] = [];
+    const summary = await runRefreshJob({
+      schedule: table.store,
+      queue: queueInto(handled),
+      clock: () => clock,
+      lookbackDays: 7,
+      maxPerRun: 10,
+      log: quiet,
+      paused: () => Promise.resolve(true),
+    });
+    expect(summary).toEqual({ due: 0, queued: 0, failed: 0, backlog: false, paused: true });
+    expect(handled).toEqual([]);
+    const next = await runRefreshJob({
+      schedule: table.store,
+      queue: queueInto(handled),
+      clock: () => clock,
+      lookbackDays: 7,
+      maxPerRun: 10,
+      log: quiet,
+      paused: () => Promise.resolve(false),
+    });
+    expect(next).toMatchObject({ due: 2, queued: 2, paused: false });
+  });
+
+  it('with the real guard: the burst that declares the storm pauses the rest of the batch', async () => {
+    const settings = { minTokens: 3, share: 0.1 };
+    const storm = {
+      paused: async () => (await table.store.getStormState()).status === 'storm',
+      noteTrouble: (causes: Record<string, number>) =>
+        noteTrouble({ store: table.store, settings, clock: () => clock, log: quiet }, causes),
+    };
+    const ids = ['burst-1', 'burst-2', 'burst-3', 'burst-4', 'burst-5'];
+    for (const id of ids) await connect(id, 10);
+    instagram.failNext('rejected-460', { operation: 'refresh', times: ids.length });
+    const outcomes = [];
+    for (const id of ids) {
+      outcomes.push(await refreshAutomatically(deps({ storm }), { accountId: id, generation: 1 }));
+    }
+    expect(outcomes).toEqual(['rejected', 'rejected', 'rejected', 'paused', 'paused']);
+    expect(refreshes()).toBe(3);
+    expect(await table.store.getStormState()).toMatchObject({
+      status: 'storm',
+      trouble: { tokens: 3, causes: { 'password-changed': 3 } },
+    });
+    // The paused ones are untouched and still due; the refresh job does not queue them.
+    for (const id of ['burst-4', 'burst-5']) {
+      expect(await stored(id)).toMatchObject({ tokenStatus: 'active', generation: 1 });
+    }
+    expect(
+      (await collect(table.store.tokensDueForRefresh(clock, 7))).map((r) => r.accountId).sort(),
+    ).toEqual(['burst-4', 'burst-5']);
+    expect(
+      await runRefreshJob({
+        schedule: table.store,
+        queue: queueInto([]),
+        clock: () => clock,
+        lookbackDays: 7,
+        maxPerRun: 10,
+        log: quiet,
+        paused: storm.paused,
+      }),
+    ).toMatchObject({ paused: true, queued: 0 });
   });
 });

@@ -897,7 +897,7 @@ describe('the digest (the notices of one window, in one email)', () => {
         /This is the last reminder we'll send about it: @ann\.weddings stays disconnected/,
       );
       expect(body.match(/last reminder/g)).toHaveLength(1);
-      expect(body).toMatch(/notices that come within an hour of one we've just sent you/);
+      expect(body).toMatch(/notices that come soon after one we've just sent you are gathered here, in one email/);
       expect(body).toMatch(/You receive this email because you own these accounts\./);
       expect(body).not.toMatch(/reconnect link|Refresh token/);
     }

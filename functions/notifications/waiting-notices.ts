@@ -41,6 +41,23 @@ export interface ClaimedNotice extends WaitingNotice {
 /** A waiting notice as the due index lists it: enough to claim it. */
 export type DueNotice = NotificationKey;
 
+/** How a notice is written down: waiting for a digest or held, due when. */
+export interface FileAs {
+  waitingAs: WaitingAs;
+  dueAt: Date;
+  heldIn?: string;
+  now: Date;
+}
+
+export type WindowOpening = { opened: true } | { opened: false; until: string };
+
+/** Why a claimed notice needs no email: stale by now (`dropped`), or its storm discarded. */
+export interface SettleEnd {
+  status: 'dropped' | 'discarded';
+  reason: string;
+  at: Date;
+}
+
 export type ClaimResult =
   | { kind: 'claimed'; notice: ClaimedNotice }
   /** sent, dropped or discarded already; taken off the index if it was still on it */
@@ -53,10 +70,7 @@ export interface WaitingNoticeStore {
    * Writes the notice down as waiting, once: `written`, or `exists` when a record of that email
    * is there already (waiting, being sent or sent).
    */
-  fileWaitingNotice(
-    notice: WaitingNotice,
-    as: { waitingAs: WaitingAs; dueAt: Date; heldIn?: string; now: Date },
-  ): Promise<'written' | 'exists'>;
+  fileWaitingNotice(notice: WaitingNotice, as: FileAs): Promise<'written' | 'exists'>;
   /** Opens the recipient's window until `until`, unless one is open: the open one's end. */
   openDigestWindow(
     userId: string,
@@ -81,11 +95,7 @@ export interface WaitingNoticeStore {
     sent: { messageId: string; sentAt: Date },
   ): Promise<void>;
   /** The claimed notice needs no email after all (`dropped`) or an operator discarded it. */
-  settleWaitingNotice(
-    notice: DueNotice,
-    claimId: string,
-    end: { status: 'dropped' | 'discarded'; reason: string; at: Date },
-  ): Promise<void>;
+  settleWaitingNotice(notice: DueNotice, claimId: string, end: SettleEnd): Promise<void>;
   /** Gives a claim back: the notice waits again as it did. */
   releaseWaitingNotice(notice: DueNotice, claimId: string): Promise<void>;
 }
@@ -117,246 +127,297 @@ function noticeOfItem(item: Record<string, unknown>): DueNotice | undefined {
 const keyOf = (notice: DueNotice) =>
   keys.notification(notice.accountId, notice.generation, notice.occasion, notice.userId);
 
+async function fileWaitingNotice(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  notice: WaitingNotice,
+  as: FileAs,
+): Promise<'written' | 'exists'> {
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...keyOf(notice),
+          accountId: notice.accountId,
+          generation: notice.generation,
+          occasion: notice.occasion,
+          userId: notice.userId,
+          // Filed under the recipient, as every record is, so erasing them reaches it.
+          memberUserId: notice.userId,
+          memberRelation: memberRelationKey.notified(
+            notice.accountId,
+            notice.generation,
+            notice.occasion,
+          ),
+          status: as.waitingAs,
+          waitingAs: as.waitingAs,
+          audience: notice.audience,
+          notice: notice.event,
+          ...(as.heldIn ? { heldIn: as.heldIn } : {}),
+          dueBucket:
+            as.waitingAs === 'held'
+              ? heldBucket(notice.userId)
+              : pendingBucket(notice.userId, as.dueAt),
+          dueAt: as.dueAt.toISOString(),
+          waitingSince: as.now.toISOString(),
+          ttl: Math.floor(as.now.getTime() / 1000) + notificationRecordDays * 86_400,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return 'written';
+  } catch (error) {
+    if (isConditionFailure(error)) return 'exists';
+    throw error;
+  }
+}
+
+async function openDigestWindow(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  userId: string,
+  now: Date,
+  until: Date,
+): Promise<WindowOpening> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.digestWindow(userId),
+        UpdateExpression: 'SET windowEnd = :until, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(pk) OR windowEnd <= :now',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':until': until.toISOString(),
+          ':now': now.toISOString(),
+          ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { opened: true };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const old = error.Item as Record<string, { S?: string }> | undefined;
+    return { opened: false, until: old?.windowEnd?.S ?? until.toISOString() };
+  }
+}
+
+async function extendDigestWindow(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  userId: string,
+  until: Date,
+): Promise<void> {
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.digestWindow(userId),
+        UpdateExpression: 'SET windowEnd = :until, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(windowEnd) OR windowEnd < :until',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':until': until.toISOString(),
+          ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
+        },
+      }),
+    )
+    .catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+}
+
+async function* dueNotices(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  now: Date,
+  options: { lookbackDays: number; held: boolean },
+): AsyncGenerator<DueNotice[]> {
+  const buckets: string[] = [];
+  for (let back = options.lookbackDays; back >= 0; back -= 1) {
+    const day = new Date(now.getTime() - back * DAY_MS).toISOString().slice(0, 10);
+    for (let shard = 0; shard < dueShards; shard += 1)
+      buckets.push(noticeBuckets.pending(day, shard));
+  }
+  if (options.held) {
+    for (let shard = 0; shard < dueShards; shard += 1) buckets.push(noticeBuckets.held(shard));
+  }
+  for await (const items of readBuckets(db, tableName, dueIndex, buckets, now)) {
+    yield items.map(noticeOfItem).filter((notice) => notice !== undefined);
+  }
+}
+
+async function claimWaitingNotice(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  notice: DueNotice,
+  claim: { claimId: string; now: Date; leaseSeconds: number },
+): Promise<ClaimResult> {
+  try {
+    const { Attributes } = await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keyOf(notice),
+        UpdateExpression: 'SET #status = :sending, claimId = :claimId, claimedAt = :now',
+        ConditionExpression:
+          'attribute_exists(waitingAs) AND (#status IN (:pending, :held) OR ' +
+          '(#status = :sending AND claimedAt < :leaseExpiredBefore))',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':sending': 'sending',
+          ':pending': 'pending',
+          ':held': 'held',
+          ':claimId': claim.claimId,
+          ':now': claim.now.toISOString(),
+          ':leaseExpiredBefore': new Date(
+            claim.now.getTime() - claim.leaseSeconds * 1000,
+          ).toISOString(),
+        },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    const item = Attributes ?? {};
+    return {
+      kind: 'claimed',
+      notice: {
+        ...notice,
+        audience: item.audience as Audience,
+        event: item.notice as AnnouncedEvent,
+        waitingAs: item.waitingAs as WaitingAs,
+        heldIn: item.heldIn as string | undefined,
+      },
+    };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const status = (error.Item as Record<string, { S?: string }> | undefined)?.status?.S;
+    if (status === 'sending') return { kind: 'busy' };
+    // Sent by the notifier after all (it took over a claim), or gone: off the index.
+    await db
+      .send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keyOf(notice),
+          UpdateExpression: 'REMOVE dueBucket, dueAt',
+          ConditionExpression:
+            'attribute_exists(pk) AND NOT #status IN (:pending, :held, :sending)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':pending': 'pending',
+            ':held': 'held',
+            ':sending': 'sending',
+          },
+        }),
+      )
+      .catch((cleanup: unknown) => {
+        if (!isConditionFailure(cleanup)) throw cleanup;
+      });
+    return { kind: 'settled' };
+  }
+}
+
+async function completeWaitingNotice(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  notice: DueNotice,
+  claimId: string,
+  sent: { messageId: string; sentAt: Date },
+): Promise<void> {
+  // Recorded even if another flush took the claim over meanwhile: this email went out, and
+  // the record must say so, so no third flush sends it again.
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keyOf(notice),
+        UpdateExpression:
+          'SET #status = :sent, messageId = :messageId, sentAt = :sentAt, digested = :true ' +
+          'REMOVE dueBucket, dueAt',
+        ConditionExpression: '#status = :sending OR claimId = :claimId',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':sent': 'sent',
+          ':sending': 'sending',
+          ':claimId': claimId,
+          ':messageId': sent.messageId,
+          ':sentAt': sent.sentAt.toISOString(),
+          ':true': true,
+        },
+      }),
+    )
+    .catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+}
+
+async function settleWaitingNotice(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  notice: DueNotice,
+  claimId: string,
+  end: SettleEnd,
+): Promise<void> {
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keyOf(notice),
+        UpdateExpression:
+          'SET #status = :status, settledReason = :reason, settledAt = :at REMOVE dueBucket, dueAt',
+        ConditionExpression: '#status = :sending AND claimId = :claimId',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':status': end.status,
+          ':reason': end.reason,
+          ':at': end.at.toISOString(),
+          ':sending': 'sending',
+          ':claimId': claimId,
+        },
+      }),
+    )
+    .catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+}
+
+async function releaseWaitingNotice(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  notice: DueNotice,
+  claimId: string,
+): Promise<void> {
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keyOf(notice),
+        UpdateExpression: 'SET #status = waitingAs REMOVE claimId, claimedAt',
+        ConditionExpression: '#status = :sending AND claimId = :claimId',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':sending': 'sending', ':claimId': claimId },
+      }),
+    )
+    .catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+}
+
 export function createWaitingNoticeStore(
   db: DynamoDBDocumentClient,
   tableName: string,
 ): WaitingNoticeStore {
-  const recordExpiry = (at: Date) =>
-    Math.floor(at.getTime() / 1000) + notificationRecordDays * 86_400;
-
   return {
-    async fileWaitingNotice(notice, as) {
-      try {
-        await db.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...keyOf(notice),
-              accountId: notice.accountId,
-              generation: notice.generation,
-              occasion: notice.occasion,
-              userId: notice.userId,
-              // Filed under the recipient, as every record is, so erasing them reaches it.
-              memberUserId: notice.userId,
-              memberRelation: memberRelationKey.notified(
-                notice.accountId,
-                notice.generation,
-                notice.occasion,
-              ),
-              status: as.waitingAs,
-              waitingAs: as.waitingAs,
-              audience: notice.audience,
-              notice: notice.event,
-              ...(as.heldIn ? { heldIn: as.heldIn } : {}),
-              dueBucket:
-                as.waitingAs === 'held'
-                  ? heldBucket(notice.userId)
-                  : pendingBucket(notice.userId, as.dueAt),
-              dueAt: as.dueAt.toISOString(),
-              waitingSince: as.now.toISOString(),
-              ttl: recordExpiry(as.now),
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-        return 'written';
-      } catch (error) {
-        if (isConditionFailure(error)) return 'exists';
-        throw error;
-      }
-    },
-
-    async openDigestWindow(userId, now, until) {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.digestWindow(userId),
-            UpdateExpression: 'SET windowEnd = :until, #ttl = :ttl',
-            ConditionExpression: 'attribute_not_exists(pk) OR windowEnd <= :now',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: {
-              ':until': until.toISOString(),
-              ':now': now.toISOString(),
-              ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        return { opened: true };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        const old = error.Item as Record<string, { S?: string }> | undefined;
-        return { opened: false, until: old?.windowEnd?.S ?? until.toISOString() };
-      }
-    },
-
-    async extendDigestWindow(userId, until) {
-      await db
-        .send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.digestWindow(userId),
-            UpdateExpression: 'SET windowEnd = :until, #ttl = :ttl',
-            ConditionExpression: 'attribute_not_exists(windowEnd) OR windowEnd < :until',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: {
-              ':until': until.toISOString(),
-              ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
-            },
-          }),
-        )
-        .catch((error: unknown) => {
-          if (!isConditionFailure(error)) throw error;
-        });
-    },
-
-    async *dueNotices(now, options) {
-      const buckets: string[] = [];
-      for (let back = options.lookbackDays; back >= 0; back -= 1) {
-        const day = new Date(now.getTime() - back * DAY_MS).toISOString().slice(0, 10);
-        for (let shard = 0; shard < dueShards; shard += 1)
-          buckets.push(noticeBuckets.pending(day, shard));
-      }
-      if (options.held) {
-        for (let shard = 0; shard < dueShards; shard += 1) buckets.push(noticeBuckets.held(shard));
-      }
-      for await (const items of readBuckets(db, tableName, dueIndex, buckets, now)) {
-        yield items.map(noticeOfItem).filter((notice) => notice !== undefined);
-      }
-    },
-
-    async claimWaitingNotice(notice, claim) {
-      try {
-        const { Attributes } = await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keyOf(notice),
-            UpdateExpression: 'SET #status = :sending, claimId = :claimId, claimedAt = :now',
-            ConditionExpression:
-              'attribute_exists(waitingAs) AND (#status IN (:pending, :held) OR ' +
-              '(#status = :sending AND claimedAt < :leaseExpiredBefore))',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':sending': 'sending',
-              ':pending': 'pending',
-              ':held': 'held',
-              ':claimId': claim.claimId,
-              ':now': claim.now.toISOString(),
-              ':leaseExpiredBefore': new Date(
-                claim.now.getTime() - claim.leaseSeconds * 1000,
-              ).toISOString(),
-            },
-            ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        const item = Attributes ?? {};
-        return {
-          kind: 'claimed',
-          notice: {
-            ...notice,
-            audience: item.audience as Audience,
-            event: item.notice as AnnouncedEvent,
-            waitingAs: item.waitingAs as WaitingAs,
-            heldIn: item.heldIn as string | undefined,
-          },
-        };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        const status = (error.Item as Record<string, { S?: string }> | undefined)?.status?.S;
-        if (status === 'sending') return { kind: 'busy' };
-        // Sent by the notifier after all (it took over a claim), or gone: off the index.
-        await db
-          .send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: keyOf(notice),
-              UpdateExpression: 'REMOVE dueBucket, dueAt',
-              ConditionExpression:
-                'attribute_exists(pk) AND NOT #status IN (:pending, :held, :sending)',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: {
-                ':pending': 'pending',
-                ':held': 'held',
-                ':sending': 'sending',
-              },
-            }),
-          )
-          .catch((cleanup: unknown) => {
-            if (!isConditionFailure(cleanup)) throw cleanup;
-          });
-        return { kind: 'settled' };
-      }
-    },
-
-    async completeWaitingNotice(notice, claimId, sent) {
-      // Recorded even if another flush took the claim over meanwhile: this email went out, and
-      // the record must say so, so no third flush sends it again.
-      await db
-        .send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keyOf(notice),
-            UpdateExpression:
-              'SET #status = :sent, messageId = :messageId, sentAt = :sentAt, digested = :true ' +
-              'REMOVE dueBucket, dueAt',
-            ConditionExpression: '#status = :sending OR claimId = :claimId',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':sent': 'sent',
-              ':sending': 'sending',
-              ':claimId': claimId,
-              ':messageId': sent.messageId,
-              ':sentAt': sent.sentAt.toISOString(),
-              ':true': true,
-            },
-          }),
-        )
-        .catch((error: unknown) => {
-          if (!isConditionFailure(error)) throw error;
-        });
-    },
-
-    async settleWaitingNotice(notice, claimId, end) {
-      await db
-        .send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keyOf(notice),
-            UpdateExpression:
-              'SET #status = :status, settledReason = :reason, settledAt = :at REMOVE dueBucket, dueAt',
-            ConditionExpression: '#status = :sending AND claimId = :claimId',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':status': end.status,
-              ':reason': end.reason,
-              ':at': end.at.toISOString(),
-              ':sending': 'sending',
-              ':claimId': claimId,
-            },
-          }),
-        )
-        .catch((error: unknown) => {
-          if (!isConditionFailure(error)) throw error;
-        });
-    },
-
-    async releaseWaitingNotice(notice, claimId) {
-      await db
-        .send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keyOf(notice),
-            UpdateExpression: 'SET #status = waitingAs REMOVE claimId, claimedAt',
-            ConditionExpression: '#status = :sending AND claimId = :claimId',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':sending': 'sending', ':claimId': claimId },
-          }),
-        )
-        .catch((error: unknown) => {
-          if (!isConditionFailure(error)) throw error;
-        });
-    },
+    fileWaitingNotice: (notice, as) => fileWaitingNotice(db, tableName, notice, as),
+    openDigestWindow: (userId, now, until) => openDigestWindow(db, tableName, userId, now, until),
+    extendDigestWindow: (userId, until) => extendDigestWindow(db, tableName, userId, until),
+    dueNotices: (now, options) => dueNotices(db, tableName, now, options),
+    claimWaitingNotice: (notice, claim) => claimWaitingNotice(db, tableName, notice, claim),
+    completeWaitingNotice: (notice, claimId, sent) =>
+      completeWaitingNotice(db, tableName, notice, claimId, sent),
+    settleWaitingNotice: (notice, claimId, end) =>
+      settleWaitingNotice(db, tableName, notice, claimId, end),
+    releaseWaitingNotice: (notice, claimId) => releaseWaitingNotice(db, tableName, notice, claimId),
   };
 }

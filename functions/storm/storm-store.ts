@@ -87,6 +87,195 @@ function addCauses(causes: Record<string, number>) {
   };
 }
 
+async function countTrouble(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  causes: Record<string, number>,
+  now: Date,
+): Promise<{ current: TroubleCount; previous: TroubleCount }> {
+  const add = addCauses(causes);
+  const hour = hourOf(now);
+  const written = await db.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.stormTrouble(hour),
+      UpdateExpression: `SET #ttl = if_not_exists(#ttl, :ttl) ADD ${add.expression}`,
+      ExpressionAttributeNames: { '#ttl': 'ttl', ...add.names },
+      ExpressionAttributeValues: {
+        ':ttl': Math.floor(now.getTime() / 1000) + troubleRecordSeconds,
+        ...add.values,
+      },
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  const before = await db.send(
+    new GetCommand({
+      TableName: tableName,
+      Key: keys.stormTrouble(hourOf(new Date(now.getTime() - 3_600_000))),
+    }),
+  );
+  return { current: troubleOf(written.Attributes), previous: troubleOf(before.Item) };
+}
+
+async function getStormState(db: DynamoDBDocumentClient, tableName: string): Promise<StormState> {
+  const { Item } = await db.send(
+    new GetCommand({ TableName: tableName, Key: keys.stormState(), ConsistentRead: true }),
+  );
+  if (!Item) return { status: 'calm' };
+  return {
+    status: Item.status === 'storm' ? 'storm' : 'calm',
+    since: Item.since as string | undefined,
+    trouble: troubleOf(Item),
+    reportedAt: Item.reportedAt as string | undefined,
+    endedAt: Item.endedAt as string | undefined,
+    endings: Item.endings as StormState['endings'],
+  };
+}
+
+async function declareStorm(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  trouble: TroubleCount,
+  now: Date,
+): Promise<boolean> {
+  const names = Object.keys(trouble.causes).map(causeAttribute);
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.stormState(),
+        UpdateExpression: [
+          'SET #status = :storm, since = :now, reportedAt = :now, tokens = :tokens',
+          ...names.map((_, index) => `#c${index} = :c${index}`),
+        ].join(', '),
+        ConditionExpression: 'attribute_not_exists(pk) OR #status <> :storm',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          ...Object.fromEntries(names.map((name, index) => [`#c${index}`, name])),
+        },
+        ExpressionAttributeValues: {
+          ':storm': 'storm',
+          ':now': now.toISOString(),
+          ':tokens': trouble.tokens,
+          ...Object.fromEntries(
+            Object.values(trouble.causes).map((count, index) => [`:c${index}`, count]),
+          ),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+async function addStormTrouble(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  causes: Record<string, number>,
+): Promise<void> {
+  const add = addCauses(causes);
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.stormState(),
+        UpdateExpression: `ADD ${add.expression}`,
+        ConditionExpression: '#status = :storm',
+        ExpressionAttributeNames: { '#status': 'status', ...add.names },
+        ExpressionAttributeValues: { ':storm': 'storm', ...add.values },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+async function markStormReported(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  since: string,
+  now: Date,
+): Promise<void> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.stormState(),
+        UpdateExpression: 'SET reportedAt = :now',
+        ConditionExpression: '#status = :storm AND since = :since',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':storm': 'storm',
+          ':since': since,
+          ':now': now.toISOString(),
+        },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+async function endStorm(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  state: StormState,
+  action: StormEnding,
+  now: Date,
+): Promise<boolean> {
+  const since = state.since;
+  if (state.status !== 'storm' || !since) return false;
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.stormState(),
+        // One write: the storm ends together with the record of what becomes of its held
+        // notices, or not at all. The counts stay, so the status can say what the last was.
+        UpdateExpression: 'SET #status = :calm, endedAt = :now, endings = :endings',
+        ConditionExpression: '#status = :storm AND since = :since',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':calm': 'calm',
+          ':storm': 'storm',
+          ':since': since,
+          ':now': now.toISOString(),
+          ':endings': { ...state.endings, [since]: { action, at: now.toISOString() } },
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+async function countHeldNotices(db: DynamoDBDocumentClient, tableName: string): Promise<number> {
+  let held = 0;
+  for (let shard = 0; shard < dueShards; shard += 1) {
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: dueIndex.name,
+          KeyConditionExpression: '#bucket = :bucket',
+          ExpressionAttributeNames: { '#bucket': dueIndex.partitionKey },
+          ExpressionAttributeValues: { ':bucket': noticeBuckets.held(shard) },
+          Select: 'COUNT',
+          ExclusiveStartKey,
+        }),
+      );
+      held += page.Count ?? 0;
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  }
+  return held;
+}
+
 export function createStormStore(
   db: DynamoDBDocumentClient,
   tableName: string,
@@ -107,170 +296,13 @@ export function createStormStore(
     });
 
   return {
-    async countTrouble(causes, now) {
-      const add = addCauses(causes);
-      const hour = hourOf(now);
-      const written = await db.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keys.stormTrouble(hour),
-          UpdateExpression: `SET #ttl = if_not_exists(#ttl, :ttl) ADD ${add.expression}`,
-          ExpressionAttributeNames: { '#ttl': 'ttl', ...add.names },
-          ExpressionAttributeValues: {
-            ':ttl': Math.floor(now.getTime() / 1000) + troubleRecordSeconds,
-            ...add.values,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const before = await db.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: keys.stormTrouble(hourOf(new Date(now.getTime() - 3_600_000))),
-        }),
-      );
-      return { current: troubleOf(written.Attributes), previous: troubleOf(before.Item) };
-    },
-
-    async getStormState() {
-      const { Item } = await db.send(
-        new GetCommand({ TableName: tableName, Key: keys.stormState(), ConsistentRead: true }),
-      );
-      if (!Item) return { status: 'calm' };
-      return {
-        status: Item.status === 'storm' ? 'storm' : 'calm',
-        since: Item.since as string | undefined,
-        trouble: troubleOf(Item),
-        reportedAt: Item.reportedAt as string | undefined,
-        endedAt: Item.endedAt as string | undefined,
-        endings: Item.endings as StormState['endings'],
-      };
-    },
-
-    async declareStorm(trouble, now) {
-      const names = Object.keys(trouble.causes).map(causeAttribute);
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.stormState(),
-            UpdateExpression: [
-              'SET #status = :storm, since = :now, reportedAt = :now, tokens = :tokens',
-              ...names.map((_, index) => `#c${index} = :c${index}`),
-            ].join(', '),
-            ConditionExpression: 'attribute_not_exists(pk) OR #status <> :storm',
-            ExpressionAttributeNames: {
-              '#status': 'status',
-              ...Object.fromEntries(names.map((name, index) => [`#c${index}`, name])),
-            },
-            ExpressionAttributeValues: {
-              ':storm': 'storm',
-              ':now': now.toISOString(),
-              ':tokens': trouble.tokens,
-              ...Object.fromEntries(
-                Object.values(trouble.causes).map((count, index) => [`:c${index}`, count]),
-              ),
-            },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
-    },
-
-    async addStormTrouble(causes) {
-      const add = addCauses(causes);
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.stormState(),
-            UpdateExpression: `ADD ${add.expression}`,
-            ConditionExpression: '#status = :storm',
-            ExpressionAttributeNames: { '#status': 'status', ...add.names },
-            ExpressionAttributeValues: { ':storm': 'storm', ...add.values },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
-    },
-
-    async markStormReported(since, now) {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.stormState(),
-            UpdateExpression: 'SET reportedAt = :now',
-            ConditionExpression: '#status = :storm AND since = :since',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':storm': 'storm',
-              ':since': since,
-              ':now': now.toISOString(),
-            },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
-    },
-
-    async endStorm(state, action, now) {
-      const since = state.since;
-      if (state.status !== 'storm' || !since) return false;
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.stormState(),
-            // One write: the storm ends together with the record of what becomes of its held
-            // notices, or not at all. The counts stay, so the status can say what the last was.
-            UpdateExpression: 'SET #status = :calm, endedAt = :now, endings = :endings',
-            ConditionExpression: '#status = :storm AND since = :since',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':calm': 'calm',
-              ':storm': 'storm',
-              ':since': since,
-              ':now': now.toISOString(),
-              ':endings': { ...state.endings, [since]: { action, at: now.toISOString() } },
-            },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
-    },
-
-    async countHeldNotices() {
-      let held = 0;
-      for (let shard = 0; shard < dueShards; shard += 1) {
-        let ExclusiveStartKey: Record<string, unknown> | undefined;
-        do {
-          const page = await db.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: dueIndex.name,
-              KeyConditionExpression: '#bucket = :bucket',
-              ExpressionAttributeNames: { '#bucket': dueIndex.partitionKey },
-              ExpressionAttributeValues: { ':bucket': noticeBuckets.held(shard) },
-              Select: 'COUNT',
-              ExclusiveStartKey,
-            }),
-          );
-          held += page.Count ?? 0;
-          ExclusiveStartKey = page.LastEvaluatedKey;
-        } while (ExclusiveStartKey);
-      }
-      return held;
-    },
-
+    countTrouble: (causes, now) => countTrouble(db, tableName, causes, now),
+    getStormState: () => getStormState(db, tableName),
+    declareStorm: (trouble, now) => declareStorm(db, tableName, trouble, now),
+    addStormTrouble: (causes) => addStormTrouble(db, tableName, causes),
+    markStormReported: (since, now) => markStormReported(db, tableName, since, now),
+    endStorm: (state, action, now) => endStorm(db, tableName, state, action, now),
+    countHeldNotices: () => countHeldNotices(db, tableName),
     async watchedTokens() {
       // Asked at most every ten minutes per process: DynamoDB itself refreshes it six-hourly.
       if (watched && Date.now() - watched.readAt < 600_000) return watched.count;

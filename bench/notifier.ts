@@ -5,7 +5,8 @@
  * above what either reaches, so this measures the notifier's own work, not its speed limit.
  */
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { createEmailRenderer, sampleEmailData } from '../functions/notifications/emails';
+import { createEmailRenderer } from '../functions/notifications/emails';
+import { sampleEmailData } from '../functions/notifications/email-samples';
 import { notifierConcurrency } from '../lib/notifications';
 import { createBenchTable, writeItems } from './data';
 import { round, sesArrivals, timeCalls, type Benchmark } from './harness';

@@ -31,6 +31,8 @@ export interface AlarmsProps {
    * @default none: the automatic refresh is off
    */
   readonly refreshDeadLetterQueue?: IQueue;
+  /** The function the digest schedule runs (digests, and the notices a released storm held). */
+  readonly digestFlush: IFunction;
   /** Receives before a message reaches a dead-letter queue, for the alarms' descriptions. */
   readonly maxReceiveCount: number;
   /** Where alarms are sent. @default none: alarms only change state, and no topic is created */
@@ -63,6 +65,8 @@ export class Alarms extends Construct {
    * hourly, and the alarm falls back to OK between reports, so each report notifies again).
    */
   readonly storm: Alarm;
+  /** In alarm when the digest flush failed in three runs of 5 minutes in a row. */
+  readonly digestFlushFailing: Alarm;
   /** Every alarm above. */
   readonly all: readonly Alarm[];
   /** Set when an alarm email was given. */
@@ -121,6 +125,12 @@ export class Alarms extends Construct {
         period: Duration.minutes(5),
       }),
     });
+    this.digestFlushFailing = this.alarm('DigestFlushFailing', {
+      description:
+        'tokenwatch: the digest flush failed in three runs in a row; digests, and the notices a released storm held, are not going out',
+      metric: props.digestFlush.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      evaluationPeriods: 3,
+    });
     if (props.refreshDeadLetterQueue !== undefined) {
       this.refreshDeadLetterQueueNotEmpty = this.alarm('RefreshDeadLetterQueueNotEmpty', {
         description: `tokenwatch: refresh requests failed ${props.maxReceiveCount} times and wait in the refresh dead-letter queue; the refresher keeps failing, and tokens may expire instead of being refreshed`,
@@ -134,6 +144,7 @@ export class Alarms extends Construct {
       this.undeliveredEventsNotEmpty,
       this.emailsSentTwice,
       this.storm,
+      this.digestFlushFailing,
       ...(this.refreshDeadLetterQueueNotEmpty ? [this.refreshDeadLetterQueueNotEmpty] : []),
     ];
 

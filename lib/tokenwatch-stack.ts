@@ -129,6 +129,7 @@ export class TokenwatchStack extends Stack {
     });
     this.alarms = new Alarms(this, 'Alarms', {
       expiryCheck: this.expiryCheck.checker,
+      digestFlush: this.digests.flusher,
       deadLetterQueue: this.notifications.deadLetterQueue,
       undeliveredEvents: this.notifications.undeliveredEvents,
       refreshDeadLetterQueue: this.tokenRefresh?.deadLetterQueue,

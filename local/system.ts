@@ -297,6 +297,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       RECONNECT_LINK_HOURS: '72',
       SENDER_ADDRESS: 'notifications@tokenwatch.local',
       SES_MAX_SEND_RATE: String(options.sesMaxSendRate ?? 10),
+      // Not one more for the digest flush, as deployed: locally it runs only after the queue
+      // drained (run-check), so it never sends alongside the notifiers.
       NOTIFY_MAX_CONCURRENCY: String(options.notifierConcurrency ?? 2),
       CHECK_LOOKBACK_DAYS: '7',
       REFRESH_QUEUE_URL: sqs.urlOf(refreshQueue),

@@ -11,16 +11,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   createEmailRenderer,
+  templateNames,
+  type EmailData,
+  type TemplateName,
+} from '../functions/notifications/emails';
+import {
   sampleDeveloperDigestEmailData,
   sampleDigestEmailData,
   sampleEmailData,
   sampleExpiringEmailData,
   sampleReconnectedEmailData,
   sampleReminderEmailData,
-  templateNames,
-  type EmailData,
-  type TemplateName,
-} from '../functions/notifications/emails';
+} from '../functions/notifications/email-samples';
 import { compileTemplateSources } from './email-templates';
 import { tokenCause } from '../functions/tokens/lifecycle';
 

@@ -111,7 +111,7 @@ export async function flushDigests(deps: DigestFlushDependencies): Promise<Diges
       break;
     }
     summary.recipients += 1;
-    const result = await flushRecipient(deps, userId, notices, key, state.endings ?? {});
+    const result = await flushRecipient(deps, summary, userId, notices, key, state.endings ?? {});
     if (result === 'storm') {
       summary.stormOn = true;
       break;
@@ -119,137 +119,155 @@ export async function flushDigests(deps: DigestFlushDependencies): Promise<Diges
   }
   deps.log.info('Digest flush finished', { summary });
   return summary;
+}
 
-  async function flushRecipient(
-    flush: DigestFlushDependencies,
-    userId: string,
-    due: readonly DueNotice[],
-    signingKey: string,
-    endings: NonNullable<Awaited<ReturnType<StormStore['getStormState']>>['endings']>,
-  ): Promise<'done' | 'storm'> {
-    const claimId = randomUUID();
-    const now = flush.clock();
-    const claimed: ClaimedNotice[] = [];
-    for (const notice of due) {
-      const result = await flush.store.claimWaitingNotice(notice, {
-        claimId,
-        now,
-        leaseSeconds: flush.leaseSeconds,
+type StormEndings = NonNullable<Awaited<ReturnType<StormStore['getStormState']>>['endings']>;
+type FreshNotices = Awaited<ReturnType<typeof freshNotices>>;
+
+async function flushRecipient(
+  flush: DigestFlushDependencies,
+  summary: DigestFlushSummary,
+  userId: string,
+  due: readonly DueNotice[],
+  signingKey: string,
+  endings: StormEndings,
+): Promise<'done' | 'storm'> {
+  const claimId = randomUUID();
+  const now = flush.clock();
+  const claimed: ClaimedNotice[] = [];
+  for (const notice of due) {
+    const result = await flush.store.claimWaitingNotice(notice, {
+      claimId,
+      now,
+      leaseSeconds: flush.leaseSeconds,
+    });
+    if (result.kind === 'claimed') claimed.push(result.notice);
+    if (result.kind === 'busy') summary.busy += 1;
+  }
+  const toTell: ClaimedNotice[] = [];
+  for (const notice of claimed) {
+    const ending = notice.heldIn ? endings[notice.heldIn] : undefined;
+    if (notice.waitingAs === 'held' && ending?.action === 'discard') {
+      await flush.store.settleWaitingNotice(notice, claimId, {
+        status: 'discarded',
+        reason: `storm of ${notice.heldIn ?? 'unknown'} discarded`,
+        at: now,
       });
-      if (result.kind === 'claimed') claimed.push(result.notice);
-      if (result.kind === 'busy') summary.busy += 1;
-    }
-    const toTell: ClaimedNotice[] = [];
-    for (const notice of claimed) {
-      const ending = notice.heldIn ? endings[notice.heldIn] : undefined;
-      if (notice.waitingAs === 'held' && ending?.action === 'discard') {
-        await flush.store.settleWaitingNotice(notice, claimId, {
-          status: 'discarded',
-          reason: `storm of ${notice.heldIn ?? 'unknown'} discarded`,
-          at: now,
-        });
-        summary.discarded += 1;
-      } else toTell.push(notice);
-    }
-    const fresh = await freshNotices(flush, userId, toTell, claimId, now);
-    let sentToThem = 0;
-    for (const [audience, group] of fresh.byAudience) {
-      // A storm declared since this run began holds what is not sent yet.
-      if ((await flush.store.getStormState()).status === 'storm') {
-        await releaseAll(flush, [...fresh.byAudience.values()].flat(), claimId);
-        return 'storm';
-      }
-      const email = emailOf(flush, group, { userId, audience, ...fresh.person }, signingKey, now);
-      let messageId: string;
-      try {
-        ({ messageId } = await flush.mailer.send(email));
-      } catch (error) {
-        summary.failed += 1;
-        if (error instanceof MailNotSentError) {
-          await releaseAll(flush, group, claimId);
-        }
-        flush.log.warn('Digest not sent; its notices wait for the next run', {
-          userId,
-          notices: group.length,
-          error: errorName(error),
-        });
-        fresh.byAudience.delete(audience);
-        continue;
-      }
-      for (const { notice } of group) {
-        await flush.store.completeWaitingNotice(notice, claimId, {
-          messageId,
-          sentAt: flush.clock(),
-        });
-      }
-      summary.emails += 1;
-      sentToThem += 1;
-      summary.told += group.length;
-      if (group.length > 1) summary.digests += 1;
-      flush.log.info('Digest sent', { userId, audience, notices: group.length, messageId });
-    }
-    if (sentToThem > 0 && flush.windowMinutes > 0) {
-      // The next notice waits a window from now: one email per window, digests included.
-      await flush.store.extendDigestWindow(
-        userId,
-        new Date(now.getTime() + flush.windowMinutes * 60_000),
-      );
-    }
-    return 'done';
+      summary.discarded += 1;
+    } else toTell.push(notice);
   }
+  const fresh = await freshNotices(flush, summary, userId, toTell, claimId, now);
+  return sendToRecipient(flush, summary, { userId, fresh, signingKey, claimId, now });
+}
 
-  async function freshNotices(
-    flush: DigestFlushDependencies,
-    userId: string,
-    notices: readonly ClaimedNotice[],
-    claimId: string,
-    now: Date,
-  ) {
-    const accounts = new Map<string, AccountSummary | undefined>();
-    const developers = new Map<string, readonly string[]>();
-    for (const { accountId, audience } of notices) {
-      if (!accounts.has(accountId))
-        accounts.set(accountId, await flush.store.getAccount(accountId));
-      if (audience === 'developer' && !developers.has(accountId)) {
-        developers.set(accountId, await flush.store.listDeveloperIds(accountId));
-      }
+/** One email per audience of the recipient's fresh notices; the window extended after. */
+async function sendToRecipient(
+  flush: DigestFlushDependencies,
+  summary: DigestFlushSummary,
+  recipient: {
+    userId: string;
+    fresh: FreshNotices;
+    signingKey: string;
+    claimId: string;
+    now: Date;
+  },
+): Promise<'done' | 'storm'> {
+  const { userId, fresh, signingKey, claimId, now } = recipient;
+  let sentToThem = 0;
+  for (const [audience, group] of fresh.byAudience) {
+    // A storm declared since this run began holds what is not sent yet.
+    if ((await flush.store.getStormState()).status === 'storm') {
+      await releaseAll(flush, [...fresh.byAudience.values()].flat(), claimId);
+      return 'storm';
     }
-    const preferences = (await flush.store.getPreferencesOf([userId])).get(userId);
-    const profile = (await flush.store.getProfiles([userId])).get(userId);
-    const byAudience = new Map<
-      Audience,
-      { notice: ClaimedNotice; announcement: Announcement; username: string }[]
-    >();
-    for (const notice of notices) {
-      const account = accounts.get(notice.accountId);
-      const announcement = announcementOf(notice.event);
-      const stillTheirs =
-        notice.audience === 'owner'
-          ? account?.ownerUserId === userId
-          : (developers.get(notice.accountId) ?? []).includes(userId) &&
-            account?.ownerUserId !== userId;
-      const reason =
-        announcement.staleReason(account, now) ??
-        (!stillTheirs ? 'no-longer-theirs' : undefined) ??
-        (!preferences?.[preferenceGoverning(announcement.kind, notice.audience)]
-          ? 'preference-off'
-          : undefined) ??
-        (!profile ? 'no-address' : undefined);
-      if (reason || !account) {
-        await flush.store.settleWaitingNotice(notice, claimId, {
-          status: 'dropped',
-          reason: reason ?? 'account-gone',
-          at: now,
-        });
-        summary.dropped += 1;
-        continue;
-      }
-      const group = byAudience.get(notice.audience) ?? [];
-      group.push({ notice, announcement, username: account.username });
-      byAudience.set(notice.audience, group);
+    const email = emailOf(flush, group, { userId, audience, ...fresh.person }, signingKey, now);
+    let messageId: string;
+    try {
+      ({ messageId } = await flush.mailer.send(email));
+    } catch (error) {
+      summary.failed += 1;
+      if (error instanceof MailNotSentError) await releaseAll(flush, group, claimId);
+      flush.log.warn('Digest not sent; its notices wait for the next run', {
+        userId,
+        notices: group.length,
+        error: errorName(error),
+      });
+      fresh.byAudience.delete(audience);
+      continue;
     }
-    return { byAudience, person: { name: profile?.name ?? '', email: profile?.email ?? '' } };
+    for (const { notice } of group) {
+      await flush.store.completeWaitingNotice(notice, claimId, {
+        messageId,
+        sentAt: flush.clock(),
+      });
+    }
+    summary.emails += 1;
+    sentToThem += 1;
+    summary.told += group.length;
+    if (group.length > 1) summary.digests += 1;
+    flush.log.info('Digest sent', { userId, audience, notices: group.length, messageId });
   }
+  if (sentToThem > 0 && flush.windowMinutes > 0) {
+    // The next notice waits a window from now: one email per window, digests included.
+    await flush.store.extendDigestWindow(
+      userId,
+      new Date(now.getTime() + flush.windowMinutes * 60_000),
+    );
+  }
+  return 'done';
+}
+
+async function freshNotices(
+  flush: DigestFlushDependencies,
+  summary: DigestFlushSummary,
+  userId: string,
+  notices: readonly ClaimedNotice[],
+  claimId: string,
+  now: Date,
+) {
+  const accounts = new Map<string, AccountSummary | undefined>();
+  const developers = new Map<string, readonly string[]>();
+  for (const { accountId, audience } of notices) {
+    if (!accounts.has(accountId)) accounts.set(accountId, await flush.store.getAccount(accountId));
+    if (audience === 'developer' && !developers.has(accountId)) {
+      developers.set(accountId, await flush.store.listDeveloperIds(accountId));
+    }
+  }
+  const preferences = (await flush.store.getPreferencesOf([userId])).get(userId);
+  const profile = (await flush.store.getProfiles([userId])).get(userId);
+  const byAudience = new Map<
+    Audience,
+    { notice: ClaimedNotice; announcement: Announcement; username: string }[]
+  >();
+  for (const notice of notices) {
+    const account = accounts.get(notice.accountId);
+    const announcement = announcementOf(notice.event);
+    const stillTheirs =
+      notice.audience === 'owner'
+        ? account?.ownerUserId === userId
+        : (developers.get(notice.accountId) ?? []).includes(userId) &&
+          account?.ownerUserId !== userId;
+    const reason =
+      announcement.staleReason(account, now) ??
+      (!stillTheirs ? 'no-longer-theirs' : undefined) ??
+      (!preferences?.[preferenceGoverning(announcement.kind, notice.audience)]
+        ? 'preference-off'
+        : undefined) ??
+      (!profile ? 'no-address' : undefined);
+    if (reason || !account) {
+      await flush.store.settleWaitingNotice(notice, claimId, {
+        status: 'dropped',
+        reason: reason ?? 'account-gone',
+        at: now,
+      });
+      summary.dropped += 1;
+      continue;
+    }
+    const group = byAudience.get(notice.audience) ?? [];
+    group.push({ notice, announcement, username: account.username });
+    byAudience.set(notice.audience, group);
+  }
+  return { byAudience, person: { name: profile?.name ?? '', email: profile?.email ?? '' } };
 }
 
 function emailOf(

@@ -20,6 +20,7 @@ import { keys, memberRelationKey, noticeBuckets, notificationRecordDays } from '
 import { dueIndex, dueShards } from '#storage/table';
 import { readBuckets } from '#tokens/filing';
 import type { AnnouncedEvent } from './announcements';
+import { createDigestWindows, type DigestWindows } from './digest-windows';
 import type { NotificationKey } from './ledger';
 import type { Audience, Occasion } from './occasions';
 
@@ -49,8 +50,6 @@ export interface FileAs {
   now: Date;
 }
 
-export type WindowOpening = { opened: true } | { opened: false; until: string };
-
 /** Why a claimed notice needs no email: stale by now (`dropped`), or its storm discarded. */
 export interface SettleEnd {
   status: 'dropped' | 'discarded';
@@ -65,20 +64,12 @@ export type ClaimResult =
   /** another flush holds it; its lease decides */
   | { kind: 'busy' };
 
-export interface WaitingNoticeStore {
+export interface WaitingNoticeStore extends DigestWindows {
   /**
    * Writes the notice down as waiting, once: `written`, or `exists` when a record of that email
    * is there already (waiting, being sent or sent).
    */
   fileWaitingNotice(notice: WaitingNotice, as: FileAs): Promise<'written' | 'exists'>;
-  /** Opens the recipient's window until `until`, unless one is open: the open one's end. */
-  openDigestWindow(
-    userId: string,
-    now: Date,
-    until: Date,
-  ): Promise<{ opened: true } | { opened: false; until: string }>;
-  /** Keeps the recipient's window open until `until` (after a digest went out). */
-  extendDigestWindow(userId: string, until: Date): Promise<void>;
   /** The waiting notices due by `now`: pending ones from the look-back, and held ones if asked. */
   dueNotices(
     now: Date,
@@ -171,62 +162,6 @@ async function fileWaitingNotice(
     if (isConditionFailure(error)) return 'exists';
     throw error;
   }
-}
-
-async function openDigestWindow(
-  db: DynamoDBDocumentClient,
-  tableName: string,
-  userId: string,
-  now: Date,
-  until: Date,
-): Promise<WindowOpening> {
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.digestWindow(userId),
-        UpdateExpression: 'SET windowEnd = :until, #ttl = :ttl',
-        ConditionExpression: 'attribute_not_exists(pk) OR windowEnd <= :now',
-        ExpressionAttributeNames: { '#ttl': 'ttl' },
-        ExpressionAttributeValues: {
-          ':until': until.toISOString(),
-          ':now': now.toISOString(),
-          ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
-        },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    return { opened: true };
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    const old = error.Item as Record<string, { S?: string }> | undefined;
-    return { opened: false, until: old?.windowEnd?.S ?? until.toISOString() };
-  }
-}
-
-async function extendDigestWindow(
-  db: DynamoDBDocumentClient,
-  tableName: string,
-  userId: string,
-  until: Date,
-): Promise<void> {
-  await db
-    .send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.digestWindow(userId),
-        UpdateExpression: 'SET windowEnd = :until, #ttl = :ttl',
-        ConditionExpression: 'attribute_not_exists(windowEnd) OR windowEnd < :until',
-        ExpressionAttributeNames: { '#ttl': 'ttl' },
-        ExpressionAttributeValues: {
-          ':until': until.toISOString(),
-          ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
-        },
-      }),
-    )
-    .catch((error: unknown) => {
-      if (!isConditionFailure(error)) throw error;
-    });
 }
 
 async function* dueNotices(
@@ -410,8 +345,7 @@ export function createWaitingNoticeStore(
 ): WaitingNoticeStore {
   return {
     fileWaitingNotice: (notice, as) => fileWaitingNotice(db, tableName, notice, as),
-    openDigestWindow: (userId, now, until) => openDigestWindow(db, tableName, userId, now, until),
-    extendDigestWindow: (userId, until) => extendDigestWindow(db, tableName, userId, until),
+    ...createDigestWindows(db, tableName),
     dueNotices: (now, options) => dueNotices(db, tableName, now, options),
     claimWaitingNotice: (notice, claim) => claimWaitingNotice(db, tableName, notice, claim),
     completeWaitingNotice: (notice, claimId, sent) =>

@@ -522,7 +522,8 @@ describe('the authorization matrix', () => {
     expect(status.status).toBe(200);
     const { incident } = status.json<{ incident: Record<string, unknown> }>();
     expect(Object.keys(incident).sort()).toEqual(['since', 'summary']);
-    expect(incident).toMatchObject({ since, summary: expect.stringContaining('30 tokens') });
+    expect(incident.since).toBe(since);
+    expect(incident.summary).toContain('30 tokens');
 
     const report = await env.api.call('GET', '/service/storm', { token: service });
     expect(report.status).toBe(200);

@@ -46,15 +46,15 @@ beforeAll(async () => {
  * guard's DescribeTable (storm-store.ts). Spied in the test itself: spies are restored before each.
  */
 function recordPlainClientCommands() {
-  const send = DynamoDBClient.prototype.send;
-  vi.spyOn(DynamoDBClient.prototype, 'send').mockImplementation(function (
-    this: DynamoDBClient,
-    ...args: unknown[]
-  ) {
-    record((args[0] as object).constructor.name);
-    return (send as (...sent: unknown[]) => unknown).apply(this, args);
-  } as typeof send);
+  type Send = (this: DynamoDBClient, command: object, ...rest: unknown[]) => Promise<unknown>;
+  const prototype = DynamoDBClient.prototype as unknown as { send: Send };
+  const send = prototype.send;
+  vi.spyOn(prototype, 'send').mockImplementation(function (this: DynamoDBClient, command, ...rest) {
+    record(command.constructor.name);
+    return send.call(this, command, ...rest);
+  });
 }
+
 afterAll(async () => {
   await env.stop();
 });

@@ -10,12 +10,6 @@ import {
   createEmailRenderer,
   formatInstant,
   formatTimeLeft,
-  sampleDeveloperDigestEmailData,
-  sampleDigestEmailData,
-  sampleEmailData,
-  sampleExpiringEmailData,
-  sampleReconnectedEmailData,
-  sampleReminderEmailData,
   templateNames,
   type DigestEmailData,
   type DigestNotice,
@@ -25,6 +19,14 @@ import {
   type ReconnectedEmailData,
   type ReminderEmailData,
 } from '#notifications/emails';
+import {
+  sampleDeveloperDigestEmailData,
+  sampleDigestEmailData,
+  sampleEmailData,
+  sampleExpiringEmailData,
+  sampleReconnectedEmailData,
+  sampleReminderEmailData,
+} from '#notifications/email-samples';
 import { kindOfTemplate } from '#notifications/occasions';
 import { emailLinks } from '#notifications/email-links';
 import type { ViewFields, ViewOf } from '#notifications/email-model';
@@ -897,7 +899,9 @@ describe('the digest (the notices of one window, in one email)', () => {
         /This is the last reminder we'll send about it: @ann\.weddings stays disconnected/,
       );
       expect(body.match(/last reminder/g)).toHaveLength(1);
-      expect(body).toMatch(/notices that come soon after one we've just sent you are gathered here, in one email/);
+      expect(body).toMatch(
+        /notices that come soon after one we've just sent you are gathered here, in one email/,
+      );
       expect(body).toMatch(/You receive this email because you own these accounts\./);
       expect(body).not.toMatch(/reconnect link|Refresh token/);
     }

@@ -269,7 +269,12 @@ describe('the send-once ledger', () => {
       const email = { accountId: 'acc-l4', generation: 1, occasion: 'expired' as const, userId };
       await notices.fileWaitingNotice(
         { ...email, audience: 'owner', event: expiredEvent('acc-l4') },
-        { waitingAs, dueAt: now, heldIn: waitingAs === 'held' ? now.toISOString() : undefined, now },
+        {
+          waitingAs,
+          dueAt: now,
+          heldIn: waitingAs === 'held' ? now.toISOString() : undefined,
+          now,
+        },
       );
       // As the flush ends it: claimed, then settled without an email.
       expect(await notices.claimWaitingNotice(email, { ...claim, claimId: 'flush' })).toMatchObject(

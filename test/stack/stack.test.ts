@@ -92,7 +92,7 @@ describe('the tokenwatch stack', () => {
       .filter((child): child is CfnElement => child instanceof CfnElement)
       .map((child) => stack.resolve(child.logicalId) as string);
     const ids = (type: string) => Object.keys(template.findResources(type));
-    expect(ids('AWS::CloudWatch::Alarm')).toHaveLength(6);
+    expect(ids('AWS::CloudWatch::Alarm')).toHaveLength(8);
     for (const id of [...ids('AWS::CloudWatch::Alarm'), ...ids('AWS::SNS::Topic')]) {
       expect(inAlarms).toContain(id);
     }
@@ -106,8 +106,11 @@ describe('the tokenwatch stack', () => {
     // pinned here so that moving it later is just as visible.
     const { template } = synthesize({ alarmEmail: 'ops@example.com' });
     const ids = (type: string) => Object.keys(template.findResources(type)).sort();
+    // The storm and digest flush alarms too (issue #16).
     expect(ids('AWS::CloudWatch::Alarm')).toEqual([
+      'AlarmsDigestFlushFailing3C822DF7',
       'AlarmsRefreshDeadLetterQueueNotEmptyF1131BAE',
+      'AlarmsStorm84BA53C7',
       'ExpiryCheckCheckCannotPublish6636D505',
       'ExpiryCheckCheckFailing3421EC78',
       'NotificationsDeadLetterQueueNotEmptyCC8FA9A2',

@@ -432,9 +432,10 @@ describe('the automatic refresh, configured', () => {
     ).toEqual([]);
     template.resourceCountIs('AWS::SQS::Queue', 3);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    // The check's two, the notifications' three, and the storm's: Meta's deauthorize callback
-    // still counts trouble, so a storm can still be declared and hold the emails.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    // The check's two, the notifications' three, the storm's (Meta's deauthorize callback still
+    // counts trouble, so a storm can still be declared and hold the emails) and the digest
+    // flush's.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     expect(stack.alarms.storm).toBeDefined();
     expect(stack.tokenRefresh).toBeUndefined();
     // The routes and the check still file tokens for refresh, for when it is switched back on.

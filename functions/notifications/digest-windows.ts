@@ -1,0 +1,80 @@
+/**
+ * A recipient's digest window (`USER#<userId>` / `DIGEST#WINDOW`): until when their next notice
+ * waits for a digest instead of going at once. Under the user's own partition, so erasing the
+ * user erases it too.
+ */
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from '#platform/dynamodb';
+import { keys } from '#storage/keys';
+
+export type WindowOpening = { opened: true } | { opened: false; until: string };
+
+export interface DigestWindows {
+  /** Opens the recipient's window until `until`, unless one is open: the open one's end. */
+  openDigestWindow(userId: string, now: Date, until: Date): Promise<WindowOpening>;
+  /** Keeps the recipient's window open until `until` (after a digest went out). */
+  extendDigestWindow(userId: string, until: Date): Promise<void>;
+}
+
+async function openDigestWindow(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  userId: string,
+  now: Date,
+  until: Date,
+): Promise<WindowOpening> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.digestWindow(userId),
+        UpdateExpression: 'SET windowEnd = :until, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(pk) OR windowEnd <= :now',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':until': until.toISOString(),
+          ':now': now.toISOString(),
+          ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { opened: true };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const old = error.Item as Record<string, { S?: string }> | undefined;
+    return { opened: false, until: old?.windowEnd?.S ?? until.toISOString() };
+  }
+}
+
+async function extendDigestWindow(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  userId: string,
+  until: Date,
+): Promise<void> {
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.digestWindow(userId),
+        UpdateExpression: 'SET windowEnd = :until, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(windowEnd) OR windowEnd < :until',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':until': until.toISOString(),
+          ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
+        },
+      }),
+    )
+    .catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+}
+
+export function createDigestWindows(db: DynamoDBDocumentClient, tableName: string): DigestWindows {
+  return {
+    openDigestWindow: (userId, now, until) => openDigestWindow(db, tableName, userId, now, until),
+    extendDigestWindow: (userId, until) => extendDigestWindow(db, tableName, userId, until),
+  };
+}

@@ -462,13 +462,9 @@ describe('the automatic refresh in a storm (storm/storm-guard.ts)', () => {
           generation: 1,
         }),
       ).toBe('rejected');
-      expect(storm.noted).toEqual([
-        {
-          causes: { [cause]: 1 },
-          // Counted while the token was still active: a burst is a storm before the check sees it.
-          account: expect.objectContaining({ tokenStatus: 'active', generation: 1 }),
-        },
-      ]);
+      expect(storm.noted.map((entry) => entry.causes)).toEqual([{ [cause]: 1 }]);
+      // Counted while the token was still active: a burst is a storm before the check sees it.
+      expect(storm.noted[0]?.account).toMatchObject({ tokenStatus: 'active', generation: 1 });
       expect(await stored(`storm-rejected-${subcode}`)).toMatchObject({
         tokenStatus: 'invalid',
         cause,

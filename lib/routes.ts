@@ -130,8 +130,9 @@ function serviceRoutes() {
       method: 'POST',
       path: '/service/storm',
       entry: 'end-service-storm',
+      // UpdateItem and DeleteItem: one transaction ends the storm and clears its hour counters.
       table: {
-        table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        table: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         indexes: { 'due-tokens': ['dynamodb:Query'] },
       },
       summary: 'Ends the storm: release sends the held notices, discard drops them (recorded)',

@@ -12,7 +12,14 @@
  * after it announces a single one of its tokens.
  */
 import type { LogSink } from '#platform/observability';
-import type { StormEnding, StormState, StormStore, TroubleCount } from './storm-store';
+import {
+  hourOf,
+  type CountedUpTo,
+  type StormEnding,
+  type StormState,
+  type StormStore,
+  type TroubleCount,
+} from './storm-store';
 
 export interface StormSettings {
   /** at least this many tokens in an hour (`stormMinTokens`, default 20) */
@@ -58,22 +65,41 @@ export async function noteTrouble(
 ): Promise<TroubleVerdict> {
   const now = deps.clock();
   const { current, previous } = await deps.store.countTrouble(causes, now);
+  // Where this trouble stands in the hour's count: the storm's own count takes exactly what
+  // came after the declaration's snapshot, whoever counted it.
+  const mine: CountedUpTo = { hour: hourOf(now), upTo: current.tokens };
   const state = await deps.store.getStormState();
-  if (state.status === 'storm') {
-    await deps.store.addStormTrouble(causes);
-    return 'storm';
-  }
+  if (state.status === 'storm') return joinStorm(deps, state, mine, causes);
   const lastHour = troubleInLastHour(current.tokens, previous.tokens, now);
   if (lastHour < deps.settings.minTokens) return 'calm';
   const threshold = stormThreshold(deps.settings, await deps.store.watchedTokens());
   if (lastHour < threshold) return 'calm';
   const trouble = mergedTrouble(current, previous);
-  if (!(await deps.store.declareStorm(trouble, now))) return 'storm';
+  if (!(await deps.store.declareStorm(trouble, now, mine))) {
+    return joinStorm(deps, await deps.store.getStormState(), mine, causes);
+  }
   deps.log.error('Storm declared: customer emails are held and automatic refresh is paused', {
     storm: { since: now.toISOString(), tokens: trouble.tokens, causes: trouble.causes },
     threshold,
   });
   return 'declared';
+}
+
+/** Adds trouble counted after the storm's snapshot to the storm's own count. */
+async function joinStorm(
+  deps: StormGuardDependencies,
+  state: StormState,
+  mine: CountedUpTo,
+  causes: Record<string, number>,
+): Promise<TroubleVerdict> {
+  if (state.status !== 'storm') return 'calm';
+  const snapshot = state.counted;
+  const after =
+    !snapshot ||
+    mine.hour > snapshot.hour ||
+    (mine.hour === snapshot.hour && mine.upTo > snapshot.upTo);
+  if (after) await deps.store.addStormTrouble(causes);
+  return 'storm';
 }
 
 function mergedTrouble(current: TroubleCount, previous: TroubleCount): TroubleCount {

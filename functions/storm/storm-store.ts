@@ -4,10 +4,15 @@
  * are small and written only when something goes wrong, so a calm fleet pays one read of the
  * state per email and per refresh batch, and nothing else.
  */
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
@@ -23,6 +28,12 @@ export interface TroubleCount {
 
 export type StormEnding = 'release' | 'discard';
 
+/** A point in the hour counters: the hour, and its count after one caller's addition. */
+export interface CountedUpTo {
+  hour: string;
+  upTo: number;
+}
+
 export interface StormState {
   /** `storm` while one is declared and nobody ended it */
   status: 'storm' | 'calm';
@@ -30,6 +41,11 @@ export interface StormState {
   since?: string;
   /** trouble counted since the storm was declared, by cause */
   trouble?: TroubleCount;
+  /**
+   * how far the hour's counter had gone when the storm was declared: trouble counted after it
+   * is added to the storm's, trouble counted before is in it already
+   */
+  counted?: CountedUpTo;
   /** when operators were last told (declared, then every hour until it ends) */
   reportedAt?: string;
   /** when the last storm ended */
@@ -46,7 +62,7 @@ export interface StormStore {
   ): Promise<{ current: TroubleCount; previous: TroubleCount }>;
   getStormState(): Promise<StormState>;
   /** Declares a storm unless one is on: true when this call declared it. */
-  declareStorm(trouble: TroubleCount, now: Date): Promise<boolean>;
+  declareStorm(trouble: TroubleCount, now: Date, counted?: CountedUpTo): Promise<boolean>;
   /** Adds trouble to the storm on, if one is. */
   addStormTrouble(causes: Record<string, number>): Promise<void>;
   markStormReported(since: string, now: Date): Promise<void>;
@@ -58,7 +74,7 @@ export interface StormStore {
   watchedTokens(): Promise<number | undefined>;
 }
 
-const hourOf = (instant: Date) => instant.toISOString().slice(0, 13);
+export const hourOf = (instant: Date) => instant.toISOString().slice(0, 13);
 const causeAttribute = (cause: string) => `cause:${cause}`;
 /** An hour's counter is kept two days: long enough to read the hour before, and to look back. */
 const troubleRecordSeconds = 2 * 86_400;
@@ -125,7 +141,11 @@ async function getStormState(db: DynamoDBDocumentClient, tableName: string): Pro
   return {
     status: Item.status === 'storm' ? 'storm' : 'calm',
     since: Item.since as string | undefined,
-    trouble: troubleOf(Item),
+    trouble: {
+      tokens: typeof Item.tokens === 'number' ? Item.tokens : 0,
+      causes: (Item.causes as Record<string, number> | undefined) ?? {},
+    },
+    counted: Item.counted as CountedUpTo | undefined,
     reportedAt: Item.reportedAt as string | undefined,
     endedAt: Item.endedAt as string | undefined,
     endings: Item.endings as StormState['endings'],
@@ -137,29 +157,25 @@ async function declareStorm(
   tableName: string,
   trouble: TroubleCount,
   now: Date,
+  counted: CountedUpTo,
 ): Promise<boolean> {
-  const names = Object.keys(trouble.causes).map(causeAttribute);
   try {
     await db.send(
       new UpdateCommand({
         TableName: tableName,
         Key: keys.stormState(),
-        UpdateExpression: [
-          'SET #status = :storm, since = :now, reportedAt = :now, tokens = :tokens',
-          ...names.map((_, index) => `#c${index} = :c${index}`),
-        ].join(', '),
+        // The storm's trouble as a whole map: nothing of an earlier storm's causes stays.
+        UpdateExpression:
+          'SET #status = :storm, since = :now, reportedAt = :now, tokens = :tokens, ' +
+          'causes = :causes, counted = :counted',
         ConditionExpression: 'attribute_not_exists(pk) OR #status <> :storm',
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          ...Object.fromEntries(names.map((name, index) => [`#c${index}`, name])),
-        },
+        ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':storm': 'storm',
           ':now': now.toISOString(),
           ':tokens': trouble.tokens,
-          ...Object.fromEntries(
-            Object.values(trouble.causes).map((count, index) => [`:c${index}`, count]),
-          ),
+          ':causes': trouble.causes,
+          ':counted': counted,
         },
       }),
     );
@@ -175,16 +191,32 @@ async function addStormTrouble(
   tableName: string,
   causes: Record<string, number>,
 ): Promise<void> {
-  const add = addCauses(causes);
+  const entries = Object.entries(causes).filter(([, count]) => count > 0);
+  const total = entries.reduce((sum, [, count]) => sum + count, 0);
   try {
     await db.send(
       new UpdateCommand({
         TableName: tableName,
         Key: keys.stormState(),
-        UpdateExpression: `ADD ${add.expression}`,
+        // ADD takes no nested path: each cause is set to what it was plus this.
+        UpdateExpression: [
+          'SET tokens = tokens + :total',
+          ...entries.map(
+            (_, index) =>
+              `causes.#c${String(index)} = if_not_exists(causes.#c${String(index)}, :zero) + :c${String(index)}`,
+          ),
+        ].join(', '),
         ConditionExpression: '#status = :storm',
-        ExpressionAttributeNames: { '#status': 'status', ...add.names },
-        ExpressionAttributeValues: { ':storm': 'storm', ...add.values },
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          ...Object.fromEntries(entries.map(([cause], index) => [`#c${String(index)}`, cause])),
+        },
+        ExpressionAttributeValues: {
+          ':storm': 'storm',
+          ':total': total,
+          ':zero': 0,
+          ...Object.fromEntries(entries.map(([, count], index) => [`:c${String(index)}`, count])),
+        },
       }),
     );
   } catch (error) {
@@ -229,26 +261,37 @@ async function endStorm(
   if (state.status !== 'storm' || !since) return false;
   try {
     await db.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.stormState(),
-        // One write: the storm ends together with the record of what becomes of its held
-        // notices, or not at all. The counts stay, so the status can say what the last was.
-        UpdateExpression: 'SET #status = :calm, endedAt = :now, endings = :endings',
-        ConditionExpression: '#status = :storm AND since = :since',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':calm': 'calm',
-          ':storm': 'storm',
-          ':since': since,
-          ':now': now.toISOString(),
-          ':endings': { ...state.endings, [since]: { action, at: now.toISOString() } },
-        },
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.stormState(),
+              // The storm ends together with the record of what becomes of its held notices,
+              // or not at all. Its counts stay, so the status can say what the last one was.
+              UpdateExpression: 'SET #status = :calm, endedAt = :now, endings = :endings',
+              ConditionExpression: '#status = :storm AND since = :since',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':calm': 'calm',
+                ':storm': 'storm',
+                ':since': since,
+                ':now': now.toISOString(),
+                ':endings': { ...state.endings, [since]: { action, at: now.toISOString() } },
+              },
+            },
+          },
+          // The trouble an operator has decided on is not counted again: without this, the next
+          // refused token would find the hour's counters past the threshold and start a storm.
+          ...[now, new Date(now.getTime() - 3_600_000)].map((hour) => ({
+            Delete: { TableName: tableName, Key: keys.stormTrouble(hourOf(hour)) },
+          })),
+        ],
       }),
     );
     return true;
   } catch (error) {
-    if (isConditionFailure(error)) return false;
+    if (error instanceof TransactionCanceledException || isConditionFailure(error)) return false;
     throw error;
   }
 }
@@ -298,7 +341,8 @@ export function createStormStore(
   return {
     countTrouble: (causes, now) => countTrouble(db, tableName, causes, now),
     getStormState: () => getStormState(db, tableName),
-    declareStorm: (trouble, now) => declareStorm(db, tableName, trouble, now),
+    declareStorm: (trouble, now, counted) =>
+      declareStorm(db, tableName, trouble, now, counted ?? { hour: hourOf(now), upTo: 0 }),
     addStormTrouble: (causes) => addStormTrouble(db, tableName, causes),
     markStormReported: (since, now) => markStormReported(db, tableName, since, now),
     endStorm: (state, action, now) => endStorm(db, tableName, state, action, now),

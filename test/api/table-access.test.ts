@@ -22,11 +22,23 @@ let env: ApiEnvironment;
 const sent = new Map<string, Set<string>>();
 let currentEntry = '';
 
-/** DynamoDB's action names are the low-level command names without "Command". */
-function record(commandName: string) {
-  const action = `dynamodb:${commandName.replace(/Command$/, '')}`;
+/**
+ * DynamoDB's action names are the low-level command names without "Command". A transaction has no
+ * action of its own: IAM authorizes each of its items as its own action (Update → UpdateItem, …).
+ */
+function record(commandName: string, input?: unknown) {
   const actions = sent.get(currentEntry) ?? new Set<string>();
-  actions.add(action);
+  const name = commandName.replace(/Command$/, '');
+  const items = (input as { TransactItems?: Record<string, unknown>[] } | undefined)?.TransactItems;
+  if (name === 'TransactWriteItems' && items) {
+    for (const item of items) {
+      for (const kind of Object.keys(item)) {
+        actions.add(
+          kind === 'ConditionCheck' ? 'dynamodb:ConditionCheckItem' : `dynamodb:${kind}Item`,
+        );
+      }
+    }
+  } else actions.add(`dynamodb:${name}`);
   sent.set(currentEntry, actions);
 }
 
@@ -34,7 +46,7 @@ beforeAll(async () => {
   env = await startApiEnvironment();
   documentClient().middlewareStack.add(
     (next, context) => (args) => {
-      record(String(context.commandName));
+      record(String(context.commandName), args.input);
       return next(args);
     },
     { step: 'initialize', name: 'recordTableActions' },

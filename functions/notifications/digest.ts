@@ -24,7 +24,8 @@ export interface NoticeGate {
  * - `now`: send it (the window is opened, or digests are off);
  * - `waiting`: written down for the digest at the window's end;
  * - `held`: written down until the storm ends;
- * - `exists`: a record of this email is there already (waiting, being sent, or sent).
+ * - `exists`: a record of this email is there already (waiting, being sent, or sent): the
+ *   send-once path says which, and takes over a claim whose lease ran out.
  */
 export type Admission = 'now' | 'waiting' | 'held' | 'exists';
 

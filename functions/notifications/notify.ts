@@ -199,8 +199,10 @@ async function notifyAnnouncement(
       );
       if (admission === 'held') outcome.held += 1;
       if (admission === 'waiting') outcome.waiting += 1;
-      if (admission === 'exists') outcome.alreadySent += 1;
-      if (admission !== 'now') continue;
+      // `exists`: this email has a record already, most likely a claim of an earlier delivery
+      // that died (this notice opened the window). The send-once path decides, as for any
+      // retry: sent is sent, a live claim waits, a claim whose lease ran out is taken over.
+      if (admission === 'held' || admission === 'waiting') continue;
     }
 
     const result = await sendOnce(

@@ -358,3 +358,25 @@ describe('in a storm', () => {
     }
   });
 });
+
+describe('a crash between the claim and the send, with digests on', () => {
+  it('loses nothing: the retry finds the window this notice opened, and sends it once the lease ran out', async () => {
+    const developer = await createPerson(table.store, 'claimcrash', developerOn);
+    const [account] = await agency(1, developer, 'claimcrash');
+    if (!account) throw new Error('one account');
+    const record = expiredRecord(lostDetail(account.accountId));
+    const dying: Mailer = { send: () => Promise.reject(new Error('process died before SES')) };
+    // The first delivery opens the windows, claims, and dies before SES took anything.
+    await notifyFromQueue([record], deps({ notices: gate(), mailer: dying }));
+    const everyone = [developer.email, account.owner.email];
+    expect(await emailsTo(everyone)).toEqual([]);
+    // Within the lease the retry leaves the claim alone; after it, it sends, once each.
+    const within = await notifyFromQueue([record], deps({ notices: gate() }));
+    expect(within.totals).toMatchObject({ sent: 0, inProgress: 2 });
+    const later = new Date(now.getTime() + 5 * MINUTE);
+    const after = await notifyFromQueue([record], deps({ notices: gate(), clock: () => later }));
+    expect(after.totals).toMatchObject({ sent: 2, waiting: 0 });
+    expect(await emailsTo([developer.email])).toHaveLength(1);
+    expect(await emailsTo([account.owner.email])).toHaveLength(1);
+  });
+});

@@ -347,6 +347,7 @@ async function idleRecipients(count: number, seed: number): Promise<Item[]> {
       userId,
       toldAt,
       new Date(toldAt.getTime() + windowMinutes * MINUTE),
+      `${lost}#1#expired`,
     );
     const email = { accountId: lost, generation: 1, occasion: 'expired' as const, userId };
     const claimId = randomUUID();

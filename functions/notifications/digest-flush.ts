@@ -111,7 +111,19 @@ export async function flushDigests(deps: DigestFlushDependencies): Promise<Diges
       break;
     }
     summary.recipients += 1;
-    const result = await flushRecipient(deps, summary, userId, notices, key, state.endings ?? {});
+    let result: 'done' | 'storm';
+    try {
+      result = await flushRecipient(deps, summary, userId, notices, key, state.endings ?? {});
+    } catch (error) {
+      // One recipient's trouble never holds back the others: what it claimed comes back to the
+      // next run once the lease ran out.
+      summary.failed += 1;
+      deps.log.error('Could not flush one recipient’s notices; the next run tries again', {
+        userId,
+        error: errorName(error),
+      });
+      continue;
+    }
     if (result === 'storm') {
       summary.stormOn = true;
       break;

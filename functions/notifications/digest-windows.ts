@@ -10,8 +10,16 @@ import { keys } from '#storage/keys';
 export type WindowOpening = { opened: true } | { opened: false; until: string };
 
 export interface DigestWindows {
-  /** Opens the recipient's window until `until`, unless one is open: the open one's end. */
-  openDigestWindow(userId: string, now: Date, until: Date): Promise<WindowOpening>;
+  /**
+   * Opens the recipient's window until `until` for the notice `openedBy`, unless one is open:
+   * then the open one's end, or `opened` again when that notice opened it (its retry).
+   */
+  openDigestWindow(
+    userId: string,
+    now: Date,
+    until: Date,
+    openedBy: string,
+  ): Promise<WindowOpening>;
   /** Keeps the recipient's window open until `until` (after a digest went out). */
   extendDigestWindow(userId: string, until: Date): Promise<void>;
 }
@@ -22,17 +30,19 @@ async function openDigestWindow(
   userId: string,
   now: Date,
   until: Date,
+  openedBy: string,
 ): Promise<WindowOpening> {
   try {
     await db.send(
       new UpdateCommand({
         TableName: tableName,
         Key: keys.digestWindow(userId),
-        UpdateExpression: 'SET windowEnd = :until, #ttl = :ttl',
+        UpdateExpression: 'SET windowEnd = :until, openedBy = :openedBy, #ttl = :ttl',
         ConditionExpression: 'attribute_not_exists(pk) OR windowEnd <= :now',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
         ExpressionAttributeValues: {
           ':until': until.toISOString(),
+          ':openedBy': openedBy,
           ':now': now.toISOString(),
           ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
         },
@@ -43,6 +53,9 @@ async function openDigestWindow(
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     const old = error.Item as Record<string, { S?: string }> | undefined;
+    // The notice that opened it, delivered again (its send failed, or its process died): it is
+    // still the window's first, and goes at once; the window keeps its end.
+    if (old?.openedBy?.S === openedBy) return { opened: true };
     return { opened: false, until: old?.windowEnd?.S ?? until.toISOString() };
   }
 }
@@ -58,11 +71,12 @@ async function extendDigestWindow(
       new UpdateCommand({
         TableName: tableName,
         Key: keys.digestWindow(userId),
-        UpdateExpression: 'SET windowEnd = :until, #ttl = :ttl',
+        UpdateExpression: 'SET windowEnd = :until, openedBy = :digest, #ttl = :ttl',
         ConditionExpression: 'attribute_not_exists(windowEnd) OR windowEnd < :until',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
         ExpressionAttributeValues: {
           ':until': until.toISOString(),
+          ':digest': 'digest',
           ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
         },
       }),
@@ -74,7 +88,8 @@ async function extendDigestWindow(
 
 export function createDigestWindows(db: DynamoDBDocumentClient, tableName: string): DigestWindows {
   return {
-    openDigestWindow: (userId, now, until) => openDigestWindow(db, tableName, userId, now, until),
+    openDigestWindow: (userId, now, until, openedBy) =>
+      openDigestWindow(db, tableName, userId, now, until, openedBy),
     extendDigestWindow: (userId, until) => extendDigestWindow(db, tableName, userId, until),
   };
 }

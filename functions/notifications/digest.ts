@@ -7,9 +7,8 @@
  * (reconnected.ts) never passes here.
  *
  * Each check is made just before the send, per recipient, so a storm declared while a notifier is
- * mid-batch holds everything it has not sent yet. A crash after a window was opened and before
- * the email went leaves the notice to the retry, which finds the window open and writes it down
- * for the digest: late, never lost.
+ * mid-batch holds everything it has not sent yet. The window remembers which notice opened it:
+ * that notice's retry (SES refused it, or the process died before the send) still goes at once.
  */
 import type { StormStore } from '#storm/storm-store';
 import type { WaitingNotice, WaitingNoticeStore } from './waiting-notices';
@@ -46,7 +45,13 @@ export async function admitNotice(
   }
   if (gate.windowMinutes <= 0) return 'now';
   const until = new Date(now.getTime() + gate.windowMinutes * 60_000);
-  const window = await gate.store.openDigestWindow(notice.userId, now, until);
+  const window = await gate.store.openDigestWindow(
+    notice.userId,
+    now,
+    until,
+    // The notice's own name: its account, generation and occasion (the recipient is the window's).
+    `${notice.accountId}#${String(notice.generation)}#${notice.occasion}`,
+  );
   if (window.opened) return 'now';
   const filed = await gate.store.fileWaitingNotice(notice, {
     waitingAs: 'pending',

@@ -184,6 +184,17 @@ async function notifyAnnouncement(
     if (deps.remainingMs && deps.remainingMs() < (deps.reserveMs ?? 10_000)) {
       return { ...outcome, status: 'out-of-time' };
     }
+    // Written before anything is decided: a notice that cannot be written (a corrupt account
+    // item) fails here on every receive and ends in the dead-letter queue, rather than waiting
+    // for a digest it would break.
+    const email = noticeEmail(
+      deps,
+      announcement,
+      account.username,
+      { ...recipient, name: profile.name, email: profile.email },
+      key,
+      deps.clock(),
+    );
     if (deps.notices) {
       const admission = await admitNotice(
         deps.notices,
@@ -208,14 +219,7 @@ async function notifyAnnouncement(
     const result = await sendOnce(
       { accountId, generation, occasion, userId: recipient.userId },
       announcement,
-      noticeEmail(
-        deps,
-        announcement,
-        account.username,
-        { ...recipient, name: profile.name, email: profile.email },
-        key,
-        deps.clock(),
-      ),
+      email,
       deps,
     );
     if (result.kind === 'stale') {

@@ -222,7 +222,10 @@ describe('the digest flush under faults', () => {
         completeWaitingNotice: () => Promise.reject(new Error('process died')),
       },
     });
-    await expect(flushDigests(crashing)).rejects.toThrow('process died');
+    // The run carries on past the recipient it could not finish (as it would past a process that
+    // died there): the claims stay, and their lease decides.
+    // (SES took the digest, so the inbox has it; the run could not record it, so counts it failed.)
+    expect(await flushDigests(crashing)).toMatchObject({ emails: 0, failed: 1 });
     expect(await emailsTo([developer.email])).toHaveLength(2);
     // Within the lease the next run leaves the claim alone: no second email.
     const within = await flushDigests(flushDeps(new Date(at.getTime() + 60_000)));
@@ -378,5 +381,30 @@ describe('a crash between the claim and the send, with digests on', () => {
     expect(after.totals).toMatchObject({ sent: 2, waiting: 0 });
     expect(await emailsTo([developer.email])).toHaveLength(1);
     expect(await emailsTo([account.owner.email])).toHaveLength(1);
+  });
+});
+
+describe('SES refusing the first notice of a window', () => {
+  it('sends it on the retry, at once: the window remembers which notice opened it', async () => {
+    const developer = await createPerson(table.store, 'firstrefused', developerOn);
+    const accounts = await agency(2, developer, 'firstrefused');
+    const [first, second] = accounts;
+    if (!first || !second) throw new Error('two accounts');
+    const { MailNotSentError } = await import('#platform/ses');
+    const refusing: Mailer = {
+      send: () => Promise.reject(new MailNotSentError('throttled', 'Throttling', 1)),
+    };
+    const record = expiredRecord(lostDetail(first.accountId));
+    expect(
+      (await notifyFromQueue([record], deps({ notices: gate(), mailer: refusing }))).totals,
+    ).toMatchObject({ sent: 0, failed: 2 });
+    // Meanwhile the developer's next notice arrives: it waits for the digest.
+    await notifyFromQueue([expiredRecord(lostDetail(second.accountId))], deps({ notices: gate() }));
+    const retry = await notifyFromQueue([record], deps({ notices: gate() }));
+    expect(retry.totals).toMatchObject({ sent: 2, waiting: 0 });
+    const emails = await emailsTo([developer.email]);
+    expect(emails).toHaveLength(1);
+    expect(mentions(emails, first.username)).toBe(1);
+    expect(mentions(emails, second.username)).toBe(0);
   });
 });

@@ -269,10 +269,13 @@ describe('each route function', () => {
       'unsubscribe-page',
       'get-service-instagram-token',
       'instagram-data-deletion-status',
+      'get-status',
+      'get-service-storm',
     ];
     // Only the service API's deletions and Meta's data deletion delete: an account's items, a
-    // user's, a role.
+    // user's, a role; and ending a storm, which clears the storm guard's hour counters.
     const deletes = [
+      'end-service-storm',
       'delete-service-user',
       'delete-service-instagram-account',
       'delete-service-developer-role',

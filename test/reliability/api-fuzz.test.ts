@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { createDocumentClient, documentClient } from '#platform/dynamodb';
 import { preferencesBody, reconnectBody } from '#api/schemas';
-import { serviceAccountBody, serviceUserBody } from '#api/service-schemas';
+import { serviceAccountBody, serviceUserBody, stormActionBody } from '#api/service-schemas';
 import { signUnsubscribeToken } from '#notifications/unsubscribe-link';
 import { routes } from '../../lib/routes';
 import { userId } from '#people/user';
@@ -485,6 +485,32 @@ const requestFor: Record<string, fc.Arbitrary<FuzzRequest>> = {
     headers,
     authorization: serviceAuthorization,
   }),
+  'get-status': fc.record({
+    path: fc.constant('/status'),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization: fc.constantFrom('none', 'owner', 'Bearer x.y.z'),
+  }),
+  'get-service-storm': fc.record({
+    path: fc.constant('/service/storm'),
+    body: body(fc.constant({})),
+    contentType,
+    headers,
+    authorization: serviceAuthorization,
+  }),
+  'end-service-storm': fc.record({
+    path: fc.constant('/service/storm'),
+    body: body(
+      fc.record(
+        { action: fc.oneof(fc.constantFrom('release', 'discard', 'stop', ''), fc.jsonValue()) },
+        { requiredKeys: [] },
+      ),
+    ),
+    contentType,
+    headers,
+    authorization: serviceAuthorization,
+  }),
   'instagram-deauthorize': metaCallback('/instagram/deauthorize'),
   'instagram-data-deletion': metaCallback('/instagram/data-deletion'),
   'instagram-data-deletion-status': fc.record({
@@ -595,7 +621,9 @@ function isValidBody(entry: string, request: FuzzRequest): boolean {
           ? serviceUserBody
           : entry === 'put-service-instagram-account'
             ? serviceAccountBody
-            : undefined;
+            : entry === 'end-service-storm'
+              ? stormActionBody
+              : undefined;
   // One-click unsubscribe takes a mail client's form body and ignores it; every other route
   // without a body schema takes nothing, or an empty JSON object, and refuses anything else.
   if (entry === 'unsubscribe') return true;

@@ -424,6 +424,13 @@ const requests: Record<string, Target['request']> = {
     method: 'GET',
     url: `/service/instagram-accounts/${accountId}/token`,
   }),
+  'get-status': () => ({ method: 'GET', url: '/status' }),
+  'get-service-storm': () => ({ method: 'GET', url: '/service/storm' }),
+  // A storm is on before each call, so the service's call has one to end (200).
+  'end-service-storm': async () => {
+    await env.table.store.declareStorm({ tokens: 30, causes: { unavailable: 30 } }, new Date());
+    return { method: 'POST', url: '/service/storm', body: { action: 'release' } };
+  },
   'create-reconnect-link': ({ accountId }) => ({
     method: 'POST',
     url: `/instagram-accounts/${accountId}/reconnect-links`,

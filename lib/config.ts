@@ -168,6 +168,12 @@ export const stackConfigSchema = z.object({
    * Instagram app. @default a secret created by the stack, to be filled in after deploy
    */
   instagramAppSecretName: z.string().min(1).optional(),
+  /**
+   * Name of a Secrets Manager secret holding the key that signs unsubscribe links, e.g. the one a
+   * deleted stack kept (`retainData`), so the links already sent keep working.
+   * @default a secret created by the stack, with a generated key
+   */
+  unsubscribeKeySecretName: z.string().min(1).optional(),
   instagramGraphUrl: z.url().default('https://graph.instagram.com'),
   instagramApiUrl: z.url().default('https://api.instagram.com'),
   instagramAuthorizeUrl: z.url().default('https://www.instagram.com/oauth/authorize'),

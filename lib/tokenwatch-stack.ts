@@ -60,6 +60,8 @@ export class TokenwatchStack extends Stack {
     const bus = this.events.bus;
     this.secrets = new Secrets(this, 'Secrets', {
       instagramAppSecretName: config.instagramAppSecretName,
+      unsubscribeKeySecretName: config.unsubscribeKeySecretName,
+      retainData: config.retainData,
     });
 
     this.api = new Api(this, 'Api', {
@@ -155,5 +157,9 @@ export class TokenwatchStack extends Stack {
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'InstagramAppSecretArn', { value: this.secrets.instagramApp.secretArn });
+    // To point a new stack at the key a deleted one kept (README, "What a cdk destroy keeps").
+    new CfnOutput(this, 'UnsubscribeKeySecretName', {
+      value: this.secrets.unsubscribeSigningKey.secretName,
+    });
   }
 }

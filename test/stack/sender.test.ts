@@ -227,3 +227,43 @@ describe('the permission to send', () => {
     }
   });
 });
+
+describe('the secrets', () => {
+  it('are kept when the stack is deleted with retainData (the default), so sent unsubscribe links keep working', () => {
+    const { template } = synthesize();
+    const secrets = Object.values(template.findResources('AWS::SecretsManager::Secret'));
+    expect(secrets).toHaveLength(2);
+    for (const secret of secrets) {
+      expect(secret).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+    expect(template.findOutputs('UnsubscribeKeySecretName')).not.toEqual({});
+  });
+
+  it('go with the stack when retainData is off', () => {
+    const { template } = synthesize({ retainData: 'false' });
+    const secrets = Object.values(template.findResources('AWS::SecretsManager::Secret'));
+    expect(secrets).toHaveLength(2);
+    for (const secret of secrets) {
+      expect(secret).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    }
+  });
+
+  it('can use a kept signing key by name instead of making a new one', () => {
+    const { template } = synthesize({ unsubscribeKeySecretName: 'tokenwatch-prod-unsubscribe' });
+    template.resourcePropertiesCountIs(
+      'AWS::SecretsManager::Secret',
+      { Description: Match.stringLikeRegexp('signs one-click unsubscribe links') },
+      0,
+    );
+    const notifier = functionId(template, 'emails owners and opted-in developers');
+    expect(JSON.stringify(variablesOf(template, notifier).UNSUBSCRIBE_KEY_SECRET_ID)).toContain(
+      ':secret:tokenwatch-prod-unsubscribe',
+    );
+    expect(JSON.stringify(statementsOf(template, notifier))).toContain(
+      ':secret:tokenwatch-prod-unsubscribe-??????',
+    );
+    expect(template.findOutputs('UnsubscribeKeySecretName').UnsubscribeKeySecretName).toEqual({
+      Value: 'tokenwatch-prod-unsubscribe',
+    });
+  });
+});

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { readStackConfig } from '../../lib/config';
+import { TokenwatchStack } from '../../lib/tokenwatch-stack';
 import { synthesize, unacknowledgedNagFindings } from '../support/stack';
 import { logicalIdOf, statementsOf } from './templates';
 
@@ -214,6 +217,16 @@ describe('the permission to send', () => {
       });
       expect(statements[0]?.Resource).toHaveLength(2);
     }
+  });
+
+  it('is acknowledged to cdk-nag in a stack with its own account and region too', () => {
+    // There the finding names the region and account themselves, not their pseudo parameters.
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], senderDomain } });
+    const stack = new TokenwatchStack(app, 'Placed', {
+      config: readStackConfig(app.node),
+      env: { account: '123456789012', region: 'eu-west-1' },
+    });
+    expect(unacknowledgedNagFindings(stack)).toEqual([]);
   });
 
   it('gives no other function any SES permission', () => {

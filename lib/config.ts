@@ -5,6 +5,7 @@
 import type { Node } from 'constructs';
 import { z } from 'zod';
 import { defaultRemindAfterDays, defaultTokenSchedule } from '../functions/tokens/token-schedule';
+import { isAddressInDomain } from './sender-identity';
 
 const contextBoolean = z.union([
   z.boolean(),
@@ -58,8 +59,34 @@ export const stackConfigSchema = z.object({
 
   /** The frontend's base URL: links in emails point there, and CORS allows only its origin. */
   appUrl: z.url().default('https://app.example.com'),
-  /** @default 'notifications@example.com' — a verified SES identity in the target account. */
-  senderAddress: z.email().default('notifications@example.com'),
+  /**
+   * @default `notifications@<senderDomain>` with `senderDomain`, else 'notifications@example.com'
+   * — the From address: in `senderDomain` (or a subdomain) when that is set, else a verified SES
+   * identity in the target account.
+   */
+  senderAddress: z.email().optional(),
+  /**
+   * A domain the stack verifies in SES (Easy DKIM, custom MAIL FROM) and outputs the DNS records
+   * of, e.g. `mail.example.com`. @default none: the sender is verified in SES by hand
+   */
+  senderDomain: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(
+      /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+      'a domain name, e.g. mail.example.com',
+    )
+    .optional(),
+  /** @default 'bounce' — with `senderDomain`, the MAIL FROM domain is `<this>.<senderDomain>`. */
+  mailFromSubdomain: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'one DNS label, e.g. bounce')
+    .default('bounce'),
+  /** @default `dmarc-reports@<senderDomain>` — DMARC aggregate reports, in the suggested record. */
+  dmarcReportAddress: z.email().optional(),
   /** @default an SES configuration set created by the stack */
   sesConfigurationSetName: z.string().min(1).optional(),
   /** @default 10 — emails per second the notifier may send, at most (your SES quota or less). */
@@ -141,6 +168,12 @@ export const stackConfigSchema = z.object({
    * Instagram app. @default a secret created by the stack, to be filled in after deploy
    */
   instagramAppSecretName: z.string().min(1).optional(),
+  /**
+   * Name of a Secrets Manager secret holding the key that signs unsubscribe links, e.g. the one a
+   * deleted stack kept (`retainData`), so the links already sent keep working.
+   * @default a secret created by the stack, with a generated key
+   */
+  unsubscribeKeySecretName: z.string().min(1).optional(),
   instagramGraphUrl: z.url().default('https://graph.instagram.com'),
   instagramApiUrl: z.url().default('https://api.instagram.com'),
   instagramAuthorizeUrl: z.url().default('https://www.instagram.com/oauth/authorize'),
@@ -148,7 +181,10 @@ export const stackConfigSchema = z.object({
   instagramRedirectUri: z.url().optional(),
 });
 
-export type StackConfig = z.infer<typeof stackConfigSchema> & { instagramRedirectUri: string };
+export type StackConfig = z.infer<typeof stackConfigSchema> & {
+  instagramRedirectUri: string;
+  senderAddress: string;
+};
 
 export function readStackConfig(node: Node): StackConfig {
   const raw: Record<string, unknown> = {};
@@ -171,9 +207,19 @@ export function readStackConfig(node: Node): StackConfig {
       `Invalid CDK context: warnBeforeDays: ${early.join(', ')} is not fewer than refreshBeforeDays (${refreshBeforeDays}); every token would be warned about before its automatic refresh was tried`,
     );
   }
+  const { senderDomain } = result.data;
+  const senderAddress =
+    result.data.senderAddress ?? `notifications@${senderDomain ?? 'example.com'}`;
+  // SES sends as a domain identity only from that domain and its subdomains.
+  if (senderDomain !== undefined && !isAddressInDomain(senderAddress, senderDomain)) {
+    throw new Error(
+      `Invalid CDK context: senderAddress: ${senderAddress} is not in senderDomain ${senderDomain} (or a subdomain of it); SES would refuse to send as it`,
+    );
+  }
   const appUrl = result.data.appUrl.replace(/\/+$/, '');
   return {
     ...result.data,
+    senderAddress,
     appUrl,
     instagramRedirectUri:
       result.data.instagramRedirectUri ?? `${appUrl}/instagram-accounts/reconnect`,

@@ -5,9 +5,9 @@
  * It sends as the notifier does: the same sender, configuration set and signing key, and one
  * share of the same SES rate.
  */
-import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { declaredEnvironment } from '../functions/environment/variables';
 import { dueIndex } from '../functions/storage/table';
 import { grantTableActions } from './function-access';
+import { grantSendAs } from './sender-identity';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface DigestsProps {
@@ -50,7 +51,6 @@ export class Digests extends Construct {
     if (!Token.isUnresolved(schedule) && !/^(rate|cron|at)\(.+\)$/.test(schedule)) {
       throw new Error(`digestSchedule: ${schedule} is not a rate(), cron() or at() expression`);
     }
-    const senderDomain = /^[^@\s]+@([^@\s]+)$/.exec(props.senderAddress)?.[1] ?? '';
     const timeout = Duration.minutes(2);
 
     this.flusher = new TokenwatchFunction(this, 'Flusher', {
@@ -78,18 +78,9 @@ export class Digests extends Construct {
       indexes: { [dueIndex.name]: ['dynamodb:Query'] },
     });
     props.unsubscribeSigningKey.grantRead(this.flusher);
-    const { region, account } = Stack.of(this);
-    this.flusher.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['ses:SendEmail'],
-        resources: [
-          `arn:${Aws.PARTITION}:ses:${region}:${account}:identity/${senderDomain}`,
-          `arn:${Aws.PARTITION}:ses:${region}:${account}:identity/${props.senderAddress}`,
-          `arn:${Aws.PARTITION}:ses:${region}:${account}:configuration-set/${props.configurationSetName}`,
-        ],
-        conditions: { StringEquals: { 'ses:FromAddress': props.senderAddress } },
-      }),
-    );
+    // As the notifier: any identity, only as the sender (the sandbox checks the recipient's too).
+    grantSendAs(this.flusher, props.senderAddress, props.configurationSetName);
+    const { account } = Stack.of(this);
     // A failed run is not retried by Lambda: the next run finds the same notices waiting.
     this.flusher.configureAsyncInvoke({ retryAttempts: 0 });
 

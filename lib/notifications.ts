@@ -5,11 +5,10 @@
  * Both dead-letter queues (the queue's, and the rule target's for events that never reached the
  * queue) are exposed for lib/alarms.ts to watch.
  */
-import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
@@ -19,6 +18,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { declaredEnvironment } from '../functions/environment/variables';
 import { linkUsedRulePattern, noticeRulePattern } from '../functions/tokens/events';
 import { grantTableActions } from './function-access';
+import { domainOf, grantSendAs } from './sender-identity';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface NotificationsProps {
@@ -118,9 +118,8 @@ export class Notifications extends Construct {
     const { senderAddress } = props;
     const sesMaxSendRate = props.sesMaxSendRate ?? 10;
     if (!(sesMaxSendRate > 0)) throw new Error(`sesMaxSendRate: ${sesMaxSendRate} is not positive`);
-    // The SES permission below is scoped to the sender's domain and address.
-    const senderDomain = /^[^@\s]+@([^@\s]+)$/.exec(senderAddress)?.[1];
-    if (senderDomain === undefined) {
+    // The SES permission below is held to this one From address.
+    if (domainOf(senderAddress) === undefined) {
       throw new Error(`senderAddress: ${senderAddress} is not an email address`);
     }
     const timeout = props.notifierTimeout ?? Duration.seconds(60);
@@ -202,18 +201,8 @@ export class Notifications extends Construct {
       ],
     });
     props.unsubscribeSigningKey.grantRead(this.notifier);
-    const { region, account } = Stack.of(this);
-    this.notifier.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['ses:SendEmail'],
-        resources: [
-          `arn:${Aws.PARTITION}:ses:${region}:${account}:identity/${senderDomain}`,
-          `arn:${Aws.PARTITION}:ses:${region}:${account}:identity/${senderAddress}`,
-          `arn:${Aws.PARTITION}:ses:${region}:${account}:configuration-set/${this.configurationSetName}`,
-        ],
-        conditions: { StringEquals: { 'ses:FromAddress': senderAddress } },
-      }),
-    );
+    // Any identity, only as the sender: the SES sandbox checks the recipient's too (grantSendAs).
+    grantSendAs(this.notifier, senderAddress, this.configurationSetName);
     // An event that made progress but still has people waiting goes back on the bus, and the
     // rule above brings it back as a fresh message (#notifications/queue-batch).
     props.bus.grantPutEventsTo(this.notifier);

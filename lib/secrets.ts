@@ -1,32 +1,49 @@
 /**
  * The two secrets tokenwatch holds: the key that signs one-click unsubscribe links (generated
  * here, shared by the notifier that signs and the API that verifies), and the Instagram app's
- * credentials (imported by name, or created empty for the operator to fill in after deploy).
+ * credentials (created empty for the operator to fill in after deploy). Either can instead be
+ * imported by name, such as the one a deleted stack kept: both are kept with `retainData`, as
+ * the table is, since a new key would break every unsubscribe link already sent.
  */
-import { SecretValue, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
 export interface SecretsProps {
   /** @default a new, empty secret to fill with `{"appId": "...", "appSecret": "..."}` */
   readonly instagramAppSecretName?: string;
+  /** @default a new secret with a generated key */
+  readonly unsubscribeKeySecretName?: string;
+  /** Keep the secrets the stack creates when it is deleted. @default true */
+  readonly retainData?: boolean;
 }
 
 export class Secrets extends Construct {
-  readonly unsubscribeSigningKey: Secret;
+  readonly unsubscribeSigningKey: ISecret;
   readonly instagramApp: ISecret;
 
   constructor(scope: Construct, id: string, props: SecretsProps = {}) {
     super(scope, id);
-    this.unsubscribeSigningKey = new Secret(this, 'UnsubscribeSigningKey', {
-      description: 'tokenwatch: HMAC key that signs one-click unsubscribe links',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
-    Validations.of(this.unsubscribeSigningKey).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Rotating this key would break every unsubscribe link already sent; links carry their own expiry instead.',
-    });
+    const removalPolicy = (props.retainData ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    if (props.unsubscribeKeySecretName) {
+      this.unsubscribeSigningKey = Secret.fromSecretNameV2(
+        this,
+        'UnsubscribeSigningKey',
+        props.unsubscribeKeySecretName,
+      );
+    } else {
+      const created = new Secret(this, 'UnsubscribeSigningKey', {
+        description: 'tokenwatch: HMAC key that signs one-click unsubscribe links',
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        removalPolicy,
+      });
+      Validations.of(created).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating this key would break every unsubscribe link already sent; links carry their own expiry instead.',
+      });
+      this.unsubscribeSigningKey = created;
+    }
 
     if (props.instagramAppSecretName) {
       this.instagramApp = Secret.fromSecretNameV2(
@@ -44,6 +61,7 @@ export class Secrets extends Construct {
           appId: SecretValue.unsafePlainText(''),
           appSecret: SecretValue.unsafePlainText(''),
         },
+        removalPolicy,
       });
       Validations.of(created).acknowledge({
         id: 'AwsSolutions-SMG4',

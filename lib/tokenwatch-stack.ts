@@ -14,6 +14,7 @@ import { ExpiryCheck } from './expiry-check';
 import { logRetention } from './function-access';
 import { maxReceiveCount, Notifications } from './notifications';
 import { Secrets } from './secrets';
+import { SenderIdentity } from './sender-identity';
 import { Storage } from './storage';
 import { TokenRefresh } from './token-refresh';
 
@@ -32,6 +33,8 @@ export class TokenwatchStack extends Stack {
   /** Set when `autoRefresh` is on. */
   readonly tokenRefresh?: TokenRefresh;
   readonly alarms: Alarms;
+  /** Set when `senderDomain` is. */
+  readonly senderIdentity?: SenderIdentity;
 
   constructor(scope: Construct, id: string, props: TokenwatchStackProps) {
     super(scope, id, props);
@@ -57,6 +60,8 @@ export class TokenwatchStack extends Stack {
     const bus = this.events.bus;
     this.secrets = new Secrets(this, 'Secrets', {
       instagramAppSecretName: config.instagramAppSecretName,
+      unsubscribeKeySecretName: config.unsubscribeKeySecretName,
+      retainData: config.retainData,
     });
 
     this.api = new Api(this, 'Api', {
@@ -137,9 +142,24 @@ export class TokenwatchStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
 
+    // With senderDomain: the SES identity, and the DNS records to publish as outputs.
+    if (config.senderDomain) {
+      this.senderIdentity = new SenderIdentity(this, 'SenderIdentity', {
+        domain: config.senderDomain,
+        senderAddress: config.senderAddress,
+        mailFromSubdomain: config.mailFromSubdomain,
+        configurationSetName: this.notifications.configurationSetName,
+        dmarcReportAddress: config.dmarcReportAddress,
+      });
+    }
+
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'InstagramAppSecretArn', { value: this.secrets.instagramApp.secretArn });
+    // To point a new stack at the key a deleted one kept (README, "What a cdk destroy keeps").
+    new CfnOutput(this, 'UnsubscribeKeySecretName', {
+      value: this.secrets.unsubscribeSigningKey.secretName,
+    });
   }
 }

@@ -159,8 +159,8 @@ describe('the digest flush', () => {
     const ses = actionsOn(statementsOf(configured, flusherId(configured))).find((statement) =>
       statement.actions.includes('ses:SendEmail'),
     );
-    expect(ses?.resource).toContain(':identity/mail.example.org');
-    expect(ses?.resource).toContain(':identity/alerts@mail.example.org');
+    // Any identity (the SES sandbox checks the recipient's too), only from the sender (below).
+    expect(ses?.resource).toContain(':identity/*"');
     expect(ses?.resource).toContain(':configuration-set/');
     const flusherRole = (
       configured.findResources('AWS::Lambda::Function')[flusherId(configured)] as {

@@ -74,7 +74,14 @@ export class Digests extends Construct {
       }),
     });
     grantTableActions(this.flusher, props.table, {
-      table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      // DeleteItem: only a recipient's flush lease, given back when their email is sent.
+      table: [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+      ],
       indexes: { [dueIndex.name]: ['dynamodb:Query'] },
     });
     props.unsubscribeSigningKey.grantRead(this.flusher);

@@ -146,6 +146,32 @@ async function flushRecipient(
 ): Promise<'done' | 'storm'> {
   const claimId = randomUUID();
   const now = flush.clock();
+  const lease = { claimId, now, leaseSeconds: flush.leaseSeconds };
+  if (!(await flush.store.takeRecipientFlush(userId, lease))) {
+    // Another flush is sending this person's notices: they go in its email, not a second one.
+    summary.busy += due.length;
+    return 'done';
+  }
+  try {
+    return await flushClaimed(flush, summary, { userId, due, signingKey, endings, claimId, now });
+  } finally {
+    await flush.store.releaseRecipientFlush(userId, claimId);
+  }
+}
+
+async function flushClaimed(
+  flush: DigestFlushDependencies,
+  summary: DigestFlushSummary,
+  recipient: {
+    userId: string;
+    due: readonly DueNotice[];
+    signingKey: string;
+    endings: StormEndings;
+    claimId: string;
+    now: Date;
+  },
+): Promise<'done' | 'storm'> {
+  const { userId, due, signingKey, endings, claimId, now } = recipient;
   const claimed: ClaimedNotice[] = [];
   for (const notice of due) {
     const result = await flush.store.claimWaitingNotice(notice, {

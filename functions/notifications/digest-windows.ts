@@ -3,7 +3,7 @@
  * waits for a digest instead of going at once. Under the user's own partition, so erasing the
  * user erases it too.
  */
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 
@@ -22,6 +22,16 @@ export interface DigestWindows {
   ): Promise<WindowOpening>;
   /** Keeps the recipient's window open until `until` (after a digest went out). */
   extendDigestWindow(userId: string, until: Date): Promise<void>;
+  /**
+   * Takes the right to flush the recipient's notices for `leaseSeconds`: false while another
+   * flush holds it. Two flushes at once would otherwise split one recipient's notices across two
+   * emails.
+   */
+  takeRecipientFlush(
+    userId: string,
+    claim: { claimId: string; now: Date; leaseSeconds: number },
+  ): Promise<boolean>;
+  releaseRecipientFlush(userId: string, claimId: string): Promise<void>;
 }
 
 async function openDigestWindow(
@@ -86,10 +96,63 @@ async function extendDigestWindow(
     });
 }
 
+async function takeRecipientFlush(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  userId: string,
+  claim: { claimId: string; now: Date; leaseSeconds: number },
+): Promise<boolean> {
+  const until = new Date(claim.now.getTime() + claim.leaseSeconds * 1000);
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.digestFlush(userId),
+        UpdateExpression: 'SET flushClaimId = :claimId, flushLeaseUntil = :until, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(pk) OR flushLeaseUntil <= :now',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':claimId': claim.claimId,
+          ':until': until.toISOString(),
+          ':now': claim.now.toISOString(),
+          ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+async function releaseRecipientFlush(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  userId: string,
+  claimId: string,
+): Promise<void> {
+  await db
+    .send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: keys.digestFlush(userId),
+        ConditionExpression: 'flushClaimId = :claimId',
+        ExpressionAttributeValues: { ':claimId': claimId },
+      }),
+    )
+    .catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+}
+
 export function createDigestWindows(db: DynamoDBDocumentClient, tableName: string): DigestWindows {
   return {
     openDigestWindow: (userId, now, until, openedBy) =>
       openDigestWindow(db, tableName, userId, now, until, openedBy),
     extendDigestWindow: (userId, until) => extendDigestWindow(db, tableName, userId, until),
+    takeRecipientFlush: (userId, claim) => takeRecipientFlush(db, tableName, userId, claim),
+    releaseRecipientFlush: (userId, claimId) =>
+      releaseRecipientFlush(db, tableName, userId, claimId),
   };
 }

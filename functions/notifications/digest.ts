@@ -24,24 +24,27 @@ export interface NoticeGate {
  * - `waiting`: written down for the digest at the window's end;
  * - `held`: written down until the storm ends;
  * - `exists`: a record of this email is there already (waiting, being sent, or sent): the
- *   send-once path says which, and takes over a claim whose lease ran out.
+ *   send-once path says which, and takes over a claim whose lease ran out;
+ * - in a storm, for a record already there: `in-progress` (another delivery's claim is live: the
+ *   retry looks again), `settled` (sent, or settled without an email), `waiting` (pending or
+ *   held already). A claim whose lease ran out is held too, never sent in a storm.
  */
-export type Admission = 'now' | 'waiting' | 'held' | 'exists';
+export type Admission = 'now' | 'waiting' | 'held' | 'exists' | 'in-progress' | 'settled';
 
 export async function admitNotice(
   gate: NoticeGate,
   notice: WaitingNotice,
   now: Date,
+  leaseSeconds: number,
 ): Promise<Admission> {
   const storm = await gate.store.getStormState();
   if (storm.status === 'storm') {
-    const filed = await gate.store.fileWaitingNotice(notice, {
-      waitingAs: 'held',
-      dueAt: now,
-      heldIn: storm.since,
-      now,
-    });
-    return filed === 'written' ? 'held' : 'exists';
+    const held = { waitingAs: 'held' as const, dueAt: now, heldIn: storm.since, now };
+    if ((await gate.store.fileWaitingNotice(notice, held)) === 'written') return 'held';
+    // A delivery that died after its claim, before or after SES took the email: what it was
+    // sending is held with the rest (sent again on release, the usual crash window).
+    const claim = await gate.store.holdExpiredClaim(notice, held, leaseSeconds);
+    return claim === 'held' ? 'held' : claim;
   }
   if (gate.windowMinutes <= 0) return 'now';
   const until = new Date(now.getTime() + gate.windowMinutes * 60_000);

@@ -207,13 +207,16 @@ async function notifyAnnouncement(
           event,
         },
         deps.clock(),
+        deps.leaseSeconds,
       );
       if (admission === 'held') outcome.held += 1;
       if (admission === 'waiting') outcome.waiting += 1;
+      if (admission === 'in-progress') outcome.inProgress += 1;
+      if (admission === 'settled') outcome.alreadySent += 1;
       // `exists`: this email has a record already, most likely a claim of an earlier delivery
       // that died (this notice opened the window). The send-once path decides, as for any
       // retry: sent is sent, a live claim waits, a claim whose lease ran out is taken over.
-      if (admission === 'held' || admission === 'waiting') continue;
+      if (admission !== 'now' && admission !== 'exists') continue;
     }
 
     const result = await sendOnce(

@@ -66,6 +66,16 @@ export type ClaimResult =
 
 export interface WaitingNoticeStore extends DigestWindows {
   /**
+   * In a storm, holds a notice whose claim's lease ran out (its sender died), rather than let a
+   * retry send it; otherwise says what the record is: a live claim (`in-progress`), `waiting`
+   * (pending or held), or `settled` (sent, dropped, discarded).
+   */
+  holdExpiredClaim(
+    notice: WaitingNotice,
+    as: FileAs,
+    leaseSeconds: number,
+  ): Promise<'held' | 'in-progress' | 'waiting' | 'settled'>;
+  /**
    * Writes the notice down as waiting, once: `written`, or `exists` when a record of that email
    * is there already (waiting, being sent or sent).
    */
@@ -161,6 +171,48 @@ async function fileWaitingNotice(
   } catch (error) {
     if (isConditionFailure(error)) return 'exists';
     throw error;
+  }
+}
+
+async function holdExpiredClaim(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  notice: WaitingNotice,
+  as: FileAs,
+  leaseSeconds: number,
+): Promise<'held' | 'in-progress' | 'waiting' | 'settled'> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keyOf(notice),
+        UpdateExpression:
+          'SET #status = :held, waitingAs = :held, audience = :audience, notice = :notice, ' +
+          'heldIn = :heldIn, dueBucket = :bucket, dueAt = :dueAt, waitingSince = :now ' +
+          'REMOVE claimId, claimedAt',
+        ConditionExpression: '#status = :sending AND claimedAt < :leaseExpiredBefore',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':held': 'held',
+          ':sending': 'sending',
+          ':audience': notice.audience,
+          ':notice': notice.event,
+          ':heldIn': as.heldIn ?? 'unknown',
+          ':bucket': heldBucket(notice.userId),
+          ':dueAt': as.dueAt.toISOString(),
+          ':now': as.now.toISOString(),
+          ':leaseExpiredBefore': new Date(as.now.getTime() - leaseSeconds * 1000).toISOString(),
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return 'held';
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const status = (error.Item as Record<string, { S?: string }> | undefined)?.status?.S;
+    if (status === 'pending' || status === 'held') return 'waiting';
+    if (status === 'sending' || status === undefined) return 'in-progress';
+    return 'settled';
   }
 }
 
@@ -346,6 +398,8 @@ export function createWaitingNoticeStore(
   return {
     fileWaitingNotice: (notice, as) => fileWaitingNotice(db, tableName, notice, as),
     ...createDigestWindows(db, tableName),
+    holdExpiredClaim: (notice, as, leaseSeconds) =>
+      holdExpiredClaim(db, tableName, notice, as, leaseSeconds),
     dueNotices: (now, options) => dueNotices(db, tableName, now, options),
     claimWaitingNotice: (notice, claim) => claimWaitingNotice(db, tableName, notice, claim),
     completeWaitingNotice: (notice, claimId, sent) =>

@@ -54,6 +54,8 @@ export const keys = {
    * instead of going at once.
    */
   digestWindow: (userId: string) => ({ pk: `USER#${userId}`, sk: 'DIGEST#WINDOW' }),
+  /** Which digest flush is sending a recipient's notices now (a lease). */
+  digestFlush: (userId: string) => ({ pk: `USER#${userId}`, sk: 'DIGEST#FLUSH' }),
 };
 
 /**

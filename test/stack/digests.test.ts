@@ -133,8 +133,15 @@ describe('the digest flush', () => {
     const statements = actionsOn(statementsOf(template, flusherId(template)));
     expect(statements.map((statement) => statement.actions)).toEqual([
       ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-      // Never PutItem, DeleteItem or Scan: a waiting notice is claimed and settled in place.
-      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      // Never PutItem or Scan: a waiting notice is claimed and settled in place; DeleteItem only
+      // gives a recipient's flush lease back.
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ],
       ['dynamodb:Query'],
       ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
       ['ses:SendEmail'],

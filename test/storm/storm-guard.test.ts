@@ -514,20 +514,17 @@ describe('ending a storm', () => {
   // attributes on the state item, but the previous storm's cause attributes stayed on it (endStorm
   // keeps the counts), so the second storm read `{unavailable: 20, 'password-changed': 20}` for
   // 20 tokens. Fixed: a declaration writes the storm's causes as one map.
-  it(
-    'a later storm’s breakdown names only its own causes, not the last storm’s',
-    async () => {
-      const g = await guard();
-      await troubles(g, 20, 'password-changed');
-      g.at(minutes(30));
-      await endStorm(g.deps, 'release');
-      g.at(new Date(noon.getTime() + 3 * HOUR));
-      await troubles(g, 20, 'unavailable');
-      const state = await g.store.getStormState();
-      expect(state.trouble).toEqual({ tokens: 20, causes: { unavailable: 20 } });
-      expect(incidentOf(state)?.summary).not.toContain('password changed');
-    },
-  );
+  it('a later storm’s breakdown names only its own causes, not the last storm’s', async () => {
+    const g = await guard();
+    await troubles(g, 20, 'password-changed');
+    g.at(minutes(30));
+    await endStorm(g.deps, 'release');
+    g.at(new Date(noon.getTime() + 3 * HOUR));
+    await troubles(g, 20, 'unavailable');
+    const state = await g.store.getStormState();
+    expect(state.trouble).toEqual({ tokens: 20, causes: { unavailable: 20 } });
+    expect(incidentOf(state)?.summary).not.toContain('password changed');
+  });
 
   // FOUND: the hour's counters were not reset when a storm ended, so the first token refused
   // after an operator's release declared a new storm at once, for trouble the operator had

@@ -70,7 +70,7 @@ function serviceRoutes() {
       path: '/service/users/{userId}',
       entry: 'delete-service-user',
       table: {
-        table: ['dynamodb:Query', 'dynamodb:BatchWriteItem'],
+        table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
         indexes: { 'accounts-by-member': ['dynamodb:Query'] },
       },
       summary:

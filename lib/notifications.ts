@@ -3,7 +3,8 @@
  * (with a dead-letter queue after 5 receives) → notify-expired-token, which sends through SES
  * (and puts an event it could only partly send back on the bus for the people still waiting).
  * Both dead-letter queues (the queue's, and the rule target's for events that never reached the
- * queue) are exposed for lib/alarms.ts to watch.
+ * queue) are exposed for lib/alarms.ts to watch. SES's bounces and complaints come back through
+ * the feedback construct (lib/email-feedback.ts), whose rule target shares that second one.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -17,6 +18,7 @@ import { Construct } from 'constructs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { declaredEnvironment } from '../functions/environment/variables';
 import { linkUsedRulePattern, noticeRulePattern } from '../functions/tokens/events';
+import { EmailFeedback } from './email-feedback';
 import { grantTableActions } from './function-access';
 import { domainOf, grantSendAs } from './sender-identity';
 import { TokenwatchFunction } from './tokenwatch-function';
@@ -110,6 +112,10 @@ export class Notifications extends Construct {
   readonly linkUsedRule: Rule;
   readonly notifier: TokenwatchFunction;
   readonly configurationSetName: string;
+  /** The configuration set the stack created; none when the operator brings their own. */
+  readonly configurationSet?: ConfigurationSet;
+  /** SES's bounces and complaints, and the function that records them (lib/email-feedback.ts). */
+  readonly feedback: EmailFeedback;
   /** How many processes send at the SES rate: the notifiers at most, and the digest flush. */
   readonly sendingProcesses: number;
 
@@ -159,13 +165,22 @@ export class Notifications extends Construct {
     if (props.sesConfigurationSetName) {
       this.configurationSetName = props.sesConfigurationSetName;
     } else {
-      const configurationSet = new ConfigurationSet(this, 'ConfigurationSet', {
+      this.configurationSet = new ConfigurationSet(this, 'ConfigurationSet', {
         reputationMetrics: true,
         sendingEnabled: true,
         suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
       });
-      this.configurationSetName = configurationSet.configurationSetName;
+      this.configurationSetName = this.configurationSet.configurationSetName;
     }
+    // Its bounces and complaints, recorded so no email goes to such an address again.
+    this.feedback = new EmailFeedback(this, 'Feedback', {
+      table: props.table,
+      configurationSetName: this.configurationSetName,
+      configurationSet: this.configurationSet,
+      undeliveredEvents: this.undeliveredEvents,
+      maxReceiveCount,
+      logRetention: props.logRetention,
+    });
 
     const leaseSeconds = timeout.toSeconds() * 2;
     this.notifier = new TokenwatchFunction(this, 'Notifier', {

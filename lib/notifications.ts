@@ -3,8 +3,7 @@
  * (with a dead-letter queue after 5 receives) → notify-expired-token, which sends through SES
  * (and puts an event it could only partly send back on the bus for the people still waiting).
  * Both dead-letter queues (the queue's, and the rule target's for events that never reached the
- * queue) are exposed for lib/alarms.ts to watch. SES's bounces and complaints come back through
- * the feedback construct (lib/email-feedback.ts), whose rule target shares that second one.
+ * queue) are exposed for lib/alarms.ts to watch.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -18,7 +17,6 @@ import { Construct } from 'constructs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { declaredEnvironment } from '../functions/environment/variables';
 import { linkUsedRulePattern, noticeRulePattern } from '../functions/tokens/events';
-import { EmailFeedback } from './email-feedback';
 import { grantTableActions } from './function-access';
 import { domainOf, grantSendAs } from './sender-identity';
 import { TokenwatchFunction } from './tokenwatch-function';
@@ -112,10 +110,11 @@ export class Notifications extends Construct {
   readonly linkUsedRule: Rule;
   readonly notifier: TokenwatchFunction;
   readonly configurationSetName: string;
-  /** The configuration set the stack created; none when the operator brings their own. */
+  /**
+   * The configuration set the stack created (its bounces and complaints come back through
+   * lib/email-feedback.ts); none when the operator brings their own.
+   */
   readonly configurationSet?: ConfigurationSet;
-  /** SES's bounces and complaints, and the function that records them (lib/email-feedback.ts). */
-  readonly feedback: EmailFeedback;
   /** How many processes send at the SES rate: the notifiers at most, and the digest flush. */
   readonly sendingProcesses: number;
 
@@ -172,15 +171,6 @@ export class Notifications extends Construct {
       });
       this.configurationSetName = this.configurationSet.configurationSetName;
     }
-    // Its bounces and complaints, recorded so no email goes to such an address again.
-    this.feedback = new EmailFeedback(this, 'Feedback', {
-      table: props.table,
-      configurationSetName: this.configurationSetName,
-      configurationSet: this.configurationSet,
-      undeliveredEvents: this.undeliveredEvents,
-      maxReceiveCount,
-      logRetention: props.logRetention,
-    });
 
     const leaseSeconds = timeout.toSeconds() * 2;
     this.notifier = new TokenwatchFunction(this, 'Notifier', {

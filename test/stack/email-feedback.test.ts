@@ -15,9 +15,9 @@ const idOf = (template: Template, type: string, path: RegExp) => {
 const configurationSetId = (template: Template) =>
   idOf(template, 'AWS::SES::ConfigurationSet', /^NotificationsConfigurationSet/);
 const feedbackQueueId = (template: Template) =>
-  idOf(template, 'AWS::SQS::Queue', /^NotificationsFeedbackQueue/);
+  idOf(template, 'AWS::SQS::Queue', /^EmailFeedbackQueue/);
 const feedbackDeadLetterQueueId = (template: Template) =>
-  idOf(template, 'AWS::SQS::Queue', /^NotificationsFeedbackDeadLetterQueue/);
+  idOf(template, 'AWS::SQS::Queue', /^EmailFeedbackDeadLetterQueue/);
 const undeliveredEventsId = (template: Template) =>
   idOf(template, 'AWS::SQS::Queue', /^NotificationsUndeliveredEvents/);
 

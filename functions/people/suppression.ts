@@ -47,7 +47,8 @@ export function statusAfter(current: EmailStatus, kind: FeedbackKind): EmailStat
 }
 
 /** Whether an address in this status gets no email at all. */
-export const isSuppressed = (status: EmailStatus): boolean => status !== 'ok';
+export const isSuppressed = (status: EmailStatus): status is Exclude<EmailStatus, 'ok'> =>
+  status !== 'ok';
 
 const normalized = (address: string) => address.trim().toLowerCase();
 

@@ -241,7 +241,8 @@ const routeTable = [
     entry: 'get-notification-preferences',
     auth: 'jwt',
     table: { table: ['dynamodb:GetItem'] },
-    summary: "The caller's notification preferences, or the defaults when none were saved",
+    summary:
+      "The caller's notification preferences, or the defaults, and whether email reaches their address",
   },
   {
     method: 'PUT',

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, type Item } from '#platform/dynamodb';
 import { emailFeedbackRecordDays, keys } from '#storage/keys';
+import type { ProfileRepository } from './profiles';
 import {
   addressHash,
   type EmailFeedback,
@@ -33,6 +34,15 @@ export interface EmailFeedbackRecorder {
 }
 
 export type SuppressionStore = EmailStatusReader & EmailFeedbackRecorder;
+
+/** The status of a user's address on file; `ok` for a user without one. */
+export async function emailStatusOfUser(
+  store: Pick<ProfileRepository, 'getProfile'> & Pick<EmailStatusReader, 'emailStatusOf'>,
+  userId: string,
+): Promise<EmailStatus> {
+  const profile = await store.getProfile(userId);
+  return profile ? store.emailStatusOf(profile.email) : 'ok';
+}
 
 const statusOf = (item: Item | undefined): EmailStatus =>
   item?.status === 'bounced' || item?.status === 'complained' ? item.status : 'ok';

@@ -32,7 +32,7 @@ import {
   feedbackRulePattern,
   sesFeedbackDetailTypes,
   sesEventSource,
-} from '../functions/notifications/email-feedback';
+} from '../functions/notifications/feedback-rule';
 import { grantTableActions } from './function-access';
 import { TokenwatchFunction } from './tokenwatch-function';
 

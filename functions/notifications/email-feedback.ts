@@ -21,25 +21,8 @@ import {
   type EmailFeedback,
   type FeedbackKind,
 } from '#people/suppression';
+import { sesEventSource, sesFeedbackDetailTypes } from './feedback-rule';
 import { problemsOf, type QueueRecord } from './queue-batch';
-
-export const sesEventSource = 'aws.ses';
-export const sesFeedbackDetailTypes = {
-  bounce: 'Email Bounced',
-  complaint: 'Email Complaint Received',
-} as const;
-
-/**
- * The feedback rule, in EventBridge's own pattern form: the stack deploys it on the default bus
- * and the local bus applies it, so the two cannot differ. SES tags every event with the
- * configuration set the email was sent with, so the rule takes only this stage's: another
- * stage, or another application of the account, has its own.
- */
-export const feedbackRulePattern = (configurationSetName: string) => ({
-  source: [sesEventSource],
-  'detail-type': [sesFeedbackDetailTypes.bounce, sesFeedbackDetailTypes.complaint],
-  detail: { mail: { tags: { 'ses:configuration-set': [configurationSetName] } } },
-});
 
 const recipients = z
   .array(z.object({ emailAddress: z.string().check(z.minLength(3), z.maxLength(320)) }))

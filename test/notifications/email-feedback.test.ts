@@ -8,11 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { addressHash } from '#people/suppression';
-import {
-  feedbackRulePattern,
-  recordFeedbackFromQueue,
-  sesFeedbackEnvelope,
-} from '#notifications/email-feedback';
+import { recordFeedbackFromQueue, sesFeedbackEnvelope } from '#notifications/email-feedback';
+import { feedbackRulePattern } from '#notifications/feedback-rule';
 import { matches } from '../../local/eventbridge';
 import { useTestTable, type TestTable } from '../support/table';
 import { recordingLog } from '../support/notifier-harness';

@@ -22,10 +22,9 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   EmailSendingEvent,
   EventDestination,
-  type ConfigurationSet,
   type ConfigurationSetEventDestination,
 } from 'aws-cdk-lib/aws-ses';
-import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { declaredEnvironment } from '../functions/environment/variables';
 import {
@@ -34,22 +33,21 @@ import {
   sesEventSource,
 } from '../functions/notifications/feedback-rule';
 import { grantTableActions } from './function-access';
+import { maxReceiveCount, type Notifications } from './notifications';
 import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface EmailFeedbackProps {
   readonly table: ITableV2;
-  /** The configuration set the emails are sent with: the rule takes only its events. */
-  readonly configurationSetName: string;
   /**
-   * The configuration set the stack created, to publish its events to the default bus.
-   * @default none: the operator's own configuration set publishes them (README, "Bounces and
-   * complaints")
+   * The configuration set the emails are sent with (the rule takes only its events), the one the
+   * stack created if any (its events are published to the default bus here; an operator's own
+   * set publishes them as the README says), and where the rule puts the events it could not
+   * deliver to the queue (the notification rules' dead-letter queue).
    */
-  readonly configurationSet?: ConfigurationSet;
-  /** Where the rule puts the events it could not deliver to the queue. */
-  readonly undeliveredEvents: IQueue;
-  /** Receives before a message goes to the dead-letter queue. */
-  readonly maxReceiveCount: number;
+  readonly notifications: Pick<
+    Notifications,
+    'configurationSetName' | 'configurationSet' | 'undeliveredEvents'
+  >;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
 }
@@ -64,8 +62,9 @@ export class EmailFeedback extends Construct {
 
   constructor(scope: Construct, id: string, props: EmailFeedbackProps) {
     super(scope, id);
-    if (props.configurationSet) {
-      this.eventDestination = props.configurationSet.addEventDestination('DefaultBus', {
+    const { configurationSet, configurationSetName, undeliveredEvents } = props.notifications;
+    if (configurationSet) {
+      this.eventDestination = configurationSet.addEventDestination('DefaultBus', {
         destination: EventDestination.eventBus(
           EventBus.fromEventBusName(this, 'DefaultBus', 'default'),
         ),
@@ -89,10 +88,10 @@ export class EmailFeedback extends Construct {
       // Lambda's advice, as for the notification queue: six times the function's timeout.
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });
 
-    const pattern = feedbackRulePattern(props.configurationSetName);
+    const pattern = feedbackRulePattern(configurationSetName);
     // No eventBus: a rule without one is on the account's default bus, where SES publishes.
     this.rule = new Rule(this, 'Rule', {
       description: 'tokenwatch: SES bounces and complaints go to the email feedback queue',
@@ -103,7 +102,7 @@ export class EmailFeedback extends Construct {
       },
       targets: [
         new SqsQueue(this.queue, {
-          deadLetterQueue: props.undeliveredEvents,
+          deadLetterQueue: undeliveredEvents,
           retryAttempts: 20,
           maxEventAge: Duration.hours(24),
         }),

@@ -124,11 +124,7 @@ export class TokenwatchStack extends Stack {
     });
     this.emailFeedback = new EmailFeedback(this, 'EmailFeedback', {
       table,
-      configurationSetName: this.notifications.configurationSetName,
-      configurationSet: this.notifications.configurationSet,
-      // Events the rule cannot deliver join those of the notification rules.
-      undeliveredEvents: this.notifications.undeliveredEvents,
-      maxReceiveCount,
+      notifications: this.notifications,
       logRetention: retention,
     });
     this.digests = new Digests(this, 'Digests', {

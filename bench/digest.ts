@@ -185,6 +185,7 @@ async function notifyAll(
     sentTwice: sum('sentTwice'),
     waiting: sum('waiting'),
     held: sum('held'),
+    suppressed: sum('suppressed'),
   };
 }
 

@@ -14,6 +14,7 @@ import { readSecret } from '#platform/secrets';
 import { createPacer, createSesMailer } from '#platform/ses';
 import * as z from '#platform/validation';
 import { createProfileRepository } from '#people/profiles';
+import { createSuppressionStore } from '#people/suppression-store';
 import { flushDigests } from '#notifications/digest-flush';
 import { createEmailRenderer } from '#notifications/emails';
 import { createPreferencesRepository } from '#notifications/preferences-store';
@@ -44,6 +45,7 @@ const config = readConfig({
 
 const db = documentClient();
 const storm = createStormStore(db, config.TABLE_NAME);
+const suppression = createSuppressionStore(db, config.TABLE_NAME);
 const store = {
   ...createWaitingNoticeStore(db, config.TABLE_NAME),
   getStormState: () => storm.getStormState(),
@@ -51,6 +53,8 @@ const store = {
   ...createDeveloperRoleRepository(db, config.TABLE_NAME),
   ...createPreferencesRepository(db, config.TABLE_NAME),
   ...createProfileRepository(db, config.TABLE_NAME),
+  // Whether SES reported a recipient's address: their notices then go in no email.
+  emailStatusesOf: (addresses: readonly string[]) => suppression.emailStatusesOf(addresses),
 };
 // One share of the SES rate, as each notifier takes (see notify-expired-token).
 const mailer = createSesMailer({
@@ -91,6 +95,7 @@ export const handler = async (_event?: unknown, context?: Context) => {
     metrics.addMetric('DigestEmailsSent', MetricUnit.Count, summary.emails);
     metrics.addMetric('DigestNoticesTold', MetricUnit.Count, summary.told);
     metrics.addMetric('DigestNoticesDropped', MetricUnit.Count, summary.dropped);
+    metrics.addMetric('DigestNoticesSuppressed', MetricUnit.Count, summary.suppressed);
     metrics.addMetric('HeldNoticesDiscarded', MetricUnit.Count, summary.discarded);
     metrics.addMetric('DigestEmailsFailed', MetricUnit.Count, summary.failed);
     return summary;

@@ -24,6 +24,7 @@ import { createWaitingNoticeStore } from '#notifications/waiting-notices';
 import { createStormStore } from '#storm/storm-store';
 import { createPreferencesRepository } from '#notifications/preferences-store';
 import { createProfileRepository } from '#people/profiles';
+import { createSuppressionStore } from '#people/suppression-store';
 import { createAccountRepository } from '#tokens/accounts';
 import { createDeveloperRoleRepository } from '#tokens/developer-roles';
 import { createReconnectLinkStore } from '#tokens/reconnect-link-store';
@@ -60,11 +61,14 @@ const config = readConfig({
 
 const db = documentClient();
 const links = createReconnectLinkStore(db, config.TABLE_NAME);
+const suppression = createSuppressionStore(db, config.TABLE_NAME);
 const store = {
   ...createAccountRepository(db, config.TABLE_NAME),
   ...createDeveloperRoleRepository(db, config.TABLE_NAME),
   ...createPreferencesRepository(db, config.TABLE_NAME),
   ...createProfileRepository(db, config.TABLE_NAME),
+  // Whether SES reported a recipient's address: such an address gets no email.
+  emailStatusesOf: (addresses: readonly string[]) => suppression.emailStatusesOf(addresses),
   ...createSendOnceLedger(db, config.TABLE_NAME),
   // Only to read a used link's creator: the notifier never changes a link.
   getReconnectLink: (accountId: string, linkId: string) =>
@@ -148,6 +152,8 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
     // Notices written down for a recipient's digest, and held in a storm.
     metrics.addMetric('NoticesWaitingForDigest', MetricUnit.Count, totals.waiting);
     metrics.addMetric('NoticesHeldByStorm', MetricUnit.Count, totals.held);
+    // Recipients whose address SES reported as bounced or complained: no email, recorded.
+    metrics.addMetric('EmailsSuppressed', MetricUnit.Count, totals.suppressed);
     logger.info('Notification batch finished', {
       totals,
       retried: result.batchItemFailures.length,

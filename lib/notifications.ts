@@ -110,6 +110,11 @@ export class Notifications extends Construct {
   readonly linkUsedRule: Rule;
   readonly notifier: TokenwatchFunction;
   readonly configurationSetName: string;
+  /**
+   * The configuration set the stack created (its bounces and complaints come back through
+   * lib/email-feedback.ts); none when the operator brings their own.
+   */
+  readonly configurationSet?: ConfigurationSet;
   /** How many processes send at the SES rate: the notifiers at most, and the digest flush. */
   readonly sendingProcesses: number;
 
@@ -159,12 +164,12 @@ export class Notifications extends Construct {
     if (props.sesConfigurationSetName) {
       this.configurationSetName = props.sesConfigurationSetName;
     } else {
-      const configurationSet = new ConfigurationSet(this, 'ConfigurationSet', {
+      this.configurationSet = new ConfigurationSet(this, 'ConfigurationSet', {
         reputationMetrics: true,
         sendingEnabled: true,
         suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
       });
-      this.configurationSetName = configurationSet.configurationSetName;
+      this.configurationSetName = this.configurationSet.configurationSetName;
     }
 
     const leaseSeconds = timeout.toSeconds() * 2;

@@ -70,7 +70,7 @@ function serviceRoutes() {
       path: '/service/users/{userId}',
       entry: 'delete-service-user',
       table: {
-        table: ['dynamodb:Query', 'dynamodb:BatchWriteItem'],
+        table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
         indexes: { 'accounts-by-member': ['dynamodb:Query'] },
       },
       summary:
@@ -241,7 +241,8 @@ const routeTable = [
     entry: 'get-notification-preferences',
     auth: 'jwt',
     table: { table: ['dynamodb:GetItem'] },
-    summary: "The caller's notification preferences, or the defaults when none were saved",
+    summary:
+      "The caller's notification preferences, or the defaults, and whether email reaches their address",
   },
   {
     method: 'PUT',

@@ -9,6 +9,7 @@ import { Alarms } from './alarms';
 import { Api } from './api';
 import type { StackConfig } from './config';
 import { Digests } from './digests';
+import { EmailFeedback } from './email-feedback';
 import { Events } from './events';
 import { ExpiryCheck } from './expiry-check';
 import { logRetention } from './function-access';
@@ -30,6 +31,8 @@ export class TokenwatchStack extends Stack {
   readonly expiryCheck: ExpiryCheck;
   readonly notifications: Notifications;
   readonly digests: Digests;
+  /** SES's bounces and complaints, recorded so no email goes to such an address again. */
+  readonly emailFeedback: EmailFeedback;
   /** Set when `autoRefresh` is on. */
   readonly tokenRefresh?: TokenRefresh;
   readonly alarms: Alarms;
@@ -118,6 +121,11 @@ export class TokenwatchStack extends Stack {
       sesMaxSendRate: config.sesMaxSendRate,
       logRetention: retention,
       digestWindowMinutes: config.digestWindowMinutes,
+    });
+    this.emailFeedback = new EmailFeedback(this, 'EmailFeedback', {
+      table,
+      notifications: this.notifications,
+      logRetention: retention,
     });
     this.digests = new Digests(this, 'Digests', {
       table,

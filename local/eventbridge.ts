@@ -16,11 +16,16 @@ export type EventPattern = {
   [field: string]: readonly PatternValue[] | EventPattern;
 };
 
-/** Whether one value of an event matches one value of a pattern's list. */
-const valueMatches = (expected: PatternValue, actual: unknown) =>
-  typeof expected === 'object'
-    ? typeof actual === 'string' && actual.startsWith(expected.prefix)
-    : expected === actual;
+/**
+ * Whether one value of an event matches one value of a pattern's list. An array in the event
+ * matches when any of its elements does, as in EventBridge (SES's `mail.tags` are arrays).
+ */
+const valueMatches = (expected: PatternValue, actual: unknown): boolean =>
+  Array.isArray(actual)
+    ? actual.some((element) => valueMatches(expected, element))
+    : typeof expected === 'object'
+      ? typeof actual === 'string' && actual.startsWith(expected.prefix)
+      : expected === actual;
 
 export interface LocalRule {
   name: string;

@@ -14,11 +14,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createLocalJWKSet } from 'jose';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createDocumentClient } from '../functions/platform/dynamodb';
 import { linkUsedRulePattern, noticeRulePattern } from '../functions/tokens/events';
+import { feedbackRulePattern } from '../functions/notifications/feedback-rule';
+import { deliverSesEvent } from './ses-events';
 import { createTableStore as createStore, type TableStore as TokenwatchStore } from './table-store';
 import type { EnvironmentFor, FunctionName } from '../functions/environment/variables';
 import { createTableInput } from '../functions/storage/table';
@@ -99,6 +102,9 @@ export interface LocalSystem {
   deadLetterQueue: LocalQueue;
   refreshQueue: LocalQueue;
   refreshDeadLetterQueue: LocalQueue;
+  /** SES's bounces and complaints, from the default bus to record-email-feedback. */
+  feedbackQueue: LocalQueue;
+  feedbackDeadLetterQueue: LocalQueue;
   instagram: Awaited<ReturnType<typeof startInstagramStandIn>>;
   /** Every scheduled job in order, each queue drained, as of `now` (default: the real time). */
   runCheck(now?: Date): Promise<RunCheckSummary>;
@@ -223,9 +229,27 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         log(`notifier batch failed: ${String(error)}`);
       },
     });
+    // SES publishes its events to the account's default bus: the feedback rule is there.
+    const configurationSetName = 'tokenwatch-local';
+    const feedbackDeadLetterQueue = new LocalQueue({ name: 'tokenwatch-local-email-feedback-dlq' });
+    const feedbackQueue = new LocalQueue({
+      name: 'tokenwatch-local-email-feedback',
+      functionName: 'record-email-feedback',
+      maxReceiveCount: options.maxReceiveCount ?? 5,
+      deadLetterQueue: feedbackDeadLetterQueue,
+      onBatchError: (error) => {
+        log(`email feedback batch failed: ${String(error)}`);
+      },
+    });
     const bus = await startEventBridgeStandIn({
-      eventBusNames: [busName],
+      eventBusNames: [busName, 'default'],
       rules: [
+        {
+          name: 'ses-feedback-to-queue',
+          eventBusName: 'default',
+          pattern: feedbackRulePattern(configurationSetName),
+          target: (envelope) => feedbackQueue.send(envelope),
+        },
         {
           name: 'token-expired-to-notifications',
           eventBusName: busName,
@@ -340,11 +364,16 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const digestFlush = (await import('../functions/flush-digests')) as {
       handler: (event: unknown, context: Context) => Promise<unknown>;
     };
+    const feedbackRecorder = (await import('../functions/record-email-feedback')) as {
+      handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+    };
     queue.start((event, context) => notifier.handler(event, context));
     refreshQueue.start((event, context) => refresher.handler(event, context));
+    feedbackQueue.start((event, context) => feedbackRecorder.handler(event, context));
     stops.push(() => {
       queue.stop();
       refreshQueue.stop();
+      feedbackQueue.stop();
       return Promise.resolve();
     });
 
@@ -517,6 +546,26 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
             );
           }
         }
+        if (request.method === 'POST' && url.pathname === '/_local/ses/events') {
+          const before = { ...feedbackQueue.stats };
+          return reply(
+            await deliverSesEvent(body, {
+              sender: String(process.env.SENDER_ADDRESS),
+              configurationSetName,
+              lastMessageTo: async (address) => {
+                const { emails } = (await (await fetch(`${ses.endpoint}/store`)).json()) as {
+                  emails: { messageId: string; subject: string; destination: { to: string[] } }[];
+                };
+                const last = emails.findLast((email) => email.destination.to.includes(address));
+                return last ?? { messageId: `local-${randomUUID()}`, subject: '' };
+              },
+              drained: async () => {
+                await feedbackQueue.drained();
+                return queueDelta(feedbackQueue, before);
+              },
+            }),
+          );
+        }
         if (request.method === 'POST' && url.pathname === '/_local/run-check') {
           const instant = runCheckInstant(body);
           if (instant instanceof Error) {
@@ -588,6 +637,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       deadLetterQueue,
       refreshQueue,
       refreshDeadLetterQueue,
+      feedbackQueue,
+      feedbackDeadLetterQueue,
       instagram,
       runCheck,
       tokenFor: (sub) => identity.tokenFor(sub),

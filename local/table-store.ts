@@ -12,6 +12,10 @@ import { createSendOnceLedger, type SendOnceLedger } from '../functions/notifica
 import { createProfileRepository, type ProfileRepository } from '../functions/people/profiles';
 import { createUserItemStore, type UserItemStore } from '../functions/people/user-items';
 import {
+  createSuppressionStore,
+  type SuppressionStore,
+} from '../functions/people/suppression-store';
+import {
   createAccountConnections,
   type AccountConnector,
   type AccountEraser,
@@ -47,6 +51,7 @@ export type TableStore = AccountRepository &
   RefreshSchedule &
   ProfileRepository &
   UserItemStore &
+  SuppressionStore &
   PreferencesRepository &
   SendOnceLedger &
   ReconnectLinkStore &
@@ -69,6 +74,7 @@ export function createTableStore(db: DynamoDBDocumentClient, tableName: string):
     ...createStormStore(db, tableName, { describeTable: () => Promise.resolve(undefined) }),
     ...createProfileRepository(db, tableName),
     ...createUserItemStore(db, tableName),
+    ...createSuppressionStore(db, tableName),
     ...createPreferencesRepository(db, tableName),
     ...createSendOnceLedger(db, tableName),
     ...createReconnectLinkStore(db, tableName),

@@ -21,6 +21,7 @@ import {
   userPath,
 } from './service-schemas';
 import { isoDateTime, positiveInteger } from '#platform/schemas';
+import { emailStatus } from '#people/suppression';
 import { userProfile } from '#people/user';
 import { notificationPreferences, preferenceName } from '#notifications/preferences';
 import { accessToken, accountId } from '#tokens/account';
@@ -66,12 +67,19 @@ export const stormResponse = z
   })
   .check(z.meta({ id: 'Storm' }));
 
+const storedPreferences = {
+  ...notificationPreferences.shape,
+  updatedAt: z.nullable(isoDateTime).check(z.describe('null while the defaults apply')),
+};
+
 export const preferencesResponse = z
-  .strictObject({
-    ...notificationPreferences.shape,
-    updatedAt: z.nullable(isoDateTime).check(z.describe('null while the defaults apply')),
-  })
+  .strictObject(storedPreferences)
   .check(z.meta({ id: 'NotificationPreferences' }));
+
+/** GET answers the preferences with what SES said about the caller's address. */
+export const preferencesReadResponse = z
+  .strictObject({ ...storedPreferences, emailStatus })
+  .check(z.meta({ id: 'NotificationSettings' }));
 
 export const accountListResponse = z
   .strictObject({
@@ -195,7 +203,10 @@ const instagramBusy = { description: 'Instagram is rate limiting this app; retry
 export const apiContracts = {
   'get-notification-preferences': {
     responses: {
-      200: { description: 'Stored values, or the defaults', schema: preferencesResponse },
+      200: {
+        description: "Stored values, or the defaults, and the caller's email status",
+        schema: preferencesReadResponse,
+      },
     },
   },
   'put-notification-preferences': {
@@ -275,7 +286,7 @@ export const apiContracts = {
     responses: {
       204: {
         description:
-          'Erased (also when unknown): profile, preferences, developer roles, the reconnect links they made and records of emails sent to them; accounts they own stay',
+          'Erased (also when unknown): profile, preferences, developer roles, the reconnect links they made, records of emails sent to them and what SES reported about their address; accounts they own stay',
       },
       400: badRequest,
     },

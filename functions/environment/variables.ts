@@ -107,6 +107,7 @@ export const functionEnvironments = {
     DIGEST_WINDOW_MINUTES: 'optional',
     DIGEST_LOOKBACK_DAYS: 'optional',
   },
+  'record-email-feedback': tableOnly,
   'instagram-deauthorize': {
     TABLE_NAME: 'required',
     INSTAGRAM_APP_SECRET_ID: 'required',

@@ -17,6 +17,8 @@ import { randomUUID } from 'node:crypto';
 import { errorName, type LogSink } from '#platform/observability';
 import { MailNotSentError, type Mailer, type OutgoingEmail } from '#platform/ses';
 import type { ProfileReader } from '#people/profiles';
+import { addressDomain, isSuppressed } from '#people/suppression';
+import type { EmailStatusReader } from '#people/suppression-store';
 import type { StormStore } from '#storm/storm-store';
 import type { AccountReader } from '#tokens/accounts';
 import type { AccountSummary } from '#tokens/account';
@@ -28,6 +30,7 @@ import { digestNotice, noticeEmail, noticeLinks } from './notice-email';
 import type { Audience } from './occasions';
 import { preferenceGoverning } from './preferences';
 import type { PreferencesReader } from './preferences-store';
+import { statusesOf, suppressedReason } from './suppressed';
 import type { ClaimedNotice, DueNotice, WaitingNoticeStore } from './waiting-notices';
 
 export interface DigestFlushDependencies extends LinkSettings {
@@ -36,7 +39,8 @@ export interface DigestFlushDependencies extends LinkSettings {
     AccountReader &
     Pick<DeveloperRoleReader, 'listDeveloperIds'> &
     PreferencesReader &
-    ProfileReader;
+    ProfileReader &
+    Pick<EmailStatusReader, 'emailStatusesOf'>;
   mailer: Mailer;
   renderer: EmailRenderer;
   unsubscribeKey: () => Promise<string>;
@@ -65,6 +69,11 @@ export interface DigestFlushSummary {
   dropped: number;
   /** held by a storm an operator discarded: in no email, recorded */
   discarded: number;
+  /**
+   * the recipient's address was reported by SES (bounced, complained): in no email, recorded as
+   * dropped with the reason
+   */
+  suppressed: number;
   /** claimed by another flush; its lease decides */
   busy: number;
   /** emails not sent: their notices wait for the next run */
@@ -84,6 +93,7 @@ export async function flushDigests(deps: DigestFlushDependencies): Promise<Diges
     told: 0,
     dropped: 0,
     discarded: 0,
+    suppressed: 0,
     busy: 0,
     failed: 0,
     stormOn: false,
@@ -273,6 +283,11 @@ async function freshNotices(
   }
   const preferences = (await flush.store.getPreferencesOf([userId])).get(userId);
   const profile = (await flush.store.getProfiles([userId])).get(userId);
+  const emailStatus = profile
+    ? (await statusesOf(flush.store, [profile])).get(profile.email)
+    : undefined;
+  const suppressed =
+    emailStatus && isSuppressed(emailStatus) ? suppressedReason(emailStatus) : undefined;
   const byAudience = new Map<
     Audience,
     { notice: ClaimedNotice; announcement: Announcement; username: string }[]
@@ -291,19 +306,28 @@ async function freshNotices(
       (!preferences?.[preferenceGoverning(announcement.kind, notice.audience)]
         ? 'preference-off'
         : undefined) ??
-      (!profile ? 'no-address' : undefined);
+      (!profile ? 'no-address' : undefined) ??
+      suppressed;
     if (reason || !account) {
       await flush.store.settleWaitingNotice(notice, claimId, {
         status: 'dropped',
         reason: reason ?? 'account-gone',
         at: now,
       });
-      summary.dropped += 1;
+      if (reason !== undefined && reason === suppressed) summary.suppressed += 1;
+      else summary.dropped += 1;
       continue;
     }
     const group = byAudience.get(notice.audience) ?? [];
     group.push({ notice, announcement, username: account.username });
     byAudience.set(notice.audience, group);
+  }
+  if (suppressed && profile) {
+    flush.log.info('Address suppressed (SES reported it): its notices go in no email', {
+      userId,
+      emailStatus,
+      domain: addressDomain(profile.email),
+    });
   }
   return { byAudience, person: { name: profile?.name ?? '', email: profile?.email ?? '' } };
 }

@@ -69,6 +69,15 @@ export interface SendOnceLedger {
     sent: { messageId: string; sentAt: Date },
   ): Promise<'recorded' | 'already-recorded'>;
   releaseNotification(email: NotificationKey, claimId: string): Promise<void>;
+  /**
+   * Records that this email is not sent, and why (its address is suppressed): a settled record
+   * (`dropped`), so no retry of the event tries it again. Written only where there is no record
+   * yet: an email sent, being sent or waiting stays as it is (`exists`).
+   */
+  recordNotSent(
+    email: NotificationKey,
+    end: { reason: string; at: Date },
+  ): Promise<'recorded' | 'exists'>;
 }
 
 const keyOf = (email: NotificationKey) =>
@@ -118,6 +127,39 @@ async function recordsBefore(
   return earlier;
 }
 
+async function recordNotSent(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  email: NotificationKey,
+  end: { reason: string; at: Date; ttl: number },
+): Promise<'recorded' | 'exists'> {
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...keyOf(email),
+          accountId: email.accountId,
+          generation: email.generation,
+          occasion: email.occasion,
+          userId: email.userId,
+          ...recipientIndexKeys(email),
+          status: 'dropped',
+          // As a waiting notice records why it went in no email (waiting-notices.ts).
+          settledReason: end.reason,
+          settledAt: end.at.toISOString(),
+          ttl: end.ttl,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return 'recorded';
+  } catch (error) {
+    if (isConditionFailure(error)) return 'exists';
+    throw error;
+  }
+}
+
 export function createSendOnceLedger(
   db: DynamoDBDocumentClient,
   tableName: string,
@@ -129,6 +171,8 @@ export function createSendOnceLedger(
 
   return {
     recordsBefore: (email, lease) => recordsBefore(db, tableName, email, lease),
+    recordNotSent: (email, end) =>
+      recordNotSent(db, tableName, email, { ...end, ttl: recordExpiry(end.at) }),
 
     async claimNotification(email, claim) {
       const { now } = claim;

@@ -9,6 +9,7 @@
 import type { LogSink } from '#platform/observability';
 import type { Mailer } from '#platform/ses';
 import type { ProfileReader } from '#people/profiles';
+import type { EmailStatusReader } from '#people/suppression-store';
 import type { AccountReader } from '#tokens/accounts';
 import type { DeveloperRoleReader } from '#tokens/developer-roles';
 import type { ReconnectLinkReader } from '#tokens/reconnect-link-store';
@@ -29,12 +30,14 @@ import { chooseRecipients } from './recipients';
 import { notifyReconnected } from './reconnected';
 import { sendOnce } from './send-once';
 import { admitNotice, type NoticeGate } from './digest';
+import { skipIfSuppressed, statusesOf } from './suppressed';
 
 export interface NotifierDependencies extends LinkSettings {
   store: AccountReader &
     Pick<DeveloperRoleReader, 'listDeveloperIds'> &
     PreferencesReader &
     ProfileReader &
+    Pick<EmailStatusReader, 'emailStatusesOf'> &
     ReconnectLinkReader &
     SendOnceLedger;
   mailer: Mailer;
@@ -73,6 +76,11 @@ export interface EmailCounts {
   waiting: number;
   /** held in a storm, until an operator releases or discards them */
   held: number;
+  /**
+   * not sent: SES reported the recipient's address as bounced or complained (recorded as
+   * settled, with the reason, so no retry tries again)
+   */
+  suppressed: number;
 }
 
 export const noEmails = (): EmailCounts => ({
@@ -84,6 +92,7 @@ export const noEmails = (): EmailCounts => ({
   sentTwice: 0,
   waiting: 0,
   held: 0,
+  suppressed: 0,
 });
 
 export interface NotificationOutcome extends EmailCounts {
@@ -171,6 +180,7 @@ async function notifyAnnouncement(
   // them sent, or takes over once that claim's lease has run out.
   outcome.inProgress += chosen.filter((recipient) => earlier.sending.has(recipient.userId)).length;
   const profiles = await deps.store.getProfiles(waiting.map((recipient) => recipient.userId));
+  const statuses = await statusesOf(deps.store, profiles.values());
   const key = waiting.length > 0 ? await deps.unsubscribeKey() : '';
 
   for (const recipient of waiting) {
@@ -179,6 +189,13 @@ async function notifyAnnouncement(
     if (!profile) {
       outcome.unreachable += 1;
       deps.log.warn('Recipient has no profile, so no address: not notified', recipientContext);
+      continue;
+    }
+    const record = { accountId, generation, occasion, userId: recipient.userId };
+    const address = { email: profile.email, status: statuses.get(profile.email) };
+    if ((await skipIfSuppressed(deps, record, address, recipientContext)) === 'suppressed') {
+      // Before the digest gate: such a notice opens no window and waits for no digest.
+      outcome.suppressed += 1;
       continue;
     }
     if (deps.remainingMs && deps.remainingMs() < (deps.reserveMs ?? 10_000)) {
@@ -219,12 +236,7 @@ async function notifyAnnouncement(
       if (admission !== 'now' && admission !== 'exists') continue;
     }
 
-    const result = await sendOnce(
-      { accountId, generation, occasion, userId: recipient.userId },
-      announcement,
-      email,
-      deps,
-    );
+    const result = await sendOnce(record, announcement, email, deps);
     if (result.kind === 'stale') {
       outcome.staleReason = result.reason;
       break;

@@ -311,7 +311,7 @@ function parseEnvelope(
   return { success: false, problems: problemsOf(parsed.error.issues) };
 }
 
-function problemsOf(issues: readonly z.core.$ZodIssue[]): string[] {
+export function problemsOf(issues: readonly z.core.$ZodIssue[]): string[] {
   // Paths and messages only: never the values themselves, nor the names of unknown fields (a
   // record may carry thousands, or anything at all), and a few problems at most, so a log line
   // never grows with the record.

@@ -13,6 +13,7 @@ import { accountUrl } from './email-links';
 import { templateName } from './occasions';
 import { noEmails, type NotificationOutcome, type NotifierDependencies } from './notify';
 import { sendOnce } from './send-once';
+import { skipIfSuppressed, statusesOf } from './suppressed';
 
 const occasion = 'reconnected';
 /** The link a `by` names, or undefined for a user or the automatic refresh. */
@@ -49,6 +50,14 @@ export async function notifyReconnected(
     });
     return { ...outcome, unreachable: 1 };
   }
+  const email = { accountId, generation, occasion, userId } as const;
+  const address = {
+    email: profile.email,
+    status: (await statusesOf(deps.store, [profile])).get(profile.email),
+  };
+  if ((await skipIfSuppressed(deps, email, address, { ...context, userId })) === 'suppressed') {
+    return { ...outcome, suppressed: 1 };
+  }
   if (deps.remainingMs && deps.remainingMs() < (deps.reserveMs ?? 10_000)) {
     return { ...outcome, status: 'out-of-time' };
   }
@@ -64,7 +73,7 @@ export async function notifyReconnected(
   });
   // No unsubscribe headers: no preference governs this email (see above).
   const result = await sendOnce(
-    { accountId, generation, occasion, userId },
+    email,
     neverStale,
     { to: profile.email, ...rendered, headers: [] },
     deps,

@@ -1,5 +1,5 @@
 /** User profiles: where to write to a user, and what to call them. */
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll } from '#platform/dynamodb';
 import { keys } from '#storage/keys';
 import { userProfile as userProfileSchema, type UserProfile } from './user';
@@ -11,6 +11,8 @@ export interface ProfileReader {
 
 export interface ProfileRepository extends ProfileReader {
   putProfile(profile: UserProfile): Promise<void>;
+  /** One user's profile, or undefined. */
+  getProfile(userId: string): Promise<UserProfile | undefined>;
 }
 
 export function createProfileRepository(
@@ -23,6 +25,18 @@ export function createProfileRepository(
       await db.send(
         new PutCommand({ TableName: tableName, Item: { ...keys.profile(valid.userId), ...valid } }),
       );
+    },
+
+    async getProfile(userId) {
+      const result = await db.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: keys.profile(userId),
+          ProjectionExpression: 'userId, email, #name',
+          ExpressionAttributeNames: { '#name': 'name' },
+        }),
+      );
+      return result.Item as UserProfile | undefined;
     },
 
     async getProfiles(userIds) {

@@ -1,12 +1,14 @@
 /**
  * Every item that names a user, found without a scan: their own partition (profile,
- * preferences) and whatever the member index files under them (the accounts they own, their
- * developer roles, the send-once records of the emails they were sent). For erasure (users.ts).
+ * preferences), whatever the member index files under them (the accounts they own, their
+ * developer roles, the send-once records of the emails they were sent), and what SES said about
+ * their address (suppression-store.ts, under its hash). For erasure (users.ts).
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchDeleteAll, partitionKeys, queryAll } from '#platform/dynamodb';
-import { userPartition } from '#storage/keys';
+import { emailAddressPartition, keys, userPartition } from '#storage/keys';
 import { memberIndex } from '#storage/table';
+import { addressHash } from './suppression';
 
 export interface ItemKey {
   pk: string;
@@ -24,6 +26,8 @@ export interface UserItemStore {
   ownItemsOf(userId: string): Promise<ItemKey[]>;
   /** Every item the member index files under the user. */
   itemsNaming(userId: string): Promise<NamedItem[]>;
+  /** The items about the user's address (its status, its feedback markers), if they have one. */
+  addressItemsOf(userId: string): Promise<ItemKey[]>;
   deleteItems(keys: readonly ItemKey[]): Promise<void>;
 }
 
@@ -49,11 +53,25 @@ export function createUserItemStore(db: DynamoDBDocumentClient, tableName: strin
       }));
     },
 
-    deleteItems: (keys) =>
+    async addressItemsOf(userId) {
+      const profile = await db.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: keys.profile(userId),
+          ProjectionExpression: 'email',
+          ConsistentRead: true,
+        }),
+      );
+      const email = profile.Item?.email as string | undefined;
+      if (email === undefined) return [];
+      return partitionKeys(db, tableName, emailAddressPartition(addressHash(email)));
+    },
+
+    deleteItems: (itemKeys) =>
       batchDeleteAll(
         db,
         tableName,
-        keys.map((key) => ({ ...key })),
+        itemKeys.map((key) => ({ ...key })),
       ),
   };
 }

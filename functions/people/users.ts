@@ -23,17 +23,25 @@ export async function upsertUser(
 
 /**
  * Erases a user: their profile and preferences, their developer roles, the send-once records
- * of every email they were sent and the reconnect links they made (which hold their id, and whose
- * page would name them). Nothing about them is kept: a link they made stops working.
+ * of every email they were sent, the reconnect links they made (which hold their id, and whose
+ * page would name them) and what SES said about their address (kept under its hash, which still
+ * names it to anyone who knows the address). Nothing about them is kept: a link they made stops
+ * working. Should another user share that address, it is no longer suppressed for them either;
+ * SES's own suppression list (the configuration set's) still refuses a hard-bounced one, and
+ * the bounce that refusal reports records it again.
  *
  * The accounts they own are not deleted: an account belongs to the widget service's client as
  * much as to its owner's login, and the widget service deletes it explicitly
  * (`disconnectAccount`) or hands it to another owner.
  */
 export async function eraseUser(store: UserItemStore, userId: string): Promise<void> {
-  const [own, named] = await Promise.all([store.ownItemsOf(userId), store.itemsNaming(userId)]);
+  const [own, named, address] = await Promise.all([
+    store.ownItemsOf(userId),
+    store.itemsNaming(userId),
+    store.addressItemsOf(userId),
+  ]);
   const erased = named
     .filter((item) => !memberRelationKey.isOwner(item.relation))
     .map((item) => item.key);
-  await store.deleteItems([...own, ...erased]);
+  await store.deleteItems([...own, ...erased, ...address]);
 }

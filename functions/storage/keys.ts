@@ -56,6 +56,16 @@ export const keys = {
   digestWindow: (userId: string) => ({ pk: `USER#${userId}`, sk: 'DIGEST#WINDOW' }),
   /** Which digest flush is sending a recipient's notices now (a lease). */
   digestFlush: (userId: string) => ({ pk: `USER#${userId}`, sk: 'DIGEST#FLUSH' }),
+  /**
+   * What SES said about one address (people/suppression.ts), by the SHA-256 of the address
+   * lowercased (hex), never the address: bounced or complained, and soft bounces counted.
+   */
+  emailAddress: (addressHash: string) => ({ pk: `SUPPRESSED#${addressHash}`, sk: 'ADDRESS' }),
+  /** One SES feedback event already recorded for that address, so a duplicate counts once. */
+  emailFeedback: (addressHash: string, feedbackId: string) => ({
+    pk: `SUPPRESSED#${addressHash}`,
+    sk: `FEEDBACK#${feedbackId}`,
+  }),
 };
 
 /**
@@ -73,6 +83,12 @@ export const accountItemPrefixes = { developerRole: 'DEVELOPER#' } as const;
 
 /** The partition of a user's own items (profile, preferences), for erasing them all. */
 export const userPartition = (userId: string) => keys.profile(userId).pk;
+
+/** The partition of what SES said about one address, for erasing it with its user. */
+export const emailAddressPartition = (addressHash: string) => keys.emailAddress(addressHash).pk;
+
+/** How long a recorded feedback event is remembered, to recognise SES sending it again. */
+export const emailFeedbackRecordDays = 30;
 
 /** The partition of an account's items (token, roles, records, links), for deleting them all. */
 export const accountPartition = (accountId: string) => keys.account(accountId).pk;

@@ -36,6 +36,7 @@ describe('notification preferences', () => {
       ownerExpiredToken: true,
       developerExpiredToken: false,
       updatedAt: null,
+      emailStatus: 'ok',
     });
   });
 
@@ -51,7 +52,7 @@ describe('notification preferences', () => {
     expect(stored).toMatchObject({ ownerExpiredToken: false, developerExpiredToken: true });
     expect(Date.parse(stored.updatedAt)).toBeGreaterThanOrEqual(before);
     const get = await env.api.call('GET', preferences, { token });
-    expect(get.json()).toEqual(stored);
+    expect(get.json()).toEqual({ ...stored, emailStatus: 'ok' });
     expect(await env.table.store.getPreferences('u-dev')).toEqual(stored);
   });
 
@@ -61,6 +62,48 @@ describe('notification preferences', () => {
       body: { ownerExpiredToken: false, developerExpiredToken: false },
     });
     expect((await env.table.store.getPreferences('u-bob')).updatedAt).toBeNull();
+  });
+});
+
+describe('the email status', () => {
+  const status = async (userId: string) =>
+    (await env.api.call('GET', preferences, { token: await env.identity.token(userId) })).json<{
+      emailStatus: string;
+    }>().emailStatus;
+  const serviceCall = async (userId: string, email: string) =>
+    env.api.call('PUT', `/service/users/${userId}`, {
+      token: await env.identity.serviceToken(),
+      body: { email, name: 'Reader' },
+    });
+  const report = (address: string, kind: 'hard-bounce' | 'complaint' | 'soft-bounce') =>
+    env.table.store.recordEmailFeedback(address, {
+      kind,
+      feedbackId: `${kind}-${address}`,
+      at: new Date(),
+    });
+
+  it('says bounced or complained once SES reported the address, and ok after a soft bounce', async () => {
+    await serviceCall('u-bounced', 'gone@example.com');
+    await serviceCall('u-complained', 'annoyed@example.com');
+    await serviceCall('u-full', 'full@example.com');
+    await report('gone@example.com', 'hard-bounce');
+    await report('Annoyed@Example.com', 'complaint');
+    await report('full@example.com', 'soft-bounce');
+    expect(await status('u-bounced')).toBe('bounced');
+    expect(await status('u-complained')).toBe('complained');
+    expect(await status('u-full')).toBe('ok');
+  });
+
+  it('starts again at ok when the widget service stores another address', async () => {
+    await serviceCall('u-moved', 'old-box@example.com');
+    await report('old-box@example.com', 'hard-bounce');
+    expect(await status('u-moved')).toBe('bounced');
+    expect((await serviceCall('u-moved', 'new-box@example.com')).status).toBe(200);
+    expect(await status('u-moved')).toBe('ok');
+  });
+
+  it('is ok for a user the widget service never told us about', async () => {
+    expect(await status('u-no-profile')).toBe('ok');
   });
 });
 

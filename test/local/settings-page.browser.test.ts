@@ -178,6 +178,24 @@ describeInBrowser('the settings page, in a browser', () => {
     expect(await page.locator('#incident').isVisible()).toBe(false);
   });
 
+  it('tells a user whose address bounced why no email comes, and nobody else', async () => {
+    await signInAs('user-gym');
+    expect(await page.locator('#email-status').isVisible()).toBe(false);
+    const fed = await fetch(`${system.urls.api}/_local/ses/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'Bounce', email: 'team@ironhouse-gym.example' }),
+    });
+    expect(fed.status).toBe(200);
+    await signInAs('user-gym');
+    const notice = page.locator('#email-status');
+    expect(await notice.isVisible()).toBe(true);
+    expect(await notice.textContent()).toMatch(/bounced.*until your address changes/);
+    await page.locator('#notifications').screenshot({ path: `${images}email-bounced.png` });
+    await signInAs('user-freelancer-dev');
+    expect(await page.locator('#email-status').isVisible()).toBe(false);
+  });
+
   it('renders the developer email the first check sent', async () => {
     const emails = (
       (await (await fetch(`${system.urls.inbox}/store`)).json()) as {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { addressHash } from '#people/suppression';
 import { eraseUser, upsertUser } from '#people/users';
 import { useTestTable, type TestTable } from '../support/table';
 let table: TestTable;
@@ -102,6 +103,20 @@ describe('erasing a user', () => {
 
     const left = await table.itemsMentioning(userId);
     expect(left.map((item) => [item.pk, item.sk])).toEqual([['IGACCOUNT#acc-owned', 'TOKEN']]);
+  });
+
+  it('takes what SES said about their address with them, and leaves other addresses be', async () => {
+    const userId = 'u-erased-bounced';
+    await upsertUser(table.store, userId, { email: 'Gone@Example.com', name: 'Gone' });
+    const feedback = { kind: 'hard-bounce', at: now } as const;
+    await table.store.recordEmailFeedback('gone@example.com', { ...feedback, feedbackId: 'f-1' });
+    await table.store.recordEmailFeedback('other@example.com', { ...feedback, feedbackId: 'f-2' });
+
+    await eraseUser(table.store, userId);
+
+    expect(await table.itemsMentioning(addressHash('gone@example.com'))).toEqual([]);
+    expect(await table.store.emailStatusOf('gone@example.com')).toBe('ok');
+    expect(await table.store.emailStatusOf('other@example.com')).toBe('bounced');
   });
 
   it('erasing a user nobody knows does nothing', async () => {

@@ -215,9 +215,10 @@ describe('the notification queue', () => {
 
   it('is encrypted, TLS-only, and hands a message to its DLQ after 5 receives', () => {
     const { template } = synthesize();
-    // Every queue of the stack: these three, and the refresh queue and its dead-letter queue.
+    // Every queue of the stack: these three, the refresh queue and its dead-letter queue, and
+    // the email feedback queue and its dead-letter queue (test/stack/email-feedback.test.ts).
     const queues = template.findResources('AWS::SQS::Queue') as Resources;
-    expect(Object.keys(queues)).toHaveLength(5);
+    expect(Object.keys(queues)).toHaveLength(7);
     for (const queue of Object.values(queues)) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     }
@@ -234,7 +235,7 @@ describe('the notification queue', () => {
           ]),
         },
       },
-      5,
+      7,
     );
     template.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: {

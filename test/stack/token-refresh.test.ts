@@ -430,8 +430,9 @@ describe('the automatic refresh, configured', () => {
         id.startsWith('TokenRefresh'),
       ),
     ).toEqual([]);
-    template.resourceCountIs('AWS::SQS::Queue', 3);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // The notifications' three and the email feedback's two; the notifier's and the feedback's.
+    template.resourceCountIs('AWS::SQS::Queue', 5);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     // The check's two, the notifications' three, the storm's (Meta's deauthorize callback still
     // counts trouble, so a storm can still be declared and hold the emails) and the digest
     // flush's.

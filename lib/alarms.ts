@@ -2,7 +2,7 @@
  * Every alarm of the stack, and the one topic they go to. The other constructs expose what is
  * worth watching (a function, a queue); what counts as trouble, and who hears of it, is here.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -11,6 +11,7 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -181,6 +182,26 @@ export class Alarms extends Construct {
       reason:
         'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, and the topic carries only alarm names and states, no customer data.',
     });
+    // enforceSSL makes CDK write the topic's policy, and a topic policy replaces SNS's default
+    // one, which let the account (CloudWatch included) publish. With only the TLS Deny left,
+    // CloudWatch, a service principal with no identity policy to fall back on, is refused
+    // every publish ("no resource-based policy allows the SNS:Publish action"): allowed here,
+    // for the alarms of this account and region only.
+    const { account, region } = Stack.of(this);
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsOfThisAccount',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${region}:${account}:alarm:*`,
+          },
+        },
+      }),
+    );
     const subscription = topic.addSubscription(new EmailSubscription(alarmEmail));
     keepLogicalId(subscription, ['Notifications', 'AlarmTopic', alarmEmail, 'Resource']);
     const policy = topic.node.tryFindChild('Policy');

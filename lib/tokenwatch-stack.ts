@@ -5,7 +5,7 @@
  */
 import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { Alarms } from './alarms';
+import { Alarms, type MonitoredResources } from './alarms';
 import { Api } from './api';
 import type { StackConfig } from './config';
 import { Digests } from './digests';
@@ -16,6 +16,7 @@ import { maxReceiveCount, Notifications } from './notifications';
 import { Secrets } from './secrets';
 import { Storage } from './storage';
 import { TokenRefresh } from './token-refresh';
+import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface TokenwatchStackProps extends StackProps {
   readonly config: StackConfig;
@@ -127,12 +128,23 @@ export class TokenwatchStack extends Stack {
       schedule: config.digestSchedule,
       logRetention: retention,
     });
-    this.alarms = new Alarms(this, 'Alarms', {
-      expiryCheck: this.expiryCheck.checker,
-      digestFlush: this.digests.flusher,
+    // Last, so that every function made above is watched.
+    const monitored: MonitoredResources = {
+      expiryCheck: { fn: this.expiryCheck.checker, schedule: config.checkSchedule },
+      digestFlush: { fn: this.digests.flusher, schedule: config.digestSchedule },
+      notificationQueue: this.notifications.queue,
       deadLetterQueue: this.notifications.deadLetterQueue,
       undeliveredEvents: this.notifications.undeliveredEvents,
-      refreshDeadLetterQueue: this.tokenRefresh?.deadLetterQueue,
+      refresh: this.tokenRefresh && {
+        job: { fn: this.tokenRefresh.job, schedule: config.refreshSchedule },
+        queue: this.tokenRefresh.queue,
+        deadLetterQueue: this.tokenRefresh.deadLetterQueue,
+      },
+      api: this.api.httpApi,
+      functions: this.node.findAll().filter((c) => c instanceof TokenwatchFunction),
+    };
+    this.alarms = new Alarms(this, 'Alarms', {
+      ...monitored,
       maxReceiveCount,
       alarmEmail: config.alarmEmail,
     });

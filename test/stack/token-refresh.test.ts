@@ -432,11 +432,22 @@ describe('the automatic refresh, configured', () => {
     ).toEqual([]);
     template.resourceCountIs('AWS::SQS::Queue', 3);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    // The check's two, the notifications' three, the storm's (Meta's deauthorize callback still
-    // counts trouble, so a storm can still be declared and hold the emails) and the digest
-    // flush's.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    // The storm's stays (Meta's deauthorize callback still counts trouble, so a storm can still
+    // be declared and hold the emails); none of the refresh's four is made.
     expect(stack.alarms.storm).toBeDefined();
+    for (const alarm of [
+      stack.alarms.refreshDeadLetterQueueNotEmpty,
+      stack.alarms.refreshJobNotRunning,
+      stack.alarms.refreshQueueAge,
+      stack.alarms.refreshFailureRatio,
+    ]) {
+      expect(alarm).toBeUndefined();
+    }
+    expect(
+      Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((id) =>
+        /^Alarms(Refresh|FunctionsTokenRefresh)/.test(id),
+      ),
+    ).toEqual([]);
     expect(stack.tokenRefresh).toBeUndefined();
     // The routes and the check still file tokens for refresh, for when it is switched back on.
     const found = tokenScheduleVariablesOf(template);

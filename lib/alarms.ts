@@ -14,7 +14,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Function as LambdaFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -60,7 +60,7 @@ export interface MonitoredResources {
   };
   readonly api: IHttpApi;
   /** Every function of the stack: each gets an alarm on its errors and throttles. */
-  readonly functions: readonly IFunction[];
+  readonly functions: readonly LambdaFunction[];
 }
 
 export interface AlarmsProps extends MonitoredResources {

@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { Alarms, type MonitoredResources } from './alarms';
 import { Api } from './api';
 import type { StackConfig } from './config';
+import { Dashboard } from './dashboard';
 import { Digests } from './digests';
 import { Events } from './events';
 import { ExpiryCheck } from './expiry-check';
@@ -33,6 +34,7 @@ export class TokenwatchStack extends Stack {
   /** Set when `autoRefresh` is on. */
   readonly tokenRefresh?: TokenRefresh;
   readonly alarms: Alarms;
+  readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: TokenwatchStackProps) {
     super(scope, id, props);
@@ -148,6 +150,7 @@ export class TokenwatchStack extends Stack {
       maxReceiveCount,
       alarmEmail: config.alarmEmail,
     });
+    this.dashboard = new Dashboard(this, 'Dashboard', { ...monitored, alarms: this.alarms.all });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
     new CfnOutput(this, 'TableName', { value: table.tableName });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { CfnElement } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
@@ -423,5 +424,72 @@ describe('the alarm topic', () => {
 describe('the stack with an alarm email', () => {
   it('passes the AwsSolutions checks with nothing left unacknowledged', () => {
     expect(unacknowledgedNagFindings(loud.stack)).toEqual([]);
+  });
+});
+
+describe('the dashboard', () => {
+  const [dashboard] = Object.values(
+    loud.template.findResources('AWS::CloudWatch::Dashboard') as Resources,
+  );
+  const body = dashboard?.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  /** The body as text, each reference (a region, an alarm's ARN, a log group) as `<ref>`. */
+  const text = body['Fn::Join'][1]
+    .map((part) => (typeof part === 'string' ? part : '<ref>'))
+    .join('');
+  const graphed = new Set(
+    [...text.matchAll(/\["([\w/]+)","([^"]+)"/g)].map(
+      ([, namespace, name]) => `${namespace} ${name}`,
+    ),
+  );
+
+  it('shows due, published, sent, held, refreshed, failed, bounces, and the API’s latency and errors', () => {
+    for (const metric of [
+      'Tokenwatch DueTokens',
+      'Tokenwatch ExpiredEventsPublished',
+      'Tokenwatch ExpiredTokenEmailsSent',
+      'Tokenwatch DigestEmailsSent',
+      'Tokenwatch NoticesHeldByStorm',
+      'Tokenwatch TokensRefreshed',
+      'Tokenwatch ExpiredTokenEmailsFailed',
+      'Tokenwatch DigestEmailsFailed',
+      'Tokenwatch RefreshesGivenUp',
+      'AWS/SES Bounce',
+      'AWS/SES Complaint',
+      'AWS/SES Reputation.BounceRate',
+      'AWS/ApiGateway Latency',
+      'AWS/ApiGateway 5xx',
+      'AWS/ApiGateway 4xx',
+      'AWS/SQS ApproximateAgeOfOldestMessage',
+      'AWS/Lambda Errors',
+      'AWS/Lambda Throttles',
+    ]) {
+      expect(graphed, metric).toContain(metric);
+    }
+  });
+
+  it('graphs only metrics the functions emit, by the names they emit them under', () => {
+    const sources = readdirSync(new URL('../../functions/', import.meta.url), { recursive: true })
+      .filter((file) => String(file).endsWith('.ts'))
+      .map((file) =>
+        readFileSync(new URL(`../../functions/${String(file)}`, import.meta.url), 'utf8'),
+      )
+      .join('\n');
+    const ours = [...graphed].filter((metric) => metric.startsWith('Tokenwatch '));
+    expect(ours.length).toBeGreaterThan(10);
+    for (const metric of ours) expect(sources, metric).toContain(`'${metric.slice(11)}'`);
+  });
+
+  it('shows the state of every alarm, and the error lines of every function’s log', () => {
+    const alarmArns = body['Fn::Join'][1].filter(
+      (part) =>
+        typeof part === 'object' &&
+        JSON.stringify(part).includes('"Arn"') &&
+        Object.hasOwn(alarmResources, (part as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] ?? ''),
+    );
+    expect(alarmArns).toHaveLength(loud.stack.alarms.all.length);
+    const sources = text.match(/SOURCE '<ref>'/g) ?? [];
+    expect(sources).toHaveLength(
+      Object.keys(loud.template.findResources('AWS::Lambda::Function')).length,
+    );
   });
 });

@@ -156,5 +156,15 @@ export class TokenwatchStack extends Stack {
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'InstagramAppSecretArn', { value: this.secrets.instagramApp.secretArn });
+    // Each dead-letter queue and the queue it redrives to, for `npm run redrive` (README, Runbook).
+    const queues = {
+      NotificationQueueUrl: this.notifications.queue,
+      NotificationDeadLetterQueueUrl: this.notifications.deadLetterQueue,
+      RefreshQueueUrl: this.tokenRefresh?.queue,
+      RefreshDeadLetterQueueUrl: this.tokenRefresh?.deadLetterQueue,
+    };
+    for (const [name, queue] of Object.entries(queues)) {
+      if (queue) new CfnOutput(this, name, { value: queue.queueUrl });
+    }
   }
 }

@@ -4,6 +4,7 @@ import type { CfnElement } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { Alarms } from '../../lib/alarms';
+import { queueOutputs } from '../../scripts/redrive';
 import { synthesize, unacknowledgedNagFindings } from '../support/stack';
 import type { Resources } from './templates';
 
@@ -491,5 +492,27 @@ describe('the dashboard', () => {
     expect(sources).toHaveLength(
       Object.keys(loud.template.findResources('AWS::Lambda::Function')).length,
     );
+  });
+});
+
+describe('the outputs `npm run redrive` reads', () => {
+  it('name each dead-letter queue and the queue it goes back to, the refresh’s only with the refresh', () => {
+    const outputs = loud.template.findOutputs('*');
+    const queueIds = (queue: { node: { defaultChild?: unknown } }) => ({
+      Ref: loud.stack.resolve((queue.node.defaultChild as CfnElement).logicalId) as string,
+    });
+    const { notifications, tokenRefresh } = loud.stack;
+    expect(outputs[queueOutputs.notifications.from]?.Value).toEqual(
+      queueIds(notifications.deadLetterQueue),
+    );
+    expect(outputs[queueOutputs.notifications.to]?.Value).toEqual(queueIds(notifications.queue));
+    if (!tokenRefresh) throw new Error('the automatic refresh is on by default');
+    expect(outputs[queueOutputs.refresh.from]?.Value).toEqual(
+      queueIds(tokenRefresh.deadLetterQueue),
+    );
+    expect(outputs[queueOutputs.refresh.to]?.Value).toEqual(queueIds(tokenRefresh.queue));
+    const quiet = synthesize({ autoRefresh: 'false' }).template.findOutputs('*');
+    expect(Object.keys(quiet)).not.toContain(queueOutputs.refresh.from);
+    expect(Object.keys(quiet)).toContain(queueOutputs.notifications.from);
   });
 });

@@ -160,6 +160,7 @@ export class TokenwatchStack extends Stack {
     const queues = {
       NotificationQueueUrl: this.notifications.queue,
       NotificationDeadLetterQueueUrl: this.notifications.deadLetterQueue,
+      UndeliveredEventsQueueUrl: this.notifications.undeliveredEvents,
       RefreshQueueUrl: this.tokenRefresh?.queue,
       RefreshDeadLetterQueueUrl: this.tokenRefresh?.deadLetterQueue,
     };

@@ -1,5 +1,5 @@
 /**
- * `npm run redrive -- --queue notifications|refresh --outputs outputs.json`: moves the messages
+ * `npm run redrive -- --queue notifications|refresh|undelivered --outputs outputs.json`: moves the messages
  * of a dead-letter queue back to the queue they came from, once the cause is fixed (README,
  * Runbook). Or `--from <queue> --to <queue>`, each a URL or an ARN.
  *
@@ -23,13 +23,14 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 
-export const usage = `Usage: npm run redrive -- --queue notifications|refresh --outputs <file> [--stack <name>] [--max <n>]
+export const usage = `Usage: npm run redrive -- --queue notifications|refresh|undelivered --outputs <file> [--stack <name>] [--max <n>]
        npm run redrive -- --from <dead-letter queue> --to <queue> [--max <n>]
 
 Moves the messages of a dead-letter queue back to the queue they came from, oldest receipts
 first, ten at a time. Redrive only once the cause is fixed (README, Runbook).
 
-  --queue <name>      notifications (the notifier's dead-letter queue) or refresh (the refresher's)
+  --queue <name>      notifications (the notifier's dead-letter queue), refresh (the refresher's),
+                      or undelivered (events the bus could not put on the notification queue)
   --outputs <file>    take both queues from \`cdk deploy --outputs-file <file>\`
   --stack <name>      the stack in that file, when it holds more than one
   --from, --to        the queues themselves, each a URL or an ARN, instead of --queue
@@ -49,6 +50,8 @@ export class UsageError extends Error {}
 export const queueOutputs = {
   notifications: { from: 'NotificationDeadLetterQueueUrl', to: 'NotificationQueueUrl' },
   refresh: { from: 'RefreshDeadLetterQueueUrl', to: 'RefreshQueueUrl' },
+  // The rule target's dead-letter queue holds each event as the rule would have queued it.
+  undelivered: { from: 'UndeliveredEventsQueueUrl', to: 'NotificationQueueUrl' },
 } as const;
 
 export interface RedriveOptions {
@@ -114,13 +117,17 @@ export function parseOptions(argv: readonly string[]): RedriveOptions | 'help' {
     if (values.from !== undefined || values.to !== undefined) {
       throw new UsageError('Give --queue with --outputs, or --from and --to, not both');
     }
-    if (values.queue !== 'notifications' && values.queue !== 'refresh') {
-      throw new UsageError(`--queue is notifications or refresh, not ${values.queue}`);
+    if (!Object.hasOwn(queueOutputs, values.queue)) {
+      throw new UsageError(`--queue is notifications, refresh or undelivered, not ${values.queue}`);
     }
     if (values.outputs === undefined) {
       throw new UsageError('--queue needs --outputs <cdk outputs file>, or give --from and --to');
     }
-    queues = queuesFromOutputs(values.outputs, values.queue, values.stack);
+    queues = queuesFromOutputs(
+      values.outputs,
+      values.queue as keyof typeof queueOutputs,
+      values.stack,
+    );
   } else {
     if (values.from === undefined || values.to === undefined) {
       throw new UsageError('Name the queues: --queue <name> --outputs <file>, or --from and --to');

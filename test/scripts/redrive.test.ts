@@ -119,7 +119,7 @@ describe('redriving a dead-letter queue', () => {
     writeFileSync(outputs, JSON.stringify({ 'Tokenwatch-test': { NotificationQueueUrl: 'q' } }));
     for (const [argv, reason] of [
       [[], /Name the queues/],
-      [['--queue', 'emails', '--outputs', outputs], /notifications or refresh/],
+      [['--queue', 'emails', '--outputs', outputs], /notifications, refresh or undelivered/],
       [['--queue', 'refresh'], /needs --outputs/],
       [
         ['--queue', 'refresh', '--outputs', outputs],

@@ -480,6 +480,10 @@ describe('the dashboard', () => {
     for (const metric of ours) expect(sources, metric).toContain(`'${metric.slice(11)}'`);
   });
 
+  it('carries no tags, which older CloudFormation linters (and regions) refuse on a dashboard', () => {
+    expect(dashboard?.Properties).not.toHaveProperty('Tags');
+  });
+
   it('shows the state of every alarm, and the error lines of every function’s log', () => {
     const alarmArns = body['Fn::Join'][1].filter(
       (part) =>
@@ -506,6 +510,9 @@ describe('the outputs `npm run redrive` reads', () => {
       queueIds(notifications.deadLetterQueue),
     );
     expect(outputs[queueOutputs.notifications.to]?.Value).toEqual(queueIds(notifications.queue));
+    expect(outputs[queueOutputs.undelivered.from]?.Value).toEqual(
+      queueIds(notifications.undeliveredEvents),
+    );
     if (!tokenRefresh) throw new Error('the automatic refresh is on by default');
     expect(outputs[queueOutputs.refresh.from]?.Value).toEqual(
       queueIds(tokenRefresh.deadLetterQueue),

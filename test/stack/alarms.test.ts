@@ -523,3 +523,31 @@ describe('the outputs `npm run redrive` reads', () => {
     expect(Object.keys(quiet)).toContain(queueOutputs.notifications.from);
   });
 });
+
+describe('the runbook', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const runbook = readme.slice(
+    readme.indexOf('\n## Runbook\n'),
+    readme.indexOf('\n## The HTTP API\n'),
+  );
+  const entries = [...runbook.matchAll(/^### (.+)$/gm)].map(([, heading]) => heading);
+
+  it('has the entry each alarm’s description names', () => {
+    expect(entries.length).toBeGreaterThan(10);
+    for (const [id, alarm] of Object.entries(alarmResources)) {
+      const description = JSON.stringify(alarm.Properties.AlarmDescription);
+      const named = /See README, Runbook: ([^.]+)\./.exec(description)?.[1];
+      expect(named, id).toBeDefined();
+      expect(entries, id).toContain(named);
+    }
+  });
+
+  it('says in each entry what it means, how to look and what to do', () => {
+    const bodies = runbook.split(/^### .+$/m).slice(1);
+    for (const [i, body] of bodies.entries()) {
+      expect(body, entries[i]).toMatch(/\*\*What it means\.\*\*/);
+      expect(body, entries[i]).toMatch(/\*\*How to look\.\*\*/);
+      expect(body, entries[i]).toMatch(/\*\*What to do[.,]/);
+    }
+  });
+});

@@ -1,8 +1,10 @@
 /**
  * Every alarm of the stack, and the one topic they go to. The other constructs expose what is
- * worth watching (a function, a queue); what counts as trouble, and who hears of it, is here.
+ * worth watching (a function, a queue, the API); what counts as trouble, and who hears of it, is
+ * here. Each alarm's description ends with the README Runbook entry that says what to do.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
   ComparisonOperator,
@@ -11,28 +13,57 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Function as LambdaFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  apiMinimumRequests,
+  apiServerErrorRate,
+  errorsAndThrottles,
+  oldestMessageAge,
+  refreshFailurePercent,
+  refreshMinimumCalls,
+  runsPer,
+  scheduleInterval,
+  sesReputation,
+  type ScheduledFunction,
+} from './alarm-metrics';
 import { keepLogicalId } from './legacy-logical-ids';
 import { tokenwatchMetric } from './metrics';
+import { refreshIntervalMinutes } from './token-refresh';
 
-export interface AlarmsProps {
-  /** The function the schedule runs to find expired tokens. */
-  readonly expiryCheck: IFunction;
+export type { ScheduledFunction } from './alarm-metrics';
+
+/** What the alarms (and the dashboard) watch. */
+export interface MonitoredResources {
+  /** The function the schedule runs to find expired tokens, and its schedule. */
+  readonly expiryCheck: ScheduledFunction;
+  /** The function the digest schedule runs (digests, and the notices a released storm held). */
+  readonly digestFlush: ScheduledFunction;
+  /** Where expired-token events wait for the notifier. */
+  readonly notificationQueue: IQueue;
   /** Where expired-token messages end up after the notifier failed them `maxReceiveCount` times. */
   readonly deadLetterQueue: IQueue;
   /** Where the rule puts expired-token events it could not deliver to the notification queue. */
   readonly undeliveredEvents: IQueue;
-  /**
-   * Where refresh requests end up after the refresher failed them `maxReceiveCount` times.
-   * @default none: the automatic refresh is off
-   */
-  readonly refreshDeadLetterQueue?: IQueue;
-  /** The function the digest schedule runs (digests, and the notices a released storm held). */
-  readonly digestFlush: IFunction;
+  /** The automatic refresh. @default none: it is off */
+  readonly refresh?: {
+    /** The job that queues the tokens due, and its schedule. */
+    readonly job: ScheduledFunction;
+    /** Where the job's requests wait for the refresher. */
+    readonly queue: IQueue;
+    /** Where refresh requests end up after the refresher failed them `maxReceiveCount` times. */
+    readonly deadLetterQueue: IQueue;
+  };
+  readonly api: IHttpApi;
+  /** Every function of the stack: each gets an alarm on its errors and throttles. */
+  readonly functions: readonly LambdaFunction[];
+}
+
+export interface AlarmsProps extends MonitoredResources {
   /** Receives before a message reaches a dead-letter queue, for the alarms' descriptions. */
   readonly maxReceiveCount: number;
   /** Where alarms are sent. @default none: alarms only change state, and no topic is created */
@@ -44,7 +75,31 @@ const onFirst = {
   threshold: 1,
   comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
   treatMissingData: TreatMissingData.NOT_BREACHING,
+  evaluationPeriods: 1,
 } as const;
+
+interface AlarmOptions {
+  /** What it means, in a sentence; the Runbook entry is added. */
+  readonly description: string;
+  /** The README Runbook entry (its `###` heading). @default the alarm's id */
+  readonly runbook?: string;
+  readonly metric: IMetric;
+  readonly threshold?: number;
+  readonly comparisonOperator?: ComparisonOperator;
+  readonly evaluationPeriods?: number;
+  readonly treatMissingData?: TreatMissingData;
+}
+
+/** The notification queue's oldest message this old means the notifier is not keeping up. */
+export const notificationQueueMaxAge = Duration.hours(1);
+/** SES reviews an account at a 5 % bounce rate (and may pause it at 10 %). */
+export const sesBounceRateThreshold = 0.05;
+/** SES reviews an account at 0.1 % complaints (and may pause it at 0.5 %). */
+export const sesComplaintRateThreshold = 0.001;
+/** Percent of an hour's refresh calls to Instagram that failed. */
+export const refreshFailureThreshold = 20;
+/** Percent of the API's requests in 5 minutes answered with a 5xx. */
+export const apiServerErrorThreshold = 5;
 
 export class Alarms extends Construct {
   /** In alarm when the check failed in two periods of one hour in a row. */
@@ -54,10 +109,15 @@ export class Alarms extends Construct {
    * marks failed: the check itself ran, so `checkFailing` stays quiet, yet nobody is emailed.
    */
   readonly checkCannotPublish: Alarm;
+  /**
+   * In alarm when the check did not run at all in two of its intervals (a broken schedule or
+   * role, dropped or throttled invocations). Set when its schedule is a `rate()` of a day at most.
+   */
+  readonly checkNotRunning?: Alarm;
   readonly deadLetterQueueNotEmpty: Alarm;
   readonly undeliveredEventsNotEmpty: Alarm;
-  /** Set when the automatic refresh is on. */
-  readonly refreshDeadLetterQueueNotEmpty?: Alarm;
+  /** In alarm when a message waited in the notification queue for an hour. */
+  readonly notificationQueueAge: Alarm;
   /** Exactly once is the promise: this fires the first time it is broken. */
   readonly emailsSentTwice: Alarm;
   /**
@@ -67,6 +127,25 @@ export class Alarms extends Construct {
   readonly storm: Alarm;
   /** In alarm when the digest flush failed in three runs of 5 minutes in a row. */
   readonly digestFlushFailing: Alarm;
+  /** As `checkNotRunning`, for the digest flush. */
+  readonly digestFlushNotRunning?: Alarm;
+  /** Set when the automatic refresh is on. */
+  readonly refreshDeadLetterQueueNotEmpty?: Alarm;
+  /** As `checkNotRunning`, for the refresh job; with the automatic refresh. */
+  readonly refreshJobNotRunning?: Alarm;
+  /** In alarm when a refresh request waited two of the job's intervals; with the refresh. */
+  readonly refreshQueueAge?: Alarm;
+  /** In alarm when a fifth of an hour's refresh calls failed; with the refresh. */
+  readonly refreshFailureRatio?: Alarm;
+  /** In alarm when 5 % of 5 minutes' requests (20 at least) were answered with a 5xx. */
+  readonly apiServerErrors: Alarm;
+  readonly sesBounceRate: Alarm;
+  readonly sesComplaintRate: Alarm;
+  /**
+   * One per function (errors and throttles together), but the check's and the flush's, whose
+   * failures have their alarms above and whose throttled runs are runs that did not happen.
+   */
+  readonly functionFailing: ReadonlyMap<IFunction, Alarm>;
   /** Every alarm above. */
   readonly all: readonly Alarm[];
   /** Set when an alarm email was given. */
@@ -77,11 +156,12 @@ export class Alarms extends Construct {
     if (!Number.isInteger(props.maxReceiveCount) || props.maxReceiveCount < 1) {
       throw new Error(`maxReceiveCount: ${props.maxReceiveCount} is not a positive integer`);
     }
+    const { expiryCheck, digestFlush, refresh } = props;
 
     this.checkFailing = this.alarm('CheckFailing', {
       description:
         'tokenwatch: the expired-token check failed in two hours in a row; expired tokens may go unnoticed',
-      metric: props.expiryCheck.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+      metric: expiryCheck.fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
       evaluationPeriods: 2,
     });
     this.checkCannotPublish = this.alarm('CheckCannotPublish', {
@@ -97,6 +177,11 @@ export class Alarms extends Construct {
       }),
       evaluationPeriods: 2,
     });
+    this.checkNotRunning = this.notRunning(
+      'CheckNotRunning',
+      'the expired-token check',
+      expiryCheck,
+    );
     this.deadLetterQueueNotEmpty = this.alarm('DeadLetterQueueNotEmpty', {
       description: `tokenwatch: expired-token messages failed ${props.maxReceiveCount} times and wait in the dead-letter queue; emails may be missing`,
       metric: messagesWaitingIn(props.deadLetterQueue),
@@ -105,6 +190,11 @@ export class Alarms extends Construct {
       description:
         'tokenwatch: expired-token events could not be delivered to the notification queue',
       metric: messagesWaitingIn(props.undeliveredEvents),
+    });
+    this.notificationQueueAge = this.alarm('NotificationQueueAge', {
+      description: `tokenwatch: a notice has waited in the notification queue for ${notificationQueueMaxAge.toHumanString()}: the notifier is not keeping up, or not reading it`,
+      metric: oldestMessageAge(props.notificationQueue),
+      threshold: notificationQueueMaxAge.toSeconds(),
     });
     // A second email for the same token only happens when a send outlived its claim's lease,
     // which the lease (twice the timeout) should rule out.
@@ -115,7 +205,7 @@ export class Alarms extends Construct {
     });
     this.storm = this.alarm('Storm', {
       description:
-        'tokenwatch: a storm: many tokens refused or failing to refresh at once (likely trouble on Instagram’s side). Customer emails are held and automatic refresh is paused until the widget service ends it with POST /service/storm (release or discard). GET /service/storm, or the flush’s log line "Storm still on", gives the breakdown by cause. See README, Runbook: Storm.',
+        'tokenwatch: a storm: many tokens refused or failing to refresh at once (likely trouble on Instagram’s side). Customer emails are held and automatic refresh is paused until the widget service ends it with POST /service/storm (release or discard). GET /service/storm, or the flush’s log line "Storm still on", gives the breakdown by cause',
       metric: new MathExpression({
         expression: 'FILL(declared, 0) + FILL(reported, 0)',
         usingMetrics: {
@@ -128,15 +218,57 @@ export class Alarms extends Construct {
     this.digestFlushFailing = this.alarm('DigestFlushFailing', {
       description:
         'tokenwatch: the digest flush failed in three runs in a row; digests, and the notices a released storm held, are not going out',
-      metric: props.digestFlush.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      metric: digestFlush.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       evaluationPeriods: 3,
     });
-    if (props.refreshDeadLetterQueue !== undefined) {
+    this.digestFlushNotRunning = this.notRunning(
+      'DigestFlushNotRunning',
+      'the digest flush',
+      digestFlush,
+    );
+    if (refresh !== undefined) {
       this.refreshDeadLetterQueueNotEmpty = this.alarm('RefreshDeadLetterQueueNotEmpty', {
         description: `tokenwatch: refresh requests failed ${props.maxReceiveCount} times and wait in the refresh dead-letter queue; the refresher keeps failing, and tokens may expire instead of being refreshed`,
-        metric: messagesWaitingIn(props.refreshDeadLetterQueue),
+        metric: messagesWaitingIn(refresh.deadLetterQueue),
+      });
+      this.refreshJobNotRunning = this.notRunning(
+        'RefreshJobNotRunning',
+        'the automatic refresh job',
+        refresh.job,
+      );
+      // The job queues what the refresher can do before its next run: a request older than two
+      // runs was not read.
+      const maxAge = Duration.minutes(2 * refreshIntervalMinutes(refresh.job.schedule));
+      this.refreshQueueAge = this.alarm('RefreshQueueAge', {
+        description: `tokenwatch: a refresh request has waited ${maxAge.toHumanString()} (two runs of the job): the refresher is not reading its queue`,
+        metric: oldestMessageAge(refresh.queue),
+        threshold: maxAge.toSeconds(),
+      });
+      this.refreshFailureRatio = this.alarm('RefreshFailureRatio', {
+        description: `tokenwatch: in the last hour ${refreshFailureThreshold} % or more of the automatic refresh's calls to Instagram (${refreshMinimumCalls} at least) were refused or failed; tokens may expire instead of being refreshed`,
+        metric: refreshFailurePercent(),
+        threshold: refreshFailureThreshold,
       });
     }
+    this.apiServerErrors = this.alarm('ApiServerErrors', {
+      description: `tokenwatch: ${apiServerErrorThreshold} % or more of the API's requests in 5 minutes (${apiMinimumRequests} at least) were answered with a 5xx`,
+      metric: apiServerErrorRate(props.api),
+      threshold: apiServerErrorThreshold,
+    });
+    this.sesBounceRate = this.alarm('SesBounceRate', {
+      description: `tokenwatch: the account's SES bounce rate reached ${sesBounceRateThreshold * 100} %, where SES reviews an account (at 10 % it may pause all its sending)`,
+      metric: sesReputation('Reputation.BounceRate'),
+      threshold: sesBounceRateThreshold,
+    });
+    this.sesComplaintRate = this.alarm('SesComplaintRate', {
+      description: `tokenwatch: the account's SES complaint rate reached ${sesComplaintRateThreshold * 100} %, where SES reviews an account (at 0.5 % it may pause all its sending)`,
+      metric: sesReputation('Reputation.ComplaintRate'),
+      threshold: sesComplaintRateThreshold,
+    });
+    this.functionFailing = this.functionAlarms(
+      props.functions.filter((fn) => fn !== expiryCheck.fn && fn !== digestFlush.fn),
+    );
+
     this.all = [
       this.checkFailing,
       this.checkCannotPublish,
@@ -145,7 +277,19 @@ export class Alarms extends Construct {
       this.emailsSentTwice,
       this.storm,
       this.digestFlushFailing,
-      ...(this.refreshDeadLetterQueueNotEmpty ? [this.refreshDeadLetterQueueNotEmpty] : []),
+      this.notificationQueueAge,
+      this.apiServerErrors,
+      this.sesBounceRate,
+      this.sesComplaintRate,
+      ...[
+        this.checkNotRunning,
+        this.digestFlushNotRunning,
+        this.refreshDeadLetterQueueNotEmpty,
+        this.refreshJobNotRunning,
+        this.refreshQueueAge,
+        this.refreshFailureRatio,
+      ].filter((alarm) => alarm !== undefined),
+      ...this.functionFailing.values(),
     ];
 
     if (props.alarmEmail !== undefined) {
@@ -155,19 +299,73 @@ export class Alarms extends Construct {
     }
   }
 
-  private alarm(
-    id: string,
-    options: { description: string; metric: IMetric; evaluationPeriods?: number },
-  ): Alarm {
-    const alarm = new Alarm(this, id, {
+  private alarm(id: string, options: AlarmOptions, scope: Construct = this): Alarm {
+    const alarm = new Alarm(scope, id, {
       ...onFirst,
-      alarmDescription: options.description,
+      threshold: options.threshold ?? onFirst.threshold,
+      comparisonOperator: options.comparisonOperator ?? onFirst.comparisonOperator,
+      evaluationPeriods: options.evaluationPeriods ?? onFirst.evaluationPeriods,
+      treatMissingData: options.treatMissingData ?? onFirst.treatMissingData,
+      alarmDescription: `${options.description}. See README, Runbook: ${options.runbook ?? id}.`,
       metric: options.metric,
-      evaluationPeriods: options.evaluationPeriods ?? 1,
     });
     // Alarms made here from the start keep the id CDK gives them.
-    if (isFormerlyOwned(id)) keepLogicalId(alarm, [formerOwner[id], id, 'Resource']);
+    if (scope === this && isFormerlyOwned(id))
+      keepLogicalId(alarm, [formerOwner[id], id, 'Resource']);
     return alarm;
+  }
+
+  /**
+   * Fewer than one run in each of two intervals. No run is no data (Lambda counts invocations
+   * that happened), so missing data breaches; two intervals, so that a run that came late into
+   * the next period does not alarm.
+   */
+  private notRunning(id: string, what: string, scheduled: ScheduledFunction): Alarm | undefined {
+    const interval = scheduleInterval(scheduled.schedule);
+    if (interval === undefined) {
+      Annotations.of(this).addWarningV2(
+        `tokenwatch:${id}`,
+        `${id}: ${scheduled.schedule} is not a rate() of a day at most, so no alarm watches that ${what} keeps running`,
+      );
+      return undefined;
+    }
+    return this.alarm(id, {
+      description: `tokenwatch: ${what} did not run in two of its intervals (${interval.toHumanString()} each): its schedule, its role or Lambda is not running it`,
+      runbook: 'CheckNotRunning, RefreshJobNotRunning, DigestFlushNotRunning',
+      metric: runsPer(scheduled.fn, interval),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+  }
+
+  /**
+   * One alarm per function on its errors and throttles together (one math expression): both
+   * say the function did not do its work, the alarm names the function, and the runbook tells
+   * the two apart on the dashboard. Two alarms each would cost the same (CloudWatch bills per
+   * metric an alarm reads) and double the list an operator scans.
+   */
+  private functionAlarms(functions: readonly IFunction[]): ReadonlyMap<IFunction, Alarm> {
+    const scope = new Construct(this, 'Functions');
+    const stack = Stack.of(this);
+    const alarms = new Map<IFunction, Alarm>();
+    for (const fn of functions) {
+      const path = fn.node.scopes
+        .slice(fn.node.scopes.indexOf(stack) + 1)
+        .map((construct) => construct.node.id);
+      const alarm = this.alarm(
+        path.join(''),
+        {
+          description: `tokenwatch: the function ${path.join('/')} failed or was throttled in the last 5 minutes (Lambda ${fn.functionName})`,
+          runbook: 'Functions',
+          metric: errorsAndThrottles(fn),
+        },
+        scope,
+      );
+      alarms.set(fn, alarm);
+    }
+    return alarms;
   }
 
   private createTopic(alarmEmail: string): Topic {
@@ -181,6 +379,26 @@ export class Alarms extends Construct {
       reason:
         'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, and the topic carries only alarm names and states, no customer data.',
     });
+    // enforceSSL makes CDK write the topic's policy, and a topic policy replaces SNS's default
+    // one, which let the account (CloudWatch included) publish. With only the TLS Deny left,
+    // CloudWatch, a service principal with no identity policy to fall back on, is refused
+    // every publish ("no resource-based policy allows the SNS:Publish action"): allowed here,
+    // for the alarms of this account and region only.
+    const { account, region } = Stack.of(this);
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsOfThisAccount',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${region}:${account}:alarm:*`,
+          },
+        },
+      }),
+    );
     const subscription = topic.addSubscription(new EmailSubscription(alarmEmail));
     keepLogicalId(subscription, ['Notifications', 'AlarmTopic', alarmEmail, 'Resource']);
     const policy = topic.node.tryFindChild('Policy');

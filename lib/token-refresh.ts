@@ -29,6 +29,7 @@ import { maxReceiveCount } from './notifications';
 import { tokenScheduleVariables } from './token-schedule';
 import { TokenwatchFunction } from './tokenwatch-function';
 import { refresherBatchSize, refresherConcurrency } from './refresher-sizing';
+import { rateMinutes } from './schedule-interval';
 
 export { refresherBatchSize, refresherConcurrency };
 
@@ -61,16 +62,12 @@ export interface TokenRefreshProps {
 /** The refresher's timeout: a batch of paced refreshes, each one Instagram call of 4 s at most. */
 export const refresherTimeout = Duration.seconds(60);
 
-const minutesPer: Record<string, number> = { minute: 1, hour: 60, day: 1440 };
-
 /**
  * How often the schedule runs the job, in minutes, for the job's `maxPerRun`: read from a
  * `rate()` expression; 60 for any other (a cron() is not one interval).
  */
 export function refreshIntervalMinutes(schedule: string): number {
-  const match = /^rate\(\s*(\d+)\s+(minute|hour|day)s?\s*\)$/.exec(schedule);
-  if (!match?.[1] || !match[2]) return 60;
-  return Math.max(1, Number(match[1]) * (minutesPer[match[2]] ?? 1));
+  return rateMinutes(schedule) ?? 60;
 }
 
 /** The construct's options, checked: a value the functions could not run with fails the synth. */

@@ -5,9 +5,10 @@
  */
 import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { Alarms } from './alarms';
+import { Alarms, type MonitoredResources } from './alarms';
 import { Api } from './api';
 import type { StackConfig } from './config';
+import { Dashboard } from './dashboard';
 import { Digests } from './digests';
 import { EmailFeedback } from './email-feedback';
 import { Events } from './events';
@@ -18,6 +19,7 @@ import { Secrets } from './secrets';
 import { SenderIdentity } from './sender-identity';
 import { Storage } from './storage';
 import { TokenRefresh } from './token-refresh';
+import { TokenwatchFunction } from './tokenwatch-function';
 
 export interface TokenwatchStackProps extends StackProps {
   readonly config: StackConfig;
@@ -38,6 +40,7 @@ export class TokenwatchStack extends Stack {
   readonly alarms: Alarms;
   /** Set when `senderDomain` is. */
   readonly senderIdentity?: SenderIdentity;
+  readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: TokenwatchStackProps) {
     super(scope, id, props);
@@ -140,15 +143,27 @@ export class TokenwatchStack extends Stack {
       schedule: config.digestSchedule,
       logRetention: retention,
     });
-    this.alarms = new Alarms(this, 'Alarms', {
-      expiryCheck: this.expiryCheck.checker,
-      digestFlush: this.digests.flusher,
+    // Last, so that every function made above is watched.
+    const monitored: MonitoredResources = {
+      expiryCheck: { fn: this.expiryCheck.checker, schedule: config.checkSchedule },
+      digestFlush: { fn: this.digests.flusher, schedule: config.digestSchedule },
+      notificationQueue: this.notifications.queue,
       deadLetterQueue: this.notifications.deadLetterQueue,
       undeliveredEvents: this.notifications.undeliveredEvents,
-      refreshDeadLetterQueue: this.tokenRefresh?.deadLetterQueue,
+      refresh: this.tokenRefresh && {
+        job: { fn: this.tokenRefresh.job, schedule: config.refreshSchedule },
+        queue: this.tokenRefresh.queue,
+        deadLetterQueue: this.tokenRefresh.deadLetterQueue,
+      },
+      api: this.api.httpApi,
+      functions: this.node.findAll().filter((c) => c instanceof TokenwatchFunction),
+    };
+    this.alarms = new Alarms(this, 'Alarms', {
+      ...monitored,
       maxReceiveCount,
       alarmEmail: config.alarmEmail,
     });
+    this.dashboard = new Dashboard(this, 'Dashboard', { ...monitored, alarms: this.alarms.all });
 
     // With senderDomain: the SES identity, and the DNS records to publish as outputs.
     if (config.senderDomain) {
@@ -169,5 +184,16 @@ export class TokenwatchStack extends Stack {
     new CfnOutput(this, 'UnsubscribeKeySecretName', {
       value: this.secrets.unsubscribeSigningKey.secretName,
     });
+    // Each dead-letter queue and the queue it redrives to, for `npm run redrive` (README, Runbook).
+    const queues = {
+      NotificationQueueUrl: this.notifications.queue,
+      NotificationDeadLetterQueueUrl: this.notifications.deadLetterQueue,
+      UndeliveredEventsQueueUrl: this.notifications.undeliveredEvents,
+      RefreshQueueUrl: this.tokenRefresh?.queue,
+      RefreshDeadLetterQueueUrl: this.tokenRefresh?.deadLetterQueue,
+    };
+    for (const [name, queue] of Object.entries(queues)) {
+      if (queue) new CfnOutput(this, name, { value: queue.queueUrl });
+    }
   }
 }

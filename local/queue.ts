@@ -107,6 +107,35 @@ export class LocalQueue {
     return this.messages.length;
   }
 
+  /**
+   * ReceiveMessage for an SDK client (through local/sqs.ts): up to `max` visible messages,
+   * hidden for `visibilityMs`, each with a fresh receipt handle; redrives those received too
+   * often, as for the consumer.
+   */
+  take(
+    max: number,
+    visibilityMs: number,
+  ): { messageId: string; body: string; receiptHandle: string; receiveCount: number }[] {
+    const batch = this.receive(max, visibilityMs);
+    this.refreshStats();
+    return batch.map(({ messageId, body, receiptHandle, receiveCount }) => ({
+      messageId,
+      body,
+      receiptHandle: receiptHandle ?? '',
+      receiveCount,
+    }));
+  }
+
+  /** DeleteMessage for an SDK client: false when no message holds that receipt handle. */
+  deleteReceived(receiptHandle: string): boolean {
+    const message = this.messages.find((m) => m.receiptHandle === receiptHandle);
+    if (!message) return false;
+    this.remove(message);
+    this.stats.deleted += 1;
+    this.refreshStats();
+    return true;
+  }
+
   start(consumer: QueueConsumer): void {
     this.consumer = consumer;
     this.schedule(0);
@@ -170,11 +199,14 @@ export class LocalQueue {
   }
 
   /** Takes up to a batch of visible messages, redriving those received too often. */
-  private receive(): Message[] {
+  private receive(
+    limit = this.options.batchSize,
+    visibilityMs = this.options.visibilityTimeoutMs,
+  ): Message[] {
     const now = Date.now();
     const batch: Message[] = [];
     for (const message of [...this.messages]) {
-      if (batch.length >= this.options.batchSize) break;
+      if (batch.length >= limit) break;
       if (message.visibleAt > now) continue;
       if (message.receiveCount >= this.options.maxReceiveCount) {
         this.remove(message);
@@ -184,7 +216,7 @@ export class LocalQueue {
       }
       message.receiveCount += 1;
       message.firstReceivedAt ??= now;
-      message.visibleAt = now + this.options.visibilityTimeoutMs;
+      message.visibleAt = now + visibilityMs;
       message.receiptHandle = randomUUID();
       batch.push(message);
     }

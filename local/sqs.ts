@@ -1,7 +1,8 @@
 /**
  * A local SQS that answers SendMessage and SendMessageBatch in the service's JSON wire format
  * (`AmazonSQS.*` targets) and puts each message on the in-process queue its URL names. Handlers
- * reach it through AWS_ENDPOINT_URL_SQS with their ordinary SDK client.
+ * reach it through AWS_ENDPOINT_URL_SQS with their ordinary SDK client. GetQueueUrl,
+ * ReceiveMessage and DeleteMessageBatch serve the operator's scripts (`npm run redrive`).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { LocalQueue } from './queue';
@@ -65,6 +66,44 @@ export async function startSqsStandIn(options: {
             MessageId: queue.send(body) || randomUUID(),
             MD5OfMessageBody: md5(body),
           });
+        }
+        return { status: 200, body: { Successful, Failed } };
+      },
+      'AmazonSQS.GetQueueUrl': (input) => {
+        const queue = options.queues.find((q) => q.name === input.QueueName);
+        return queue ? { status: 200, body: { QueueUrl: urlOf(queue) } } : noQueue();
+      },
+      'AmazonSQS.ReceiveMessage': (input) => {
+        const queue = queueAt(input.QueueUrl);
+        if (!queue) return noQueue();
+        const max = typeof input.MaxNumberOfMessages === 'number' ? input.MaxNumberOfMessages : 1;
+        if (!Number.isInteger(max) || max < 1 || max > 10)
+          return awsError(400, 'com.amazonaws.sqs#InvalidParameterValue', 'MaxNumberOfMessages.');
+        const visibility =
+          typeof input.VisibilityTimeout === 'number' ? input.VisibilityTimeout : 30;
+        const Messages = queue.take(max, visibility * 1000).map((message) => ({
+          MessageId: message.messageId,
+          ReceiptHandle: message.receiptHandle,
+          MD5OfBody: md5(message.body),
+          Body: message.body,
+          Attributes: { ApproximateReceiveCount: String(message.receiveCount) },
+        }));
+        return { status: 200, body: Messages.length > 0 ? { Messages } : {} };
+      },
+      'AmazonSQS.DeleteMessageBatch': (input) => {
+        const queue = queueAt(input.QueueUrl);
+        if (!queue) return noQueue();
+        const entries = input.Entries as { Id?: string; ReceiptHandle?: unknown }[] | undefined;
+        if (!Array.isArray(entries) || entries.length === 0)
+          return awsError(400, 'com.amazonaws.sqs#EmptyBatchRequest', 'The batch is empty.');
+        if (entries.length > 10)
+          return awsError(400, 'com.amazonaws.sqs#TooManyEntriesInBatchRequest', 'Over 10.');
+        const Successful: unknown[] = [];
+        const Failed: unknown[] = [];
+        for (const entry of entries) {
+          if (typeof entry.ReceiptHandle === 'string' && queue.deleteReceived(entry.ReceiptHandle))
+            Successful.push({ Id: entry.Id });
+          else Failed.push({ Id: entry.Id, SenderFault: true, Code: 'ReceiptHandleIsInvalid' });
         }
         return { status: 200, body: { Successful, Failed } };
       },

@@ -433,11 +433,22 @@ describe('the automatic refresh, configured', () => {
     // The notifications' three and the email feedback's two; the notifier's and the feedback's.
     template.resourceCountIs('AWS::SQS::Queue', 5);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
-    // The check's two, the notifications' three, the storm's (Meta's deauthorize callback still
-    // counts trouble, so a storm can still be declared and hold the emails) and the digest
-    // flush's.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    // The storm's stays (Meta's deauthorize callback still counts trouble, so a storm can still
+    // be declared and hold the emails); none of the refresh's four is made.
     expect(stack.alarms.storm).toBeDefined();
+    for (const alarm of [
+      stack.alarms.refreshDeadLetterQueueNotEmpty,
+      stack.alarms.refreshJobNotRunning,
+      stack.alarms.refreshQueueAge,
+      stack.alarms.refreshFailureRatio,
+    ]) {
+      expect(alarm).toBeUndefined();
+    }
+    expect(
+      Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((id) =>
+        /^Alarms(Refresh|FunctionsTokenRefresh)/.test(id),
+      ),
+    ).toEqual([]);
     expect(stack.tokenRefresh).toBeUndefined();
     // The routes and the check still file tokens for refresh, for when it is switched back on.
     const found = tokenScheduleVariablesOf(template);

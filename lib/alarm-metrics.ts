@@ -5,7 +5,13 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
-import { MathExpression, Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  ComparisonOperator,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { tokenwatchMetric } from './metrics';
@@ -107,3 +113,53 @@ export const sesReputation = (metricName: 'Reputation.BounceRate' | 'Reputation.
     statistic: 'Maximum',
     period: Duration.hours(1),
   });
+
+/** Which construct each alarm belonged to before this one owned them all (for its logical id). */
+export const formerOwner = {
+  CheckFailing: 'ExpiryCheck',
+  CheckCannotPublish: 'ExpiryCheck',
+  DeadLetterQueueNotEmpty: 'Notifications',
+  UndeliveredEventsNotEmpty: 'Notifications',
+  EmailsSentTwice: 'Notifications',
+} as const;
+
+export const isFormerlyOwned = (id: string): id is keyof typeof formerOwner =>
+  Object.hasOwn(formerOwner, id);
+
+/** The most messages visible in a minute: one is enough to look. */
+export const messagesWaitingIn = (queue: IQueue) =>
+  queue.metricApproximateNumberOfMessagesVisible({
+    period: Duration.minutes(1),
+    statistic: 'Maximum',
+  });
+
+/** The notification queue's oldest message this old means the notifier is not keeping up. */
+export const notificationQueueMaxAge = Duration.hours(1);
+/** SES reviews an account at a 5 % bounce rate (and may pause it at 10 %). */
+export const sesBounceRateThreshold = 0.05;
+/** SES reviews an account at 0.1 % complaints (and may pause it at 0.5 %). */
+export const sesComplaintRateThreshold = 0.001;
+/** Percent of an hour's refresh calls to Instagram that failed. */
+export const refreshFailureThreshold = 20;
+/** Percent of the API's requests in 5 minutes answered with a 5xx. */
+export const apiServerErrorThreshold = 5;
+
+/** Any one occurrence in one period is trouble; no data is no trouble. */
+export const onFirst = {
+  threshold: 1,
+  comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  treatMissingData: TreatMissingData.NOT_BREACHING,
+  evaluationPeriods: 1,
+} as const;
+
+export interface AlarmOptions {
+  /** What it means, in a sentence; the Runbook entry is added. */
+  readonly description: string;
+  /** The README Runbook entry (its `###` heading). @default the alarm's id */
+  readonly runbook?: string;
+  readonly metric: IMetric;
+  readonly threshold?: number;
+  readonly comparisonOperator?: ComparisonOperator;
+  readonly evaluationPeriods?: number;
+  readonly treatMissingData?: TreatMissingData;
+}

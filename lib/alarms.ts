@@ -3,23 +3,30 @@
  * worth watching (a function, a queue, the API); what counts as trouble, and who hears of it, is
  * here. Each alarm's description ends with the README Runbook entry that says what to do.
  */
-import { Annotations, Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
   ComparisonOperator,
   MathExpression,
   TreatMissingData,
-  type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  onFirst,
+  type AlarmOptions,
+  apiServerErrorThreshold,
+  notificationQueueMaxAge,
+  refreshFailureThreshold,
+  sesBounceRateThreshold,
+  sesComplaintRateThreshold,
+  formerOwner,
+  isFormerlyOwned,
+  messagesWaitingIn,
   apiMinimumRequests,
   apiServerErrorRate,
   errorsAndThrottles,
@@ -31,6 +38,7 @@ import {
   sesReputation,
   type ScheduledFunction,
 } from './alarm-metrics';
+import { createAlarmTopic } from './alarm-topic';
 import { keepLogicalId } from './legacy-logical-ids';
 import { tokenwatchMetric } from './metrics';
 import { refreshIntervalMinutes } from './token-refresh';
@@ -59,6 +67,8 @@ export interface MonitoredResources {
     readonly deadLetterQueue: IQueue;
   };
   readonly api: IHttpApi;
+  /** Where SES feedback events end up after the recorder failed them. @default none */
+  readonly emailFeedbackDeadLetterQueue?: IQueue;
   /** Every function of the stack: each gets an alarm on its errors and throttles. */
   readonly functions: readonly LambdaFunction[];
 }
@@ -69,37 +79,6 @@ export interface AlarmsProps extends MonitoredResources {
   /** Where alarms are sent. @default none: alarms only change state, and no topic is created */
   readonly alarmEmail?: string;
 }
-
-/** Any one occurrence in one period is trouble; no data is no trouble. */
-const onFirst = {
-  threshold: 1,
-  comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-  treatMissingData: TreatMissingData.NOT_BREACHING,
-  evaluationPeriods: 1,
-} as const;
-
-interface AlarmOptions {
-  /** What it means, in a sentence; the Runbook entry is added. */
-  readonly description: string;
-  /** The README Runbook entry (its `###` heading). @default the alarm's id */
-  readonly runbook?: string;
-  readonly metric: IMetric;
-  readonly threshold?: number;
-  readonly comparisonOperator?: ComparisonOperator;
-  readonly evaluationPeriods?: number;
-  readonly treatMissingData?: TreatMissingData;
-}
-
-/** The notification queue's oldest message this old means the notifier is not keeping up. */
-export const notificationQueueMaxAge = Duration.hours(1);
-/** SES reviews an account at a 5 % bounce rate (and may pause it at 10 %). */
-export const sesBounceRateThreshold = 0.05;
-/** SES reviews an account at 0.1 % complaints (and may pause it at 0.5 %). */
-export const sesComplaintRateThreshold = 0.001;
-/** Percent of an hour's refresh calls to Instagram that failed. */
-export const refreshFailureThreshold = 20;
-/** Percent of the API's requests in 5 minutes answered with a 5xx. */
-export const apiServerErrorThreshold = 5;
 
 export class Alarms extends Construct {
   /** In alarm when the check failed in two periods of one hour in a row. */
@@ -148,6 +127,8 @@ export class Alarms extends Construct {
   readonly functionFailing: ReadonlyMap<IFunction, Alarm>;
   /** Every alarm above. */
   readonly all: readonly Alarm[];
+  /** Set when the stack records SES feedback. */
+  readonly emailFeedbackDeadLetters?: Alarm;
   /** Set when an alarm email was given. */
   readonly topic?: Topic;
 
@@ -227,49 +208,91 @@ export class Alarms extends Construct {
       digestFlush,
     );
     if (refresh !== undefined) {
-      this.refreshDeadLetterQueueNotEmpty = this.alarm('RefreshDeadLetterQueueNotEmpty', {
-        description: `tokenwatch: refresh requests failed ${props.maxReceiveCount} times and wait in the refresh dead-letter queue; the refresher keeps failing, and tokens may expire instead of being refreshed`,
-        metric: messagesWaitingIn(refresh.deadLetterQueue),
-      });
-      this.refreshJobNotRunning = this.notRunning(
-        'RefreshJobNotRunning',
-        'the automatic refresh job',
-        refresh.job,
-      );
-      // The job queues what the refresher can do before its next run: a request older than two
-      // runs was not read.
-      const maxAge = Duration.minutes(2 * refreshIntervalMinutes(refresh.job.schedule));
-      this.refreshQueueAge = this.alarm('RefreshQueueAge', {
-        description: `tokenwatch: a refresh request has waited ${maxAge.toHumanString()} (two runs of the job): the refresher is not reading its queue`,
-        metric: oldestMessageAge(refresh.queue),
-        threshold: maxAge.toSeconds(),
-      });
-      this.refreshFailureRatio = this.alarm('RefreshFailureRatio', {
-        description: `tokenwatch: in the last hour ${refreshFailureThreshold} % or more of the automatic refresh's calls to Instagram (${refreshMinimumCalls} at least) were refused or failed; tokens may expire instead of being refreshed`,
-        metric: refreshFailurePercent(),
-        threshold: refreshFailureThreshold,
-      });
+      ({
+        deadLetters: this.refreshDeadLetterQueueNotEmpty,
+        notRunning: this.refreshJobNotRunning,
+        queueAge: this.refreshQueueAge,
+        failureRatio: this.refreshFailureRatio,
+      } = this.refreshAlarms(refresh, props.maxReceiveCount));
     }
-    this.apiServerErrors = this.alarm('ApiServerErrors', {
-      description: `tokenwatch: ${apiServerErrorThreshold} % or more of the API's requests in 5 minutes (${apiMinimumRequests} at least) were answered with a 5xx`,
-      metric: apiServerErrorRate(props.api),
-      threshold: apiServerErrorThreshold,
-    });
-    this.sesBounceRate = this.alarm('SesBounceRate', {
-      description: `tokenwatch: the account's SES bounce rate reached ${sesBounceRateThreshold * 100} %, where SES reviews an account (at 10 % it may pause all its sending)`,
-      metric: sesReputation('Reputation.BounceRate'),
-      threshold: sesBounceRateThreshold,
-    });
-    this.sesComplaintRate = this.alarm('SesComplaintRate', {
-      description: `tokenwatch: the account's SES complaint rate reached ${sesComplaintRateThreshold * 100} %, where SES reviews an account (at 0.5 % it may pause all its sending)`,
-      metric: sesReputation('Reputation.ComplaintRate'),
-      threshold: sesComplaintRateThreshold,
-    });
+    ({
+      api: this.apiServerErrors,
+      bounces: this.sesBounceRate,
+      complaints: this.sesComplaintRate,
+      feedbackDeadLetters: this.emailFeedbackDeadLetters,
+    } = this.deliveryAlarms(props));
     this.functionFailing = this.functionAlarms(
       props.functions.filter((fn) => fn !== expiryCheck.fn && fn !== digestFlush.fn),
     );
 
-    this.all = [
+    this.all = this.listed();
+
+    if (props.alarmEmail !== undefined) {
+      this.topic = createAlarmTopic(this, props.alarmEmail);
+      const action = new SnsAction(this.topic);
+      for (const alarm of this.all) alarm.addAlarmAction(action);
+    }
+  }
+
+  /** The automatic refresh's: its dead letters, a job that did not run, a stuck queue, failures. */
+  private refreshAlarms(
+    refresh: NonNullable<MonitoredResources['refresh']>,
+    maxReceiveCount: number,
+  ) {
+    const deadLetters = this.alarm('RefreshDeadLetterQueueNotEmpty', {
+      description: `tokenwatch: refresh requests failed ${maxReceiveCount} times and wait in the refresh dead-letter queue; the refresher keeps failing, and tokens may expire instead of being refreshed`,
+      metric: messagesWaitingIn(refresh.deadLetterQueue),
+    });
+    const notRunning = this.notRunning(
+      'RefreshJobNotRunning',
+      'the automatic refresh job',
+      refresh.job,
+    );
+    // The job queues what the refresher can do before its next run: a request older than two
+    // runs was not read.
+    const maxAge = Duration.minutes(2 * refreshIntervalMinutes(refresh.job.schedule));
+    const queueAge = this.alarm('RefreshQueueAge', {
+      description: `tokenwatch: a refresh request has waited ${maxAge.toHumanString()} (two runs of the job): the refresher is not reading its queue`,
+      metric: oldestMessageAge(refresh.queue),
+      threshold: maxAge.toSeconds(),
+    });
+    const failureRatio = this.alarm('RefreshFailureRatio', {
+      description: `tokenwatch: in the last hour ${refreshFailureThreshold} % or more of the automatic refresh's calls to Instagram (${refreshMinimumCalls} at least) were refused or failed; tokens may expire instead of being refreshed`,
+      metric: refreshFailurePercent(),
+      threshold: refreshFailureThreshold,
+    });
+    return { deadLetters, notRunning, queueAge, failureRatio };
+  }
+
+  /** The API's 5xx, SES's reputation, and the bounces and complaints nobody could record. */
+  private deliveryAlarms(props: AlarmsProps) {
+    const api = this.alarm('ApiServerErrors', {
+      description: `tokenwatch: ${apiServerErrorThreshold} % or more of the API's requests in 5 minutes (${apiMinimumRequests} at least) were answered with a 5xx`,
+      metric: apiServerErrorRate(props.api),
+      threshold: apiServerErrorThreshold,
+    });
+    const bounces = this.alarm('SesBounceRate', {
+      description: `tokenwatch: the account's SES bounce rate reached ${sesBounceRateThreshold * 100} %, where SES reviews an account (at 10 % it may pause all its sending)`,
+      metric: sesReputation('Reputation.BounceRate'),
+      threshold: sesBounceRateThreshold,
+    });
+    const complaints = this.alarm('SesComplaintRate', {
+      description: `tokenwatch: the account's SES complaint rate reached ${sesComplaintRateThreshold * 100} %, where SES reviews an account (at 0.5 % it may pause all its sending)`,
+      metric: sesReputation('Reputation.ComplaintRate'),
+      threshold: sesComplaintRateThreshold,
+    });
+    const feedbackDeadLetters =
+      props.emailFeedbackDeadLetterQueue &&
+      this.alarm('EmailFeedbackDeadLetters', {
+        description: `tokenwatch: SES bounce or complaint events failed ${String(props.maxReceiveCount)} times and wait in the email feedback dead-letter queue; those addresses are not suppressed, and may be sent to again`,
+        metric: messagesWaitingIn(props.emailFeedbackDeadLetterQueue),
+      });
+    return { api, bounces, complaints, feedbackDeadLetters };
+  }
+
+  /** Every alarm made, in one list (the topic's action goes on each). */
+  private listed(): Alarm[] {
+    return [
       this.checkFailing,
       this.checkCannotPublish,
       this.deadLetterQueueNotEmpty,
@@ -282,6 +305,7 @@ export class Alarms extends Construct {
       this.sesBounceRate,
       this.sesComplaintRate,
       ...[
+        this.emailFeedbackDeadLetters,
         this.checkNotRunning,
         this.digestFlushNotRunning,
         this.refreshDeadLetterQueueNotEmpty,
@@ -291,12 +315,6 @@ export class Alarms extends Construct {
       ].filter((alarm) => alarm !== undefined),
       ...this.functionFailing.values(),
     ];
-
-    if (props.alarmEmail !== undefined) {
-      this.topic = this.createTopic(props.alarmEmail);
-      const action = new SnsAction(this.topic);
-      for (const alarm of this.all) alarm.addAlarmAction(action);
-    }
   }
 
   private alarm(id: string, options: AlarmOptions, scope: Construct = this): Alarm {
@@ -367,61 +385,4 @@ export class Alarms extends Construct {
     }
     return alarms;
   }
-
-  private createTopic(alarmEmail: string): Topic {
-    if (!/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) {
-      throw new Error(`alarmEmail: ${alarmEmail} is not an email address`);
-    }
-    const topic = new Topic(this, 'Topic', { displayName: 'tokenwatch alarms', enforceSSL: true });
-    keepLogicalId(topic, ['Notifications', 'AlarmTopic', 'Resource']);
-    Validations.of(topic).acknowledge({
-      id: 'AwsSolutions-SNS2',
-      reason:
-        'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, and the topic carries only alarm names and states, no customer data.',
-    });
-    // enforceSSL makes CDK write the topic's policy, and a topic policy replaces SNS's default
-    // one, which let the account (CloudWatch included) publish. With only the TLS Deny left,
-    // CloudWatch, a service principal with no identity policy to fall back on, is refused
-    // every publish ("no resource-based policy allows the SNS:Publish action"): allowed here,
-    // for the alarms of this account and region only.
-    const { account, region } = Stack.of(this);
-    topic.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsOfThisAccount',
-        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [topic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': account },
-          ArnLike: {
-            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${region}:${account}:alarm:*`,
-          },
-        },
-      }),
-    );
-    const subscription = topic.addSubscription(new EmailSubscription(alarmEmail));
-    keepLogicalId(subscription, ['Notifications', 'AlarmTopic', alarmEmail, 'Resource']);
-    const policy = topic.node.tryFindChild('Policy');
-    if (policy) keepLogicalId(policy, ['Notifications', 'AlarmTopic', 'Policy', 'Resource']);
-    return topic;
-  }
 }
-
-/** Which construct each alarm belonged to before this one owned them all (for its logical id). */
-const formerOwner = {
-  CheckFailing: 'ExpiryCheck',
-  CheckCannotPublish: 'ExpiryCheck',
-  DeadLetterQueueNotEmpty: 'Notifications',
-  UndeliveredEventsNotEmpty: 'Notifications',
-  EmailsSentTwice: 'Notifications',
-} as const;
-
-const isFormerlyOwned = (id: string): id is keyof typeof formerOwner =>
-  Object.hasOwn(formerOwner, id);
-
-/** The most messages visible in a minute: one is enough to look. */
-const messagesWaitingIn = (queue: IQueue) =>
-  queue.metricApproximateNumberOfMessagesVisible({
-    period: Duration.minutes(1),
-    statistic: 'Maximum',
-  });

@@ -29,13 +29,13 @@ import {
   refreshFailurePercent,
   sesReputation,
 } from './alarm-metrics';
+import type { MonitoredResources } from './alarms';
 import {
   apiServerErrorThreshold,
   refreshFailureThreshold,
   sesBounceRateThreshold,
   sesComplaintRateThreshold,
-  type MonitoredResources,
-} from './alarms';
+} from './alarm-metrics';
 import { tokenwatchMetric } from './metrics';
 
 export interface DashboardProps extends MonitoredResources {

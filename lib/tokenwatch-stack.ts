@@ -144,26 +144,7 @@ export class TokenwatchStack extends Stack {
       logRetention: retention,
     });
     // Last, so that every function made above is watched.
-    const monitored: MonitoredResources = {
-      expiryCheck: { fn: this.expiryCheck.checker, schedule: config.checkSchedule },
-      digestFlush: { fn: this.digests.flusher, schedule: config.digestSchedule },
-      notificationQueue: this.notifications.queue,
-      deadLetterQueue: this.notifications.deadLetterQueue,
-      undeliveredEvents: this.notifications.undeliveredEvents,
-      refresh: this.tokenRefresh && {
-        job: { fn: this.tokenRefresh.job, schedule: config.refreshSchedule },
-        queue: this.tokenRefresh.queue,
-        deadLetterQueue: this.tokenRefresh.deadLetterQueue,
-      },
-      api: this.api.httpApi,
-      functions: this.node.findAll().filter((c) => c instanceof TokenwatchFunction),
-    };
-    this.alarms = new Alarms(this, 'Alarms', {
-      ...monitored,
-      maxReceiveCount,
-      alarmEmail: config.alarmEmail,
-    });
-    this.dashboard = new Dashboard(this, 'Dashboard', { ...monitored, alarms: this.alarms.all });
+    ({ alarms: this.alarms, dashboard: this.dashboard } = this.watch(config));
 
     // With senderDomain: the SES identity, and the DNS records to publish as outputs.
     if (config.senderDomain) {
@@ -176,9 +157,39 @@ export class TokenwatchStack extends Stack {
       });
     }
 
+    this.outputs();
+  }
+
+  /** Every alarm, and the dashboard, over everything made before. */
+  private watch(config: StackConfig): { alarms: Alarms; dashboard: Dashboard } {
+    const monitored: MonitoredResources = {
+      expiryCheck: { fn: this.expiryCheck.checker, schedule: config.checkSchedule },
+      digestFlush: { fn: this.digests.flusher, schedule: config.digestSchedule },
+      notificationQueue: this.notifications.queue,
+      deadLetterQueue: this.notifications.deadLetterQueue,
+      undeliveredEvents: this.notifications.undeliveredEvents,
+      emailFeedbackDeadLetterQueue: this.emailFeedback.deadLetterQueue,
+      refresh: this.tokenRefresh && {
+        job: { fn: this.tokenRefresh.job, schedule: config.refreshSchedule },
+        queue: this.tokenRefresh.queue,
+        deadLetterQueue: this.tokenRefresh.deadLetterQueue,
+      },
+      api: this.api.httpApi,
+      functions: this.node.findAll().filter((c) => c instanceof TokenwatchFunction),
+    };
+    const alarms = new Alarms(this, 'Alarms', {
+      ...monitored,
+      maxReceiveCount,
+      alarmEmail: config.alarmEmail,
+    });
+    const dashboard = new Dashboard(this, 'Dashboard', { ...monitored, alarms: alarms.all });
+    return { alarms, dashboard };
+  }
+
+  private outputs(): void {
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
-    new CfnOutput(this, 'TableName', { value: table.tableName });
-    new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
+    new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
     new CfnOutput(this, 'InstagramAppSecretArn', { value: this.secrets.instagramApp.secretArn });
     // To point a new stack at the key a deleted one kept (README, "What a cdk destroy keeps").
     new CfnOutput(this, 'UnsubscribeKeySecretName', {

@@ -212,29 +212,8 @@ async function notifyAnnouncement(
       key,
       deps.clock(),
     );
-    if (deps.notices) {
-      const admission = await admitNotice(
-        deps.notices,
-        {
-          accountId,
-          generation,
-          occasion,
-          userId: recipient.userId,
-          audience: recipient.audience,
-          event,
-        },
-        deps.clock(),
-        deps.leaseSeconds,
-      );
-      if (admission === 'held') outcome.held += 1;
-      if (admission === 'waiting') outcome.waiting += 1;
-      if (admission === 'in-progress') outcome.inProgress += 1;
-      if (admission === 'settled') outcome.alreadySent += 1;
-      // `exists`: this email has a record already, most likely a claim of an earlier delivery
-      // that died (this notice opened the window). The send-once path decides, as for any
-      // retry: sent is sent, a live claim waits, a claim whose lease ran out is taken over.
-      if (admission !== 'now' && admission !== 'exists') continue;
-    }
+    const notice = { ...record, audience: recipient.audience, event };
+    if (!(await goesNow(deps, notice, outcome))) continue;
 
     const result = await sendOnce(record, announcement, email, deps);
     if (result.kind === 'stale') {
@@ -251,4 +230,25 @@ async function notifyAnnouncement(
 
   outcome.status = outcome.failed + outcome.inProgress > 0 ? 'retry' : 'done';
   return outcome;
+}
+
+/**
+ * Whether this recipient's notice goes now (digest.ts): it may wait for their digest, or be held
+ * in a storm; counted in `outcome` either way.
+ */
+async function goesNow(
+  deps: NotifierDependencies,
+  notice: Parameters<typeof admitNotice>[1],
+  outcome: NotificationOutcome,
+): Promise<boolean> {
+  if (!deps.notices) return true;
+  const admission = await admitNotice(deps.notices, notice, deps.clock(), deps.leaseSeconds);
+  if (admission === 'held') outcome.held += 1;
+  if (admission === 'waiting') outcome.waiting += 1;
+  if (admission === 'in-progress') outcome.inProgress += 1;
+  if (admission === 'settled') outcome.alreadySent += 1;
+  // `exists`: this email has a record already, most likely a claim of an earlier delivery that
+  // died (this notice opened the window). The send-once path decides, as for any retry: sent is
+  // sent, a live claim waits, a claim whose lease ran out is taken over.
+  return admission === 'now' || admission === 'exists';
 }

@@ -21,6 +21,7 @@ import { dueIndex, dueShards } from '#storage/table';
 import { readBuckets } from '#tokens/filing';
 import type { AnnouncedEvent } from './announcements';
 import { createDigestWindows, type DigestWindows } from './digest-windows';
+import { createHeldClaims, type HeldClaims } from './held-claims';
 import type { NotificationKey } from './ledger';
 import type { Audience, Occasion } from './occasions';
 
@@ -64,17 +65,7 @@ export type ClaimResult =
   /** another flush holds it; its lease decides */
   | { kind: 'busy' };
 
-export interface WaitingNoticeStore extends DigestWindows {
-  /**
-   * In a storm, holds a notice whose claim's lease ran out (its sender died), rather than let a
-   * retry send it; otherwise says what the record is: a live claim (`in-progress`), `waiting`
-   * (pending or held), or `settled` (sent, dropped, discarded).
-   */
-  holdExpiredClaim(
-    notice: WaitingNotice,
-    as: FileAs,
-    leaseSeconds: number,
-  ): Promise<'held' | 'in-progress' | 'waiting' | 'settled'>;
+export interface WaitingNoticeStore extends DigestWindows, HeldClaims {
   /**
    * Writes the notice down as waiting, once: `written`, or `exists` when a record of that email
    * is there already (waiting, being sent or sent).
@@ -111,7 +102,7 @@ function shardOf(userId: string): number {
 
 const pendingBucket = (userId: string, dueAt: Date) =>
   noticeBuckets.pending(dueAt.toISOString().slice(0, 10), shardOf(userId));
-const heldBucket = (userId: string) => noticeBuckets.held(shardOf(userId));
+export const heldBucket = (userId: string) => noticeBuckets.held(shardOf(userId));
 
 /** The record's key names the email: `NOTIFIED#<generation>#<occasion>#<userId>`. */
 function noticeOfItem(item: Record<string, unknown>): DueNotice | undefined {
@@ -125,7 +116,7 @@ function noticeOfItem(item: Record<string, unknown>): DueNotice | undefined {
   };
 }
 
-const keyOf = (notice: DueNotice) =>
+export const keyOf = (notice: DueNotice) =>
   keys.notification(notice.accountId, notice.generation, notice.occasion, notice.userId);
 
 async function fileWaitingNotice(
@@ -171,48 +162,6 @@ async function fileWaitingNotice(
   } catch (error) {
     if (isConditionFailure(error)) return 'exists';
     throw error;
-  }
-}
-
-async function holdExpiredClaim(
-  db: DynamoDBDocumentClient,
-  tableName: string,
-  notice: WaitingNotice,
-  as: FileAs,
-  leaseSeconds: number,
-): Promise<'held' | 'in-progress' | 'waiting' | 'settled'> {
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keyOf(notice),
-        UpdateExpression:
-          'SET #status = :held, waitingAs = :held, audience = :audience, notice = :notice, ' +
-          'heldIn = :heldIn, dueBucket = :bucket, dueAt = :dueAt, waitingSince = :now ' +
-          'REMOVE claimId, claimedAt',
-        ConditionExpression: '#status = :sending AND claimedAt < :leaseExpiredBefore',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':held': 'held',
-          ':sending': 'sending',
-          ':audience': notice.audience,
-          ':notice': notice.event,
-          ':heldIn': as.heldIn ?? 'unknown',
-          ':bucket': heldBucket(notice.userId),
-          ':dueAt': as.dueAt.toISOString(),
-          ':now': as.now.toISOString(),
-          ':leaseExpiredBefore': new Date(as.now.getTime() - leaseSeconds * 1000).toISOString(),
-        },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    return 'held';
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    const status = (error.Item as Record<string, { S?: string }> | undefined)?.status?.S;
-    if (status === 'pending' || status === 'held') return 'waiting';
-    if (status === 'sending' || status === undefined) return 'in-progress';
-    return 'settled';
   }
 }
 
@@ -398,8 +347,7 @@ export function createWaitingNoticeStore(
   return {
     fileWaitingNotice: (notice, as) => fileWaitingNotice(db, tableName, notice, as),
     ...createDigestWindows(db, tableName),
-    holdExpiredClaim: (notice, as, leaseSeconds) =>
-      holdExpiredClaim(db, tableName, notice, as, leaseSeconds),
+    ...createHeldClaims(db, tableName),
     dueNotices: (now, options) => dueNotices(db, tableName, now, options),
     claimWaitingNotice: (notice, claim) => claimWaitingNotice(db, tableName, notice, claim),
     completeWaitingNotice: (notice, claimId, sent) =>

@@ -199,6 +199,18 @@ const expectations: [AlarmName, Omit<ReturnType<typeof judged>, 'actions'>][] = 
     },
   ],
   [
+    'emailFeedbackDeadLetters',
+    {
+      metrics: ['AWS/SQS ApproximateNumberOfMessagesVisible'],
+      period: 60,
+      statistic: 'Maximum',
+      threshold: 1,
+      comparison: atLeast,
+      evaluationPeriods: 1,
+      missingData: 'notBreaching',
+    },
+  ],
+  [
     'refreshJobNotRunning',
     {
       metrics: ['AWS/Lambda Invocations'],

@@ -302,8 +302,8 @@ describe('the notification queue', () => {
     loud.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { MetricName: 'ApproximateNumberOfMessagesVisible', AlarmActions: [{ Ref: topicId }] },
-      // these two, and the refresh dead-letter queue's
-      3,
+      // these two, the refresh dead-letter queue's and the email feedback's
+      4,
     );
   });
 });

@@ -6,17 +6,16 @@
  */
 import type { Context } from 'aws-lambda';
 import { now } from '#platform/clock';
-import { envInteger, envString, envUrl, readConfig } from '#platform/config';
+import { envInteger, envString, readConfig } from '#platform/config';
 import { documentClient } from '#platform/dynamodb';
 import { metrics, MetricUnit } from '#platform/metrics';
 import { logger } from '#platform/observability';
 import { readSecret } from '#platform/secrets';
-import { createPacer, createSesMailer } from '#platform/ses';
-import * as z from '#platform/validation';
 import { createProfileRepository } from '#people/profiles';
 import { createSuppressionStore } from '#people/suppression-store';
 import { flushDigests } from '#notifications/digest-flush';
 import { createEmailRenderer } from '#notifications/emails';
+import { mailEnvironment, pacedMailer } from '#notifications/mail-wiring';
 import { createPreferencesRepository } from '#notifications/preferences-store';
 import { createWaitingNoticeStore } from '#notifications/waiting-notices';
 import { stormReportDue, stormSummary } from '#storm/storm-guard';
@@ -27,17 +26,7 @@ import type { ConfigShapeOf } from './environment/variables';
 
 const config = readConfig({
   TABLE_NAME: envString(),
-  SENDER_ADDRESS: z.email(),
-  APP_URL: z.pipe(
-    envUrl(),
-    z.transform((url) => url.replace(/\/+$/, '')),
-  ),
-  UNSUBSCRIBE_URL: envUrl(),
-  UNSUBSCRIBE_KEY_SECRET_ID: envString(),
-  SES_CONFIGURATION_SET: z.optional(envString()),
-  SES_MAX_SEND_RATE: z._default(z.coerce.number().check(z.positive()), 10),
-  /** how many processes share the SES rate (the notifiers at most, and this one) */
-  NOTIFY_MAX_CONCURRENCY: envInteger(2, { min: 1 }),
+  ...mailEnvironment,
   NOTIFICATION_LEASE_SECONDS: envInteger(240, { min: 1 }),
   DIGEST_WINDOW_MINUTES: envInteger(60, { min: 0, max: 1440 }),
   DIGEST_LOOKBACK_DAYS: envInteger(7, { min: 1, max: 60 }),
@@ -56,12 +45,8 @@ const store = {
   // Whether SES reported a recipient's address: their notices then go in no email.
   emailStatusesOf: (addresses: readonly string[]) => suppression.emailStatusesOf(addresses),
 };
-// One share of the SES rate, as each notifier takes (see notify-expired-token).
-const mailer = createSesMailer({
-  from: config.SENDER_ADDRESS,
-  configurationSetName: config.SES_CONFIGURATION_SET,
-  pacer: createPacer((0.95 * config.SES_MAX_SEND_RATE) / config.NOTIFY_MAX_CONCURRENCY),
-});
+// One share of the SES rate, as each notifier takes.
+const mailer = pacedMailer(config);
 const renderer = createEmailRenderer();
 
 export const handler = async (_event?: unknown, context?: Context) => {

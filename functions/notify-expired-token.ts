@@ -12,10 +12,10 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from '#platform/validation';
 import { documentClient } from '#platform/dynamodb';
 import { readSecret } from '#platform/secrets';
-import { createPacer, createSesMailer } from '#platform/ses';
-import { envInteger, envString, envUrl, readConfig } from '#platform/config';
+import { envInteger, envString, readConfig } from '#platform/config';
 import type { ConfigShapeOf } from './environment/variables';
 import { createEmailRenderer } from '#notifications/emails';
+import { mailEnvironment, pacedMailer } from '#notifications/mail-wiring';
 import { notifyFromQueue } from '#notifications/queue-batch';
 import { metrics, MetricUnit } from '#platform/metrics';
 import { logger } from '#platform/observability';
@@ -37,18 +37,7 @@ import {
 
 const config = readConfig({
   TABLE_NAME: envString(),
-  SENDER_ADDRESS: z.email(),
-  APP_URL: z.pipe(
-    envUrl(),
-    z.transform((url) => url.replace(/\/+$/, '')),
-  ),
-  UNSUBSCRIBE_URL: envUrl(),
-  UNSUBSCRIBE_KEY_SECRET_ID: envString(),
-  SES_CONFIGURATION_SET: z.optional(envString()),
-  /** emails per second for the whole fleet of notifiers */
-  SES_MAX_SEND_RATE: z._default(z.coerce.number().check(z.positive()), 10),
-  /** how many notifiers run at once at most (the event source mapping's maximum concurrency) */
-  NOTIFY_MAX_CONCURRENCY: envInteger(2, { min: 1 }),
+  ...mailEnvironment,
   NOTIFICATION_LEASE_SECONDS: envInteger(120, { min: 1 }),
   /**
    * The bus the events come from: the remainder of an event that made progress is handed on
@@ -85,18 +74,7 @@ const notices = {
   },
   windowMinutes: config.DIGEST_WINDOW_MINUTES,
 };
-// Each process takes its share of the account's rate, less a margin, so the fleet never exceeds
-// it where SES counts: on arrival. The time from the pacer to SES varies, and without the margin
-// npm run bench counted 107 arrivals in one second against a rate of 100.
-const pacingMargin = 0.95;
-const pacer = createPacer(
-  (pacingMargin * config.SES_MAX_SEND_RATE) / config.NOTIFY_MAX_CONCURRENCY,
-);
-const mailer = createSesMailer({
-  from: config.SENDER_ADDRESS,
-  configurationSetName: config.SES_CONFIGURATION_SET,
-  pacer,
-});
+const mailer = pacedMailer(config);
 // Made on first use: most invocations hand nothing on, and an SDK client made at load is paid
 // by every cold start.
 const busName = config.EVENT_BUS_NAME;

@@ -5,7 +5,8 @@
  */
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '#platform/dynamodb';
-import { heldBucket, keyOf, type FileAs, type WaitingNotice } from './waiting-notices';
+import { heldBucket, keyOf } from './notice-keys';
+import type { FileAs, WaitingNotice } from './waiting-notices';
 
 export interface HeldClaims {
   /**

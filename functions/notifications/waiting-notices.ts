@@ -16,12 +16,13 @@
  */
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '#platform/dynamodb';
-import { keys, memberRelationKey, noticeBuckets, notificationRecordDays } from '#storage/keys';
+import { memberRelationKey, noticeBuckets, notificationRecordDays } from '#storage/keys';
 import { dueIndex, dueShards } from '#storage/table';
-import { readBuckets } from '#tokens/filing';
+import { readBuckets, shardOf } from '#tokens/filing';
 import type { AnnouncedEvent } from './announcements';
 import { createDigestWindows, type DigestWindows } from './digest-windows';
 import { createHeldClaims, type HeldClaims } from './held-claims';
+import { heldBucket, keyOf } from './notice-keys';
 import type { NotificationKey } from './ledger';
 import type { Audience, Occasion } from './occasions';
 
@@ -94,15 +95,8 @@ export interface WaitingNoticeStore extends DigestWindows, HeldClaims {
 
 const DAY_MS = 86_400_000;
 
-function shardOf(userId: string): number {
-  let hash = 0;
-  for (const char of userId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return hash % dueShards;
-}
-
 const pendingBucket = (userId: string, dueAt: Date) =>
   noticeBuckets.pending(dueAt.toISOString().slice(0, 10), shardOf(userId));
-export const heldBucket = (userId: string) => noticeBuckets.held(shardOf(userId));
 
 /** The record's key names the email: `NOTIFIED#<generation>#<occasion>#<userId>`. */
 function noticeOfItem(item: Record<string, unknown>): DueNotice | undefined {
@@ -115,9 +109,6 @@ function noticeOfItem(item: Record<string, unknown>): DueNotice | undefined {
     userId: userId.join('#'),
   };
 }
-
-export const keyOf = (notice: DueNotice) =>
-  keys.notification(notice.accountId, notice.generation, notice.occasion, notice.userId);
 
 async function fileWaitingNotice(
   db: DynamoDBDocumentClient,

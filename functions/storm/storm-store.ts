@@ -325,11 +325,12 @@ export function createStormStore(
   options: { describeTable?: () => Promise<number | undefined> } = {},
 ): StormStore {
   let watched: { count: number | undefined; readAt: number } | undefined;
+  let plainClient: DynamoDBClient | undefined;
   const describeDueIndex =
     options.describeTable ??
     (async () => {
       // DescribeTable is not in the document client; one plain client, made on first use.
-      const table = await new DynamoDBClient({}).send(
+      const table = await (plainClient ??= new DynamoDBClient({})).send(
         new DescribeTableCommand({ TableName: tableName }),
       );
       const index = table.Table?.GlobalSecondaryIndexes?.find(

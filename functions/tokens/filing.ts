@@ -16,9 +16,10 @@ import {
 
 const dayOf = (instant: string): string => instant.slice(0, 10);
 
-function shardOf(accountId: string): number {
+/** The shard of a bucket a key falls in (an account's id; a waiting notice's recipient). */
+export function shardOf(key: string): number {
   let hash = 0;
-  for (const char of accountId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  for (const char of key) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
   return hash % dueShards;
 }
 

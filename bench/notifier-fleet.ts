@@ -95,12 +95,14 @@ export interface ExpiredAccounts {
 
 /**
  * `count` accounts whose token expired, each with an owner and, for every `developerEvery`-th
- * one, a developer who opted in: the items the notifier reads, and the events it gets.
+ * one, `developersEach` developers (default 1) who opted in: the items the notifier reads, and
+ * the events it gets.
  */
 export async function expiredAccounts(options: {
   prefix: string;
   count: number;
   developerEvery?: number;
+  developersEach?: number;
   now: Date;
 }): Promise<ExpiredAccounts> {
   const details: TokenExpiredDetail[] = [];
@@ -124,8 +126,12 @@ export async function expiredAccounts(options: {
         options.now,
       );
       emails += 1;
-      if (options.developerEvery && index % options.developerEvery === 0) {
-        const developer = `${accountId}-dev`;
+      const developers =
+        options.developerEvery && index % options.developerEvery === 0
+          ? (options.developersEach ?? 1)
+          : 0;
+      for (let n = 0; n < developers; n += 1) {
+        const developer = `${accountId}-dev${n === 0 ? '' : String(n)}`;
         await store.putProfile({
           userId: developer,
           email: `${developer}@example.com`,

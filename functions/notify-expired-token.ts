@@ -20,13 +20,13 @@ import { notifyFromQueue } from '#notifications/queue-batch';
 import { metrics, MetricUnit } from '#platform/metrics';
 import { logger } from '#platform/observability';
 import { createSendOnceLedger } from '#notifications/ledger';
+import { createNoticeClaims } from '#notifications/notice-claim';
+import { createNoticeReads } from '#notifications/notice-reads';
 import { createWaitingNoticeStore } from '#notifications/waiting-notices';
 import { createStormStore } from '#storm/storm-store';
-import { createPreferencesRepository } from '#notifications/preferences-store';
 import { createProfileRepository } from '#people/profiles';
 import { createSuppressionStore } from '#people/suppression-store';
 import { createAccountRepository } from '#tokens/accounts';
-import { createDeveloperRoleRepository } from '#tokens/developer-roles';
 import { createReconnectLinkStore } from '#tokens/reconnect-link-store';
 import {
   createEventPublisher,
@@ -52,9 +52,11 @@ const db = documentClient();
 const links = createReconnectLinkStore(db, config.TABLE_NAME);
 const suppression = createSuppressionStore(db, config.TABLE_NAME);
 const store = {
+  // Most announcements need only these: three reads, then a claim and a completion per email.
+  ...createNoticeReads(db, config.TABLE_NAME),
+  ...createNoticeClaims(db, config.TABLE_NAME),
+  // The step-by-step path's (a storm, a retry, a window open), and the answer to a reconnect.
   ...createAccountRepository(db, config.TABLE_NAME),
-  ...createDeveloperRoleRepository(db, config.TABLE_NAME),
-  ...createPreferencesRepository(db, config.TABLE_NAME),
   ...createProfileRepository(db, config.TABLE_NAME),
   // Whether SES reported a recipient's address: such an address gets no email.
   emailStatusesOf: (addresses: readonly string[]) => suppression.emailStatusesOf(addresses),

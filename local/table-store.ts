@@ -39,6 +39,8 @@ import {
   type WaitingNoticeStore,
 } from '../functions/notifications/waiting-notices';
 import { createStormStore, type StormStore } from '../functions/storm/storm-store';
+import { createNoticeReads, type NoticeReads } from '../functions/notifications/notice-reads';
+import { createNoticeClaims, type NoticeClaims } from '../functions/notifications/notice-claim';
 
 export type TableStore = AccountRepository &
   AccountWriter &
@@ -56,7 +58,9 @@ export type TableStore = AccountRepository &
   SendOnceLedger &
   ReconnectLinkStore &
   WaitingNoticeStore &
-  StormStore & { tableName: string };
+  StormStore &
+  NoticeReads &
+  NoticeClaims & { tableName: string };
 
 export function createTableStore(db: DynamoDBDocumentClient, tableName: string): TableStore {
   return {
@@ -78,5 +82,7 @@ export function createTableStore(db: DynamoDBDocumentClient, tableName: string):
     ...createPreferencesRepository(db, tableName),
     ...createSendOnceLedger(db, tableName),
     ...createReconnectLinkStore(db, tableName),
+    ...createNoticeReads(db, tableName),
+    ...createNoticeClaims(db, tableName),
   };
 }

@@ -34,6 +34,33 @@ export interface DigestWindows {
   releaseRecipientFlush(userId: string, claimId: string): Promise<void>;
 }
 
+/**
+ * The write that opens a recipient's window for the notice `openedBy`, where none is open. Also a
+ * part of the notifier's one-request claim (notice-claim.ts).
+ */
+export function windowOpening(
+  tableName: string,
+  userId: string,
+  now: Date,
+  until: Date,
+  openedBy: string,
+) {
+  return {
+    TableName: tableName,
+    Key: keys.digestWindow(userId),
+    UpdateExpression: 'SET windowEnd = :until, openedBy = :openedBy, #ttl = :ttl',
+    ConditionExpression: 'attribute_not_exists(pk) OR windowEnd <= :now',
+    ExpressionAttributeNames: { '#ttl': 'ttl' },
+    ExpressionAttributeValues: {
+      ':until': until.toISOString(),
+      ':openedBy': openedBy,
+      ':now': now.toISOString(),
+      ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
+    },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
 async function openDigestWindow(
   db: DynamoDBDocumentClient,
   tableName: string,
@@ -43,22 +70,7 @@ async function openDigestWindow(
   openedBy: string,
 ): Promise<WindowOpening> {
   try {
-    await db.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.digestWindow(userId),
-        UpdateExpression: 'SET windowEnd = :until, openedBy = :openedBy, #ttl = :ttl',
-        ConditionExpression: 'attribute_not_exists(pk) OR windowEnd <= :now',
-        ExpressionAttributeNames: { '#ttl': 'ttl' },
-        ExpressionAttributeValues: {
-          ':until': until.toISOString(),
-          ':openedBy': openedBy,
-          ':now': now.toISOString(),
-          ':ttl': Math.floor(until.getTime() / 1000) + 86_400,
-        },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
+    await db.send(new UpdateCommand(windowOpening(tableName, userId, now, until, openedBy)));
     return { opened: true };
   } catch (error) {
     if (!isConditionFailure(error)) throw error;

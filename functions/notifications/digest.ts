@@ -6,11 +6,16 @@
  * window wait for one digest at its end (digest-flush.ts). An answer to a person's own action
  * (reconnected.ts) never passes here.
  *
- * Each check is made just before the send, per recipient, so a storm declared while a notifier is
- * mid-batch holds everything it has not sent yet. The window remembers which notice opened it:
- * that notice's retry (SES refused it, or the process died before the send) still goes at once.
+ * The storm's state is read once per announcement, with its recipients' addresses, just before
+ * the first of them is sent anything (notice-reads.ts): a storm declared while a notifier is
+ * mid-batch holds every announcement it has not started; the one being sent at that instant
+ * finishes its few recipients, as it would have a moment earlier. (A read per recipient cost a
+ * request per email; a check of the storm inside each claim's transaction would make every claim
+ * of the fleet contend for one item.) The window remembers which notice opened it: that notice's
+ * retry (SES refused it, or the process died before the send) still goes at once.
  */
-import type { StormStore } from '#storm/storm-store';
+import type { StormState, StormStore } from '#storm/storm-store';
+import type { WindowOpened } from './notice-claim';
 import type { WaitingNotice, WaitingNoticeStore } from './waiting-notices';
 
 export interface NoticeGate {
@@ -31,13 +36,32 @@ export interface NoticeGate {
  */
 export type Admission = 'now' | 'waiting' | 'held' | 'exists' | 'in-progress' | 'settled';
 
+/**
+ * The window a notice opens when it goes at once: until `windowMinutes` from now, named by the
+ * notice (its account, generation and occasion; the recipient is the window's). None when
+ * digests are off.
+ */
+export function windowOf(
+  gate: Pick<NoticeGate, 'windowMinutes'>,
+  notice: WaitingNotice,
+  now: Date,
+): WindowOpened | undefined {
+  if (gate.windowMinutes <= 0) return undefined;
+  return {
+    until: new Date(now.getTime() + gate.windowMinutes * 60_000),
+    openedBy: `${notice.accountId}#${String(notice.generation)}#${notice.occasion}`,
+  };
+}
+
+/** `storm`: the state as the caller read it just before (notice-reads.ts); none: read here. */
 export async function admitNotice(
   gate: NoticeGate,
   notice: WaitingNotice,
   now: Date,
   leaseSeconds: number,
+  stormRead?: StormState,
 ): Promise<Admission> {
-  const storm = await gate.store.getStormState();
+  const storm = stormRead ?? (await gate.store.getStormState());
   if (storm.status === 'storm') {
     const held = { waitingAs: 'held' as const, dueAt: now, heldIn: storm.since, now };
     if ((await gate.store.fileWaitingNotice(notice, held)) === 'written') return 'held';
@@ -46,19 +70,18 @@ export async function admitNotice(
     const claim = await gate.store.holdExpiredClaim(notice, held, leaseSeconds);
     return claim === 'held' ? 'held' : claim;
   }
-  if (gate.windowMinutes <= 0) return 'now';
-  const until = new Date(now.getTime() + gate.windowMinutes * 60_000);
-  const window = await gate.store.openDigestWindow(
+  const window = windowOf(gate, notice, now);
+  if (!window) return 'now';
+  const opening = await gate.store.openDigestWindow(
     notice.userId,
     now,
-    until,
-    // The notice's own name: its account, generation and occasion (the recipient is the window's).
-    `${notice.accountId}#${String(notice.generation)}#${notice.occasion}`,
+    window.until,
+    window.openedBy,
   );
-  if (window.opened) return 'now';
+  if (opening.opened) return 'now';
   const filed = await gate.store.fileWaitingNotice(notice, {
     waitingAs: 'pending',
-    dueAt: new Date(window.until),
+    dueAt: new Date(opening.until),
     now,
   });
   return filed === 'written' ? 'waiting' : 'exists';

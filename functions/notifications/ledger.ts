@@ -14,7 +14,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, queryAll } from '#platform/dynamodb';
+import { isConditionFailure, type Item } from '#platform/dynamodb';
 import { keys, memberRelationKey, notificationRecordDays } from '#storage/keys';
 import { occasionOfRecord, type Occasion } from './occasions';
 
@@ -46,14 +46,6 @@ export interface EarlierRecords {
 }
 
 export interface SendOnceLedger {
-  /**
-   * The recipients already sent this occasion of this generation, and those a previous version
-   * is still sending it to (one query, before any claim).
-   */
-  recordsBefore(
-    email: { accountId: string; generation: number; occasion: Occasion },
-    lease: { now: Date; leaseSeconds: number },
-  ): Promise<EarlierRecords>;
   /**
    * Claims the right to send one email. `claimId` names this claim: only its holder may release
    * it, so a delivery that outlived its lease cannot give away the claim of the one that took
@@ -97,21 +89,15 @@ const recipientIndexKeys = (email: NotificationKey) => ({
  * previous version still: records from before occasions carry none (their key neither), and a
  * claim such a version holds must be respected for its lease as it would have, or the person
  * gets two emails across the upgrade.
+ *
+ * From the records of the account's generation (the items under its `notificationsOf` prefix),
+ * which the notifier reads with the account (notice-reads.ts).
  */
-async function recordsBefore(
-  db: DynamoDBDocumentClient,
-  tableName: string,
-  email: { accountId: string; generation: number; occasion: Occasion },
+export function earlierRecordsOf(
+  records: readonly Item[],
+  email: { occasion: Occasion },
   lease: { now: Date; leaseSeconds: number },
-): Promise<EarlierRecords> {
-  const { pk, skPrefix } = keys.notificationsOf(email.accountId, email.generation);
-  const records = await queryAll(db, {
-    TableName: tableName,
-    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-    ExpressionAttributeNames: { '#status': 'status' },
-    ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
-    ProjectionExpression: 'userId, occasion, #status, claimedAt',
-  });
+): EarlierRecords {
   const leaseRunsPast = new Date(lease.now.getTime() - lease.leaseSeconds * 1000).toISOString();
   const earlier: EarlierRecords = { sent: new Set(), waiting: new Set(), sending: new Set() };
   for (const record of records) {
@@ -160,56 +146,73 @@ async function recordNotSent(
   }
 }
 
+/**
+ * The claim of one email: its record written `sending`, where there is none or the claim on it
+ * outlived its lease. Also a part of the notifier's one-request claim (notice-claim.ts).
+ */
+export function claimPut(
+  tableName: string,
+  email: NotificationKey,
+  claim: { claimId: string; now: Date; leaseSeconds: number },
+  ttl: number,
+) {
+  const { now } = claim;
+  return {
+    TableName: tableName,
+    Item: {
+      ...keyOf(email),
+      accountId: email.accountId,
+      generation: email.generation,
+      occasion: email.occasion,
+      userId: email.userId,
+      ...recipientIndexKeys(email),
+      status: 'sending',
+      claimId: claim.claimId,
+      claimedAt: now.toISOString(),
+      ttl,
+    },
+    ConditionExpression:
+      'attribute_not_exists(pk) OR (#status = :sending AND claimedAt < :leaseExpiredBefore)',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':sending': 'sending',
+      ':leaseExpiredBefore': new Date(now.getTime() - claim.leaseSeconds * 1000).toISOString(),
+    },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+/** What a claim that found a record there answers, from that record's status. */
+export function claimRefusedBy(status: string | undefined): Exclude<NotificationClaim, 'claimed'> {
+  if (status !== undefined && settledStatuses.has(status)) return 'sent';
+  return status !== undefined && waitingStatuses.has(status) ? 'waiting' : 'in-progress';
+}
+
+/** When DynamoDB may delete a record claimed or sent at `at` (epoch seconds). */
+export const recordExpiryOf = (at: Date, recordDays = notificationRecordDays) =>
+  Math.floor(at.getTime() / 1000) + recordDays * 86_400;
+
 export function createSendOnceLedger(
   db: DynamoDBDocumentClient,
   tableName: string,
   options: { recordDays?: number } = {},
 ): SendOnceLedger {
   const recordDays = options.recordDays ?? notificationRecordDays;
-  /** When DynamoDB may delete a record claimed or sent at `at` (epoch seconds). */
-  const recordExpiry = (at: Date) => Math.floor(at.getTime() / 1000) + recordDays * 86_400;
+  const recordExpiry = (at: Date) => recordExpiryOf(at, recordDays);
 
   return {
-    recordsBefore: (email, lease) => recordsBefore(db, tableName, email, lease),
     recordNotSent: (email, end) =>
       recordNotSent(db, tableName, email, { ...end, ttl: recordExpiry(end.at) }),
 
     async claimNotification(email, claim) {
-      const { now } = claim;
       try {
-        await db.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...keyOf(email),
-              accountId: email.accountId,
-              generation: email.generation,
-              occasion: email.occasion,
-              userId: email.userId,
-              ...recipientIndexKeys(email),
-              status: 'sending',
-              claimId: claim.claimId,
-              claimedAt: now.toISOString(),
-              ttl: recordExpiry(now),
-            },
-            ConditionExpression:
-              'attribute_not_exists(pk) OR (#status = :sending AND claimedAt < :leaseExpiredBefore)',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':sending': 'sending',
-              ':leaseExpiredBefore': new Date(
-                now.getTime() - claim.leaseSeconds * 1000,
-              ).toISOString(),
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
+        await db.send(new PutCommand(claimPut(tableName, email, claim, recordExpiry(claim.now))));
         return 'claimed';
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
-        const status = (error.Item as Record<string, { S?: string }> | undefined)?.status?.S;
-        if (status !== undefined && settledStatuses.has(status)) return 'sent';
-        return status !== undefined && waitingStatuses.has(status) ? 'waiting' : 'in-progress';
+        return claimRefusedBy(
+          (error.Item as Record<string, { S?: string }> | undefined)?.status?.S,
+        );
       }
     },
 

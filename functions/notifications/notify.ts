@@ -9,9 +9,9 @@
 import type { LogSink } from '#platform/observability';
 import type { Mailer } from '#platform/ses';
 import type { ProfileReader } from '#people/profiles';
+import type { EmailStatus } from '#people/suppression';
 import type { EmailStatusReader } from '#people/suppression-store';
 import type { AccountReader } from '#tokens/accounts';
-import type { DeveloperRoleReader } from '#tokens/developer-roles';
 import type { ReconnectLinkReader } from '#tokens/reconnect-link-store';
 import type { TokenExpiredDetail, TokenExpiringDetail, TokenReminderDetail } from '#tokens/events';
 import {
@@ -25,17 +25,20 @@ import type { LinkSettings } from './email-links';
 import type { EmailRenderer } from './emails';
 import type { SendOnceLedger } from './ledger';
 import { noticeEmail } from './notice-email';
-import type { PreferencesReader } from './preferences-store';
 import { chooseRecipients } from './recipients';
 import { notifyReconnected } from './reconnected';
-import { sendOnce } from './send-once';
-import { admitNotice, type NoticeGate } from './digest';
-import { skipIfSuppressed, statusesOf } from './suppressed';
+import type { SendOutcome } from './send-once';
+import type { NoticeGate } from './digest';
+import type { NoticeClaims } from './notice-claim';
+import type { NoticeReads } from './notice-reads';
+import { tellRecipient } from './notice-send';
+import { skipIfSuppressed } from './suppressed';
 
 export interface NotifierDependencies extends LinkSettings {
-  store: AccountReader &
-    Pick<DeveloperRoleReader, 'listDeveloperIds'> &
-    PreferencesReader &
+  store: NoticeReads &
+    NoticeClaims &
+    // The step-by-step path's (notice-send.ts), and the answer to a reconnect (reconnected.ts).
+    AccountReader &
     ProfileReader &
     Pick<EmailStatusReader, 'emailStatusesOf'> &
     ReconnectLinkReader &
@@ -139,8 +142,12 @@ async function notifyAnnouncement(
   const { accountId, generation, kind, occasion } = announcement;
   const context = { accountId, generation, occasion };
 
-  const account = await deps.store.getAccount(accountId);
-  const stale = announcement.staleReason(account, deps.clock());
+  const lease = { now: deps.clock(), leaseSeconds: deps.leaseSeconds };
+  const { account, developerIds, earlier } = await deps.store.readNoticeAccount(
+    { accountId, generation, occasion },
+    lease,
+  );
+  const stale = announcement.staleReason(account, lease.now);
   if (stale || !account) {
     deps.log.info('The announcement no longer holds for this token; nothing to send', {
       ...context,
@@ -149,25 +156,17 @@ async function notifyAnnouncement(
     return { ...outcome, staleReason: stale };
   }
 
-  const developerIds = await deps.store.listDeveloperIds(account.accountId);
-  const preferences = await deps.store.getPreferencesOf([account.ownerUserId, ...developerIds]);
+  const people = await deps.store.readPeople([account.ownerUserId, ...developerIds]);
   const chosen = chooseRecipients({
     kind,
     ownerUserId: account.ownerUserId,
     developerIds,
     preferencesOf: (userId) => {
-      const stored = preferences.get(userId);
+      const stored = people.preferences.get(userId);
       if (!stored) throw new Error(`No preferences read for ${userId}`);
       return stored;
     },
   });
-  const earlier =
-    chosen.length > 0
-      ? await deps.store.recordsBefore(
-          { accountId: account.accountId, generation, occasion },
-          { now: deps.clock(), leaseSeconds: deps.leaseSeconds },
-        )
-      : { sent: new Set<string>(), waiting: new Set<string>(), sending: new Set<string>() };
   const waiting = chosen.filter(
     (recipient) =>
       !earlier.sent.has(recipient.userId) &&
@@ -179,12 +178,16 @@ async function notifyAnnouncement(
   // The version before occasions is sending these; like any claim in progress, the retry finds
   // them sent, or takes over once that claim's lease has run out.
   outcome.inProgress += chosen.filter((recipient) => earlier.sending.has(recipient.userId)).length;
-  const profiles = await deps.store.getProfiles(waiting.map((recipient) => recipient.userId));
-  const statuses = await statusesOf(deps.store, profiles.values());
+  const addresses = waiting.flatMap(({ userId }) => people.profiles.get(userId)?.email ?? []);
+  // Read last, just before the first send: the addresses' standing, and the storm's state.
+  const { statuses, storm } =
+    waiting.length > 0
+      ? await deps.store.readAddresses(addresses, deps.notices !== undefined)
+      : { statuses: new Map<string, EmailStatus>(), storm: undefined };
   const key = waiting.length > 0 ? await deps.unsubscribeKey() : '';
 
   for (const recipient of waiting) {
-    const profile = profiles.get(recipient.userId);
+    const profile = people.profiles.get(recipient.userId);
     const recipientContext = { ...context, userId: recipient.userId, audience: recipient.audience };
     if (!profile) {
       outcome.unreachable += 1;
@@ -213,42 +216,25 @@ async function notifyAnnouncement(
       deps.clock(),
     );
     const notice = { ...record, audience: recipient.audience, event };
-    if (!(await goesNow(deps, notice, outcome))) continue;
-
-    const result = await sendOnce(record, announcement, email, deps);
+    const told = { record, notice, announcement, email, account, ...(storm ? { storm } : {}) };
+    const result = await tellRecipient(told, deps, outcome);
+    if (!result) continue;
     if (result.kind === 'stale') {
       outcome.staleReason = result.reason;
       break;
     }
-    if (result.kind === 'sent' || result.kind === 'sent-twice') outcome.sent += 1;
-    if (result.kind === 'sent-twice') outcome.sentTwice += 1;
-    if (result.kind === 'already-sent') outcome.alreadySent += 1;
-    if (result.kind === 'in-progress') outcome.inProgress += 1;
-    if (result.kind === 'waiting') outcome.waiting += 1;
-    if (result.kind === 'failed') outcome.failed += 1;
+    countSend(outcome, result);
   }
 
   outcome.status = outcome.failed + outcome.inProgress > 0 ? 'retry' : 'done';
   return outcome;
 }
 
-/**
- * Whether this recipient's notice goes now (digest.ts): it may wait for their digest, or be held
- * in a storm; counted in `outcome` either way.
- */
-async function goesNow(
-  deps: NotifierDependencies,
-  notice: Parameters<typeof admitNotice>[1],
-  outcome: NotificationOutcome,
-): Promise<boolean> {
-  if (!deps.notices) return true;
-  const admission = await admitNotice(deps.notices, notice, deps.clock(), deps.leaseSeconds);
-  if (admission === 'held') outcome.held += 1;
-  if (admission === 'waiting') outcome.waiting += 1;
-  if (admission === 'in-progress') outcome.inProgress += 1;
-  if (admission === 'settled') outcome.alreadySent += 1;
-  // `exists`: this email has a record already, most likely a claim of an earlier delivery that
-  // died (this notice opened the window). The send-once path decides, as for any retry: sent is
-  // sent, a live claim waits, a claim whose lease ran out is taken over.
-  return admission === 'now' || admission === 'exists';
+function countSend(outcome: EmailCounts, result: SendOutcome): void {
+  if (result.kind === 'sent' || result.kind === 'sent-twice') outcome.sent += 1;
+  if (result.kind === 'sent-twice') outcome.sentTwice += 1;
+  if (result.kind === 'already-sent') outcome.alreadySent += 1;
+  if (result.kind === 'in-progress') outcome.inProgress += 1;
+  if (result.kind === 'waiting') outcome.waiting += 1;
+  if (result.kind === 'failed') outcome.failed += 1;
 }

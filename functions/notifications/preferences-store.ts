@@ -39,7 +39,8 @@ export interface PreferencesRepository extends PreferencesReader {
   ): Promise<StoredNotificationPreferences>;
 }
 
-const storedPreferences = (item: Item | undefined): StoredNotificationPreferences => ({
+/** A user's preferences from their item, the defaults where it lacks one (or there is none). */
+export const storedPreferences = (item: Item | undefined): StoredNotificationPreferences => ({
   ...(Object.fromEntries(
     preferenceNames.map((name) => [
       name,

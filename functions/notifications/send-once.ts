@@ -80,6 +80,27 @@ export async function sendOnce(
     return { kind: 'stale', reason: stale };
   }
 
+  return sendClaimed(email, claimId, message, deps);
+}
+
+/**
+ * Sends an email whose claim `claimId` this delivery holds (sendOnce, or the notifier's
+ * one-request claim, notice-claim.ts), and completes its record.
+ */
+export async function sendClaimed(
+  email: NotificationKey,
+  claimId: string,
+  message: OutgoingEmail,
+  deps: Omit<SendOnceDependencies, 'store'> & {
+    store: Pick<SendOnceLedger, 'releaseNotification' | 'completeNotification'>;
+  },
+): Promise<SendOutcome> {
+  const context = {
+    accountId: email.accountId,
+    generation: email.generation,
+    occasion: email.occasion,
+    userId: email.userId,
+  };
   let messageId: string;
   try {
     ({ messageId } = await deps.mailer.send(message));

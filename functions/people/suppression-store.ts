@@ -44,7 +44,8 @@ export async function emailStatusOfUser(
   return profile ? store.emailStatusOf(profile.email) : 'ok';
 }
 
-const statusOf = (item: Item | undefined): EmailStatus =>
+/** An address's status from its item: `ok` without one. */
+export const statusOf = (item: Item | undefined): EmailStatus =>
   item?.status === 'bounced' || item?.status === 'complained' ? item.status : 'ok';
 
 /**

@@ -82,7 +82,9 @@ export async function batchGetAll(
   db: DynamoDBDocumentClient,
   tableName: string,
   keys: readonly Item[],
+  /** the attributes to read; none: the whole items */
   projection: readonly string[],
+  options: { consistent?: boolean } = {},
 ): Promise<Item[]> {
   const items: Item[] = [];
   for (let start = 0; start < keys.length; start += 100) {
@@ -91,7 +93,13 @@ export async function batchGetAll(
       if (attempt > 0) await sleep(backoffDelay(attempt, 50, 1_000));
       const result: BatchGetCommandOutput = await db.send(
         new BatchGetCommand({
-          RequestItems: { [tableName]: { Keys: pending, ...projectionOf(projection) } },
+          RequestItems: {
+            [tableName]: {
+              Keys: pending,
+              ...(projection.length > 0 ? projectionOf(projection) : {}),
+              ...(options.consistent ? { ConsistentRead: true } : {}),
+            },
+          },
         }),
       );
       items.push(...(result.Responses?.[tableName] ?? []));

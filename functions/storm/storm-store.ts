@@ -133,10 +133,8 @@ async function countTrouble(
   return { current: troubleOf(written.Attributes), previous: troubleOf(before.Item) };
 }
 
-async function getStormState(db: DynamoDBDocumentClient, tableName: string): Promise<StormState> {
-  const { Item } = await db.send(
-    new GetCommand({ TableName: tableName, Key: keys.stormState(), ConsistentRead: true }),
-  );
+/** The storm's state from its item: calm without one. */
+export function stormStateOf(Item: Record<string, unknown> | undefined): StormState {
   if (!Item) return { status: 'calm' };
   return {
     status: Item.status === 'storm' ? 'storm' : 'calm',
@@ -150,6 +148,13 @@ async function getStormState(db: DynamoDBDocumentClient, tableName: string): Pro
     endedAt: Item.endedAt as string | undefined,
     endings: Item.endings as StormState['endings'],
   };
+}
+
+async function getStormState(db: DynamoDBDocumentClient, tableName: string): Promise<StormState> {
+  const { Item } = await db.send(
+    new GetCommand({ TableName: tableName, Key: keys.stormState(), ConsistentRead: true }),
+  );
+  return stormStateOf(Item);
 }
 
 async function declareStorm(

@@ -40,6 +40,23 @@ export const summaryOf = (item: Item): AccountSummary => ({
   generation: item.generation as number,
 });
 
+/**
+ * A condition (for a transaction) that holds while the account's token is as `account` read it:
+ * the same generation, status and expiry, all an announcement's staleness is judged on
+ * (lifecycle.ts), so what held of the account as read holds of it as it is.
+ */
+export const tokenUnchangedCheck = (tableName: string, account: AccountSummary) => ({
+  TableName: tableName,
+  Key: keys.account(account.accountId),
+  ConditionExpression:
+    'generation = :generation AND tokenStatus = :tokenStatus AND expiresAt = :expiresAt',
+  ExpressionAttributeValues: {
+    ':generation': account.generation,
+    ':tokenStatus': account.tokenStatus,
+    ':expiresAt': account.expiresAt,
+  },
+});
+
 /** An account with its secret: only for calling Instagram, never for an answer. */
 export type AccountWithToken = AccountSummary & {
   accessToken: string;

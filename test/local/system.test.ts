@@ -129,7 +129,10 @@ describe('who a log line says spoke', () => {
         accessToken: 'IGQ-local-system-expired',
         expiresAt: new Date(Date.now() - 3_600_000).toISOString(),
       },
-      monthAgo,
+      // Stored two hours ago, so whatever it is due for falls inside the check's look-back at
+      // any time of day (stored a month ago, its week warning fell a day outside it within an
+      // hour after midnight UTC, and the check found nothing).
+      new Date(Date.now() - 2 * 3_600_000),
     );
     const refreshable = Array.from({ length: 5 }, (_, i) => `1784140000000100${i}`);
     for (const accountId of refreshable) {

@@ -325,7 +325,7 @@ describe('in a storm', () => {
     }
   });
 
-  it('a storm declared while a notifier is mid-batch holds everything not yet sent', async () => {
+  it('a storm declared while a notifier is mid-batch holds every announcement it has not started', async () => {
     const developer = await createPerson(table.store, 'midbatch', developerOn);
     const accounts = await agency(3, developer, 'midbatch');
     const real = sesMailer();
@@ -345,15 +345,18 @@ describe('in a storm', () => {
         accounts.map(({ accountId }) => expiredRecord(lostDetail(accountId))),
         deps({ notices: gate(0), mailer: declaring }),
       );
-      expect(sends).toBe(1);
-      expect(result.totals).toMatchObject({ sent: 1, held: 5 });
+      // The storm is read once per announcement, before its first send (notice-reads.ts): the
+      // announcement being sent when it was declared finishes (its owner and the developer),
+      // the two after it are held whole.
+      expect(sends).toBe(2);
+      expect(result.totals).toMatchObject({ sent: 2, held: 4 });
       const state = await table.store.getStormState();
       await endStorm({ store: table.store, clock: () => now, log: recordingLog() }, 'discard');
       const discarded = await flushDigests(flushDeps(new Date(now.getTime() + MINUTE)));
-      expect(discarded).toMatchObject({ emails: 0, discarded: 5 });
+      expect(discarded).toMatchObject({ emails: 0, discarded: 4 });
       expect(state.status).toBe('storm');
       const everyone = [developer.email, ...accounts.map(({ owner }) => owner.email)];
-      expect(await emailsTo(everyone)).toHaveLength(1);
+      expect(await emailsTo(everyone)).toHaveLength(2);
     } finally {
       await table.store
         .endStorm(await table.store.getStormState(), 'discard', now)

@@ -145,7 +145,9 @@ const expiredEvent = (accountId: string) => ({
 describe('the send-once ledger', () => {
   const lease = { now, leaseSeconds: 60 };
   const before = (accountId: string, generation: number) =>
-    table.store.recordsBefore({ accountId, generation, occasion: 'expired' }, lease);
+    table.store
+      .readNoticeAccount({ accountId, generation, occasion: 'expired' }, lease)
+      .then((read) => read.earlier);
 
   it('keeps one record per occasion, so each occasion of a generation reaches a person once', async () => {
     const email = { accountId: 'acc-l1', generation: 2, occasion: 'expired' as const, userId: 'u' };
@@ -252,10 +254,12 @@ describe('the send-once ledger', () => {
     });
     // Another occasion of the same generation is another email: nothing of it waits.
     expect(
-      await table.store.recordsBefore(
-        { accountId: 'acc-l3', generation: 1, occasion: 'reminder-3' },
-        lease,
-      ),
+      (
+        await table.store.readNoticeAccount(
+          { accountId: 'acc-l3', generation: 1, occasion: 'reminder-3' },
+          lease,
+        )
+      ).earlier,
     ).toEqual({ sent: new Set(), waiting: new Set(), sending: new Set() });
   });
 

@@ -90,7 +90,11 @@ interface Accepted {
   at: Date;
   /** which invocation sent it */
   by: string;
-  /** a storm was on (declared, not yet ended) when SES took it */
+  /**
+   * a storm was on (declared, not yet ended) when SES took it, and it was known when the email's
+   * announcement began: a notifier reads the storm once per announcement, before its first send,
+   * and finishes the one it is sending when a storm comes (digest.ts)
+   */
   inStorm: boolean;
 }
 
@@ -131,6 +135,7 @@ interface Run {
 const stepOf: Partial<Record<string, Step>> = {
   claimWaitingNotice: 'claim',
   claimNotification: 'claim',
+  claimNoticeAtOnce: 'claim',
   completeWaitingNotice: 'record',
   completeNotification: 'record',
   releaseWaitingNotice: 'release',
@@ -141,6 +146,8 @@ class Invocation {
   dead = false;
   /** the email SES took last in this invocation: the one whose records a crash may fail */
   lastAccepted?: Accepted;
+  /** whether a storm was on when this notifier's current announcement read the storm's state */
+  stormKnown = false;
 
   constructor(
     readonly run: Run,
@@ -215,6 +222,13 @@ class Invocation {
           };
         }
         const step = stepOf[String(property)];
+        if (property === 'readAddresses') {
+          return async (...args: unknown[]) => {
+            const read = await this.call(step, () => Promise.resolve(method.apply(target, args)));
+            this.stormKnown = this.run.storm.on;
+            return read;
+          };
+        }
         return (...args: unknown[]) =>
           this.call(step, () => Promise.resolve(method.apply(target, args)));
       },
@@ -239,7 +253,8 @@ function accept(run: Run, email: OutgoingEmail, invocation: Invocation): Accepte
     text: `${email.subject}\n${email.text}`,
     at: invocation.at,
     by: invocation.label,
-    inStorm: run.storm.on,
+    // A flush reads the storm's state before each recipient; a notifier before each announcement.
+    inStorm: run.storm.on && (!invocation.label.startsWith('notifier') || invocation.stormKnown),
   };
   run.accepted.push(accepted);
   return accepted;

@@ -22,6 +22,7 @@ import type { NotifierDependencies } from '#notifications/notify';
 import type { Occasion } from '#notifications/occasions';
 import type { BatchResult, QueueBatchDependencies, QueueRecord } from '#notifications/queue-batch';
 import { verifyUnsubscribeToken } from '#notifications/unsubscribe-link';
+import type { TableStore } from '../../local/table-store';
 import type { TestTable } from './table';
 import { createPerson, emailsTo, present, type Person } from './pipeline-services';
 
@@ -94,21 +95,28 @@ export const eventRecord = (detailType: string, detail: object, time: Date): Que
 });
 
 /**
- * The table's store, except that every read of an account after the first (the one after the
- * claim) sees its token replaced by generation `generation`: a refresh or reconnect that lands
- * between reading the account and sending.
+ * The table's store, but right after the notifier reads the account a refresh stores a new token
+ * in the table (the next generation): the token is replaced between the read and the claim, so
+ * the claim's check of the account must see it.
  */
-export function storeReplacedAfterFirstRead(
-  store: NotifierDependencies['store'],
-  generation = 2,
-): NotifierDependencies['store'] {
+export function storeReplacedAfterFirstRead(store: TableStore): NotifierDependencies['store'] {
   let reads = 0;
   return {
     ...store,
-    getAccount: async (accountId) => {
-      const account = await store.getAccount(accountId);
+    readNoticeAccount: async (email, lease) => {
+      const read = await store.readNoticeAccount(email, lease);
       reads += 1;
-      return reads === 1 || !account ? account : { ...account, generation };
+      if (reads === 1 && read.account) {
+        const expiresAt = new Date(lease.now.getTime() + 60 * 86_400_000).toISOString();
+        await store.replaceToken(
+          read.account.accountId,
+          read.account.generation,
+          { accessToken: 'IGQ-not-a-real-token-refreshed', expiresAt },
+          lease.now,
+          'auto',
+        );
+      }
+      return read;
     },
   };
 }

@@ -112,6 +112,10 @@ export const outsideInvocations = <T>(fn: () => Promise<T>): Promise<T> => invoc
 const dynamoStep = (command: string, input: string): Step => {
   const notification = input.includes('NOTIFIED#');
   if (command === 'PutItemCommand' && notification) return 'claim';
+  // The notifier's one-request claim (notice-claim.ts): the claim's own condition names it.
+  if (command === 'TransactWriteItemsCommand' && input.includes('tokenStatus = :tokenStatus')) {
+    return 'claim';
+  }
   if (command === 'UpdateItemCommand' && notification) return 'record';
   if (command === 'DeleteItemCommand' && notification) return 'release';
   if (command === 'UpdateItemCommand' && input.includes('SET tokenStatus')) return 'mark';

@@ -2,7 +2,8 @@
  * Where the storm guard keeps what it knows: one counter item per clock hour of trouble (tokens
  * Instagram refused, refreshes that failed), by cause, and one item for the storm's state. Both
  * are small and written only when something goes wrong, so a calm fleet pays one read of the
- * state per email and per refresh batch, and nothing else.
+ * state per announcement the notifier tells (read with the recipients' addresses) and per
+ * refresh batch, and nothing else.
  */
 import {
   DescribeTableCommand,

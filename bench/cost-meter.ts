@@ -159,6 +159,9 @@ function writtenItems(input: Record<string, unknown>): unknown[] {
   return transact ?? [];
 }
 
+const minimumRead = (operation: string, input: Record<string, unknown>) =>
+  /^(Get|Query|Scan)/.test(operation) ? (input.ConsistentRead === true ? 1 : 0.5) : 0;
+
 function recordDynamo(
   meter: Meter,
   key: string,
@@ -195,7 +198,8 @@ function recordDynamo(
   for (const capacity of list) {
     const total = capacity.CapacityUnits ?? 0;
     if (writeOps.test(operation)) entry.writeUnits += total;
-    else entry.readUnits += total;
+    // AWS charges a read that finds nothing its least unit; DynamoDB Local reports 0 for it.
+    else entry.readUnits += Math.max(total, minimumRead(operation, input));
   }
 }
 

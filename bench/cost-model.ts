@@ -196,13 +196,12 @@ export function floorTerms(w: Workload): FloorTerm[] {
       usage: { writeUnits: w.trouble },
     },
     {
-      term: 'per API request: the request; 0.5 RRU; 1 WRU and one event per stored token',
-      why: 'the widget service and Meta call the API; a new token is the next generation, announced',
+      term: 'per API request: the request, 0.5 RRU; 1 WRU per stored token',
+      why: 'the widget service and Meta call the API; a new token is the next generation (the service route publishes no event)',
       usage: {
         apiRequests: w.apiRequests,
         readUnits: 0.5 * w.apiRequests,
         writeUnits: w.tokenWrites,
-        events: w.tokenWrites,
       },
     },
     {

@@ -28,6 +28,7 @@ type Handler = (event: never, context: Context) => Promise<unknown>;
 /** The deployed default for SES: the notifiers' concurrency follows from it. */
 const sesRate = 10;
 const app = { appId: '1234567890', appSecret: 'bench-app-secret' };
+const busName = 'tokenwatch-cost';
 
 export interface CostSystem {
   instagram: InstagramStandIn;
@@ -52,6 +53,133 @@ const timeouts: Record<string, number> = {
   'refresh-due-tokens': 60_000,
   'flush-digests': 120_000,
 };
+
+/** What every handler reads at load, as the stack sets it, pointed at this process's stand-ins. */
+function setEnvironment(
+  tableName: string,
+  endpoints: {
+    bus: string;
+    sqs: string;
+    secrets: string;
+    instagram: string;
+    authorize: string;
+    refreshQueueUrl: string;
+    secretIds: { unsubscribeKey: string; instagramApp: string };
+  },
+): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.bus,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secrets,
+    AWS_LAMBDA_MAX_CONCURRENCY: '64',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    POWERTOOLS_SERVICE_NAME: 'tokenwatch',
+  });
+  const apiUrl = 'https://api.example.com';
+  Object.assign(process.env, {
+    TABLE_NAME: tableName,
+    EVENT_BUS_NAME: busName,
+    APP_URL: 'https://app.example.com',
+    API_URL: apiUrl,
+    UNSUBSCRIBE_URL: `${apiUrl}/unsubscribe`,
+    UNSUBSCRIBE_KEY_SECRET_ID: endpoints.secretIds.unsubscribeKey,
+    INSTAGRAM_APP_SECRET_ID: endpoints.secretIds.instagramApp,
+    INSTAGRAM_GRAPH_URL: endpoints.instagram,
+    INSTAGRAM_API_URL: endpoints.instagram,
+    INSTAGRAM_AUTHORIZE_URL: endpoints.authorize,
+    INSTAGRAM_REDIRECT_URI: `${apiUrl}/instagram-accounts/reconnect`,
+    INSTAGRAM_LINK_REDIRECT_URI: `${apiUrl}/reconnect/callback`,
+    RECONNECT_LINK_HOURS: '72',
+    SENDER_ADDRESS: 'notifications@example.com',
+    // Pacing changes when an email leaves, not how many requests it takes: the month runs
+    // faster than SES's 10 a second would let it, at the same cost.
+    SES_MAX_SEND_RATE: '100000',
+    NOTIFY_MAX_CONCURRENCY: String(notifierConcurrency(sesRate)),
+    CHECK_LOOKBACK_DAYS: '7',
+    REFRESH_QUEUE_URL: endpoints.refreshQueueUrl,
+    // The same holds for Instagram's pace: 200 a second is the most the refresher allows.
+    INSTAGRAM_MAX_REFRESH_RATE: '200',
+    NOTIFICATION_LEASE_SECONDS: '120',
+    DIGEST_WINDOW_MINUTES: '60',
+    DIGEST_LOOKBACK_DAYS: '7',
+    STORM_MIN_TOKENS: '20',
+    STORM_SHARE: '0.1',
+  } satisfies Partial<EnvironmentFor<FunctionName>>);
+}
+
+/** One HTTP API request, as API Gateway hands it to its route's function. */
+function apiCaller(handlerOf: (entry: string) => Handler): CostSystem['api'] {
+  return async (method, path, body, form) => {
+    const match = matchRoute(routes, method, path);
+    if (!match) throw new Error(`No route ${method} ${path}`);
+    const service = path.startsWith('/service/');
+    const event = toApiGatewayEvent(
+      match,
+      {
+        method,
+        url: path,
+        body,
+        headers: {
+          'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
+        },
+      },
+      {
+        domainName: 'api.example.com',
+        now: clockNow(),
+        claims: service ? { sub: 'widget-service', scope: 'tokenwatch/service' } : undefined,
+      },
+    );
+    const entry = match.route.entry;
+    return (await invoke(entry, 10_000, (context) =>
+      runAs(entry, () => handlerOf(entry)(event as never, context)),
+    )) as { statusCode: number };
+  };
+}
+
+const entries = [
+  'check-expired-tokens',
+  'refresh-due-tokens',
+  'flush-digests',
+  'notify-expired-token',
+  'auto-refresh-token',
+  'instagram-deauthorize',
+  'put-service-instagram-account',
+  'get-service-instagram-token',
+  'end-service-storm',
+];
+
+/** The handler modules, loaded once the environment is set: they read it at load, as in Lambda. */
+async function loadHandlers(): Promise<(entry: string) => Handler> {
+  const handlers = new Map<string, Handler>();
+  for (const entry of entries)
+    handlers.set(
+      entry,
+      ((await import(`../functions/${entry}.ts`)) as { handler: Handler }).handler,
+    );
+  return (entry) => {
+    const handler = handlers.get(entry);
+    if (!handler) throw new Error(`No handler ${entry}`);
+    return handler;
+  };
+}
+
+/** Meta's deauthorize callback for an Instagram user, signed with the app secret as Meta signs. */
+function deauthorizeCall(api: CostSystem['api'], accountId: string) {
+  const signed = signRequest(
+    {
+      algorithm: 'HMAC-SHA256',
+      issued_at: Math.floor(clockNow().getTime() / 1000),
+      user_id: accountId,
+    },
+    app.appSecret,
+  );
+  return api(
+    'POST',
+    '/instagram/deauthorize',
+    `signed_request=${encodeURIComponent(signed)}`,
+    true,
+  );
+}
 
 export async function startCostSystem(
   tableName: string,
@@ -86,7 +214,6 @@ export async function startCostSystem(
     batchSize: refresherBatchSize,
     maxConcurrency: refresherConcurrency(20),
   });
-  const busName = 'tokenwatch-cost';
   const toNotifications = (body: string) => {
     // EventBridge's delivery to an SQS target is a SendMessage the queue's owner pays for.
     count(queueSends, 'notifications');
@@ -115,66 +242,18 @@ export async function startCostSystem(
     () => sqs.stop(),
   );
   installInvokeStore();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    AWS_LAMBDA_MAX_CONCURRENCY: '64',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    POWERTOOLS_SERVICE_NAME: 'tokenwatch',
+  setEnvironment(tableName, {
+    bus: bus.endpoint,
+    sqs: sqs.endpoint,
+    secrets: secrets.endpoint,
+    instagram: instagram.endpoint,
+    authorize: instagram.authorizeUrl,
+    refreshQueueUrl: sqs.urlOf(refreshQueue),
+    secretIds,
   });
-  const apiUrl = 'https://api.example.com';
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    EVENT_BUS_NAME: busName,
-    APP_URL: 'https://app.example.com',
-    API_URL: apiUrl,
-    UNSUBSCRIBE_URL: `${apiUrl}/unsubscribe`,
-    UNSUBSCRIBE_KEY_SECRET_ID: secretIds.unsubscribeKey,
-    INSTAGRAM_APP_SECRET_ID: secretIds.instagramApp,
-    INSTAGRAM_GRAPH_URL: instagram.endpoint,
-    INSTAGRAM_API_URL: instagram.endpoint,
-    INSTAGRAM_AUTHORIZE_URL: instagram.authorizeUrl,
-    INSTAGRAM_REDIRECT_URI: `${apiUrl}/instagram-accounts/reconnect`,
-    INSTAGRAM_LINK_REDIRECT_URI: `${apiUrl}/reconnect/callback`,
-    RECONNECT_LINK_HOURS: '72',
-    SENDER_ADDRESS: 'notifications@example.com',
-    // Pacing changes when an email leaves, not how many requests it takes: the month runs
-    // faster than SES's 10 a second would let it, at the same cost.
-    SES_MAX_SEND_RATE: '100000',
-    NOTIFY_MAX_CONCURRENCY: String(notifierConcurrency(sesRate)),
-    CHECK_LOOKBACK_DAYS: '7',
-    REFRESH_QUEUE_URL: sqs.urlOf(refreshQueue),
-    // The same holds for Instagram's pace: 200 a second is the most the refresher allows.
-    INSTAGRAM_MAX_REFRESH_RATE: '200',
-    NOTIFICATION_LEASE_SECONDS: '120',
-    DIGEST_WINDOW_MINUTES: '60',
-    DIGEST_LOOKBACK_DAYS: '7',
-    STORM_MIN_TOKENS: '20',
-    STORM_SHARE: '0.1',
-  } satisfies Partial<EnvironmentFor<FunctionName>>);
   requiredEnv('AWS_ENDPOINT_URL_SESV2');
 
-  const load = async (entry: string) =>
-    ((await import(`../functions/${entry}.ts`)) as { handler: Handler }).handler;
-  const handlers = new Map<string, Handler>();
-  for (const entry of [
-    'check-expired-tokens',
-    'refresh-due-tokens',
-    'flush-digests',
-    'notify-expired-token',
-    'auto-refresh-token',
-    'instagram-deauthorize',
-    'put-service-instagram-account',
-    'get-service-instagram-token',
-    'end-service-storm',
-  ])
-    handlers.set(entry, await load(entry));
-  const handlerOf = (entry: string) => {
-    const handler = handlers.get(entry);
-    if (!handler) throw new Error(`No handler ${entry}`);
-    return handler;
-  };
+  const handlerOf = await loadHandlers();
   const consumer = (entry: string) => (event: SQSEvent, context: Context) => {
     if (meter()) count(batches, entry);
     return runAs(entry, () => handlerOf(entry)(event as never, context)) as never;
@@ -186,31 +265,7 @@ export async function startCostSystem(
     refreshQueue.stop();
   });
 
-  const api: CostSystem['api'] = async (method, path, body, form) => {
-    const match = matchRoute(routes, method, path);
-    if (!match) throw new Error(`No route ${method} ${path}`);
-    const service = path.startsWith('/service/');
-    const event = toApiGatewayEvent(
-      match,
-      {
-        method,
-        url: path,
-        body,
-        headers: {
-          'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
-        },
-      },
-      {
-        domainName: 'api.example.com',
-        now: clockNow(),
-        claims: service ? { sub: 'widget-service', scope: 'tokenwatch/service' } : undefined,
-      },
-    );
-    const entry = match.route.entry;
-    return (await invoke(entry, 10_000, (context) =>
-      runAs(entry, () => handlerOf(entry)(event as never, context)),
-    )) as { statusCode: number };
-  };
+  const api = apiCaller(handlerOf);
 
   return {
     instagram,
@@ -224,22 +279,7 @@ export async function startCostSystem(
         runAs(name, () => handlerOf(name)({} as never, context)),
       ),
     api,
-    deauthorize: (accountId) => {
-      const signed = signRequest(
-        {
-          algorithm: 'HMAC-SHA256',
-          issued_at: Math.floor(clockNow().getTime() / 1000),
-          user_id: accountId,
-        },
-        app.appSecret,
-      );
-      return api(
-        'POST',
-        '/instagram/deauthorize',
-        `signed_request=${encodeURIComponent(signed)}`,
-        true,
-      );
-    },
+    deauthorize: (accountId) => deauthorizeCall(api, accountId),
     async drain() {
       await refreshQueue.drained();
       await notifications.drained();

@@ -13,9 +13,16 @@ import { detailTypes, eventSource } from '../functions/tokens/events';
 import { eventEnvelope } from '../local/eventbridge';
 import { createBenchTable, itemsWrittenBy, writeItems, type BenchTable } from './data';
 import { round, type Benchmark, type Figure } from './harness';
-import { captureOutput, installSdkMeter, metering, newMeter, type Meter } from './cost-meter';
+import {
+  captureOutput,
+  installSdkMeter,
+  metering,
+  newMeter,
+  type DynamoCount,
+  type Meter,
+} from './cost-meter';
 import { DAY, HOUR, loadFleet, mix, planFleet } from './cost-fleet';
-import { jobEvery, runMonth, type Job } from './cost-month';
+import { jobEvery, runMonth, type Job, type MonthCounts } from './cost-month';
 import { costFigures, fixedUsage, idlePolls, runsPerMonth, usageOfMeter } from './cost-report';
 import type { Usage, Workload } from './cost-model';
 import { startCostSystem, type CostSystem } from './cost-system';
@@ -147,6 +154,86 @@ async function scanTable(table: BenchTable) {
   return { readUnitsPerScan: readUnits, items, tableBytes: bytes + 100 * items, reported };
 }
 
+/** The month's work as the promises define it, from what the month counted. */
+function workloadOf(input: {
+  accounts: number;
+  meter: Meter;
+  month: MonthCounts;
+  queueSends: number;
+  apiRequests: number;
+  scan: { tableBytes: number };
+}): Workload {
+  const { meter, month } = input;
+  const sums = meter.metricSums;
+  return {
+    accounts: input.accounts,
+    jobRuns: (Object.keys(jobEvery) as Job[]).reduce((s, job) => s + runsPerMonth(job), 0),
+    refreshes: meter.events.get('auto-refresh-token') ?? 0,
+    rejections: sums.get('TokensRejectedOnRefresh') ?? 0,
+    announcements: meter.events.get('check-expired-tokens') ?? 0,
+    noticeEvents: input.queueSends,
+    emails: [...meter.emails.values()].reduce((a, b) => a + b, 0),
+    waitingNotices:
+      (sums.get('NoticesWaitingForDigest') ?? 0) + (sums.get('NoticesHeldByStorm') ?? 0),
+    trouble: (sums.get('TokensRejectedOnRefresh') ?? 0) + month.deauthorizeCalls,
+    apiRequests: input.apiRequests,
+    tokenWrites: month.reconnects,
+    tableBytes: input.scan.tableBytes,
+  };
+}
+
+/** Where each figure came from, for results.json: events by type, capacity, metrics. */
+function sources(meter: Meter, accepted: readonly { 'detail-type': string }[]) {
+  const eventsByType: Record<string, number> = {};
+  for (const event of accepted)
+    eventsByType[event['detail-type']] = (eventsByType[event['detail-type']] ?? 0) + 1;
+  const perKey = (count: (c: DynamoCount) => number) =>
+    Object.fromEntries(
+      [...meter.dynamo].filter(([, c]) => count(c) > 0).map(([k, c]) => [k, count(c)]),
+    );
+  return {
+    eventsByType,
+    capacityNotReported: perKey((c) => c.computed),
+    conditionFailures: perKey((c) => c.conditionFailures),
+    metrics: [...meter.metrics].sort(),
+  };
+}
+
+/** The benchmark's rows: the ratio to the floor, the dollars, the notifier's requests per email. */
+function figuresOf(
+  result: ReturnType<typeof costFigures>,
+  notifier: Awaited<ReturnType<typeof notifierPerEmail>>,
+  details: Record<string, unknown>,
+): Figure[] {
+  return [
+    {
+      benchmark: 'cost',
+      figure: 'cost per million watched accounts-month (ours ÷ floor; goal ≤ 1.5 × floor)',
+      goal: { atMost: 1.5 },
+      measured: round(result.ours.total / result.floor.total, 2),
+      details,
+    },
+    {
+      benchmark: 'cost',
+      figure: `cost per million watched accounts-month, $ (floor $${result.floor.total.toFixed(2)}, scan design $${result.scan.total.toFixed(2)})`,
+      goal: { atMost: round(1.5 * result.floor.total, 2) },
+      measured: round(result.ours.total, 2),
+      details: {
+        byService: result.ours.byService,
+        floor: result.floor.byService,
+        scanDesign: result.scan.byService,
+      },
+    },
+    {
+      benchmark: 'cost',
+      figure: 'notifier DynamoDB requests per email (3 recipients per event)',
+      goal: { atMost: 3 },
+      measured: round(notifier.perEmail, 2),
+      details: notifier,
+    },
+  ];
+}
+
 export const run: Benchmark = async ({ quick, seed, log }) => {
   const accounts = quick ? 2_000 : 20_000;
   installSdkMeter();
@@ -206,38 +293,18 @@ export const run: Benchmark = async ({ quick, seed, log }) => {
     };
     ours.sqsRequests += idlePolls;
     ours.secretCalls = Math.max(ours.secretCalls, fixed.secretCalls);
-    const sums = meter.metricSums;
     const accepted = system.accepted.slice(acceptedBefore);
-    const workload: Workload = {
-      accounts,
-      jobRuns: (Object.keys(jobEvery) as Job[]).reduce((s, job) => s + runsPerMonth(job), 0),
-      refreshes: meter.events.get('auto-refresh-token') ?? 0,
-      rejections: sums.get('TokensRejectedOnRefresh') ?? 0,
-      announcements: meter.events.get('check-expired-tokens') ?? 0,
-      noticeEvents: queueSends,
-      emails: [...meter.emails.values()].reduce((a, b) => a + b, 0),
-      waitingNotices:
-        (sums.get('NoticesWaitingForDigest') ?? 0) + (sums.get('NoticesHeldByStorm') ?? 0),
-      trouble: (sums.get('TokensRejectedOnRefresh') ?? 0) + month.deauthorizeCalls,
-      apiRequests,
-      tokenWrites: month.reconnects,
-      tableBytes: scan.tableBytes,
-    };
+    const workload = workloadOf({ accounts, meter, month, queueSends, apiRequests, scan });
     const notifier = await notifierPerEmail(table, system, start + 31 * DAY, use);
     const result = costFigures({ accounts, ours, fixed, workload, scan, meter, log });
-    const eventsByType: Record<string, number> = {};
-    for (const event of accepted)
-      eventsByType[event['detail-type']] = (eventsByType[event['detail-type']] ?? 0) + 1;
-    const capacityNotReported = Object.fromEntries(
-      [...meter.dynamo].filter(([, c]) => c.computed > 0).map(([key, c]) => [key, c.computed]),
-    );
+    const found = sources(meter, accepted);
     const details = {
       accounts,
       mix,
       seconds: Math.round((Date.now() - started) / 1000),
       month,
       workload,
-      eventsByType,
+      eventsByType: found.eventsByType,
       dollarsPerMillionAccountsMonth: {
         ours: result.ours,
         floor: result.floor,
@@ -249,44 +316,17 @@ export const run: Benchmark = async ({ quick, seed, log }) => {
       usagePerMillion: result.usage,
       idleRunBase: idle,
       scan,
-      capacityNotReported,
-      metrics: [...meter.metrics].sort(),
-      conditionFailures: [...meter.dynamo].reduce((s, [, c]) => s + c.conditionFailures, 0),
+      capacityNotReported: found.capacityNotReported,
+      metrics: found.metrics,
+      conditionFailures: found.conditionFailures,
     };
     log(
       `  notifier: ${notifier.requests} DynamoDB requests for ${notifier.emails} emails (${JSON.stringify(notifier.byOperation)})`,
     );
     log(
-      `  ${details.seconds} s; capacity computed for ${JSON.stringify(capacityNotReported)}; mispredicted idle runs ${month.mispredicted}`,
+      `  ${details.seconds} s; capacity computed for ${JSON.stringify(found.capacityNotReported)}; mispredicted idle runs ${month.mispredicted}`,
     );
-    const figures: Figure[] = [
-      {
-        benchmark: 'cost',
-        figure: 'cost per million watched accounts-month (ours ÷ floor; goal ≤ 1.5 × floor)',
-        goal: { atMost: 1.5 },
-        measured: round(result.ours.total / result.floor.total, 2),
-        details,
-      },
-      {
-        benchmark: 'cost',
-        figure: `cost per million watched accounts-month, $ (floor $${result.floor.total.toFixed(2)}, scan design $${result.scan.total.toFixed(2)})`,
-        goal: { atMost: round(1.5 * result.floor.total, 2) },
-        measured: round(result.ours.total, 2),
-        details: {
-          byService: result.ours.byService,
-          floor: result.floor.byService,
-          scanDesign: result.scan.byService,
-        },
-      },
-      {
-        benchmark: 'cost',
-        figure: 'notifier DynamoDB requests per email (3 recipients per event)',
-        goal: { atMost: 3 },
-        measured: round(notifier.perEmail, 2),
-        details: notifier,
-      },
-    ];
-    return figures;
+    return figuresOf(result, notifier, details);
   } finally {
     use(undefined);
     await system.stop();

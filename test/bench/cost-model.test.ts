@@ -48,7 +48,7 @@ describe('cost model', () => {
     const floor = usageOf(floorTerms(workload));
     expect(floor.schedulerInvocations).toBe(12_240);
     expect(floor.emails).toBe(150);
-    expect(floor.events).toBe(600 + 100 + 15);
+    expect(floor.events).toBe(600 + 100);
     // refreshes and refusals, announcements, two per email, waiting notices, trouble, reconnects
     expect(floor.writeUnits).toBe(630 + 100 + 300 + 20 + 30 + 15);
     expect(floor.metrics).toBe(1);

@@ -2,7 +2,9 @@
  * List prices the cost benchmark converts its counts with: us-east-1, on-demand, the first
  * (most expensive) tier of each, free tiers ignored (a free tier is per account, not per fleet,
  * so it says nothing about what a million accounts cost). Each price carries the day it was read
- * and where; when AWS changes one, change it here and nowhere else.
+ * and the AWS pricing page it comes from; on that day they were checked through pages quoting
+ * those (the AWS CloudWatch page itself, and 2025–2026 guides for the others), not the live
+ * pages. When AWS changes one, change it here and nowhere else.
  */
 export interface Price {
   /** dollars per `per` units */
@@ -14,7 +16,7 @@ export interface Price {
   source: string;
 }
 
-const read = '2026-07-02';
+const read = '2026-12-01';
 
 export const prices = {
   // After the November 2024 cut of on-demand throughput by half.

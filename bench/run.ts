@@ -5,7 +5,7 @@
  *
  *   npm run bench                     every benchmark, full scale (about 6 minutes on 2 cores)
  *   npm run bench -- --only check     one benchmark (check, notifier, send-rate, refresh, digest,
- *                                     api, import, bundles)
+ *                                     api, import, bundles, cost)
  *   npm run bench -- --quick          a tenth of the data, for iterating; never written to the README
  *   npm run bench -- --profile        also a V8 CPU profile of each benchmark's process
  *   npm run bench -- --readme         the README section again from bench/results.json
@@ -31,6 +31,7 @@ const benchmarks = [
   'api',
   'import',
   'bundles',
+  'cost',
 ] as const;
 type BenchmarkName = (typeof benchmarks)[number];
 /** These start what they need themselves (the API starts the whole local system). */
@@ -214,6 +215,7 @@ function benchmarkOf(figure: Figure): BenchmarkName {
   if (figure.benchmark.startsWith('digest')) return 'digest';
   if (figure.benchmark.startsWith('API')) return 'api';
   if (figure.benchmark === 'import') return 'import';
+  if (figure.benchmark === 'cost') return 'cost';
   return 'bundles';
 }
 

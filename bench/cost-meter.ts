@@ -6,6 +6,7 @@
  * invocations are timed by `runAs`, and the structured logger's lines counted where they leave:
  * process.stdout.
  */
+import { now } from '../functions/platform/clock';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
@@ -39,6 +40,8 @@ export interface Meter {
   logLines: Map<string, number>;
   /** metric name × dimension values, as EMF lines declare them */
   metrics: Set<string>;
+  /** the (simulated) clock hours in which each metric received data: CloudWatch bills by them */
+  metricHours: Map<string, Set<string>>;
   /** each metric's values added up, by name */
   metricSums: Map<string, number>;
 }
@@ -55,6 +58,7 @@ export function newMeter(): Meter {
     logBytes: new Map(),
     logLines: new Map(),
     metrics: new Set(),
+    metricHours: new Map(),
     metricSums: new Map(),
   };
 }
@@ -341,7 +345,11 @@ function collectMetrics(meter: Meter, line: string) {
     for (const dimensions of directive.Dimensions) {
       const values = dimensions.map((d) => `${d}=${String(emf[d])}`).join(',');
       for (const metric of directive.Metrics) {
-        meter.metrics.add(`${directive.Namespace}/${metric.Name}{${values}}`);
+        const key = `${directive.Namespace}/${metric.Name}{${values}}`;
+        meter.metrics.add(key);
+        const hours = meter.metricHours.get(key) ?? new Set<string>();
+        hours.add(now().toISOString().slice(0, 13));
+        meter.metricHours.set(key, hours);
         const value = emf[metric.Name];
         const sum = Array.isArray(value) ? (value as number[]).reduce((a, b) => a + b, 0) : value;
         if (typeof sum === 'number') add(meter.metricSums, metric.Name, sum);

@@ -182,3 +182,36 @@ export function costFigures(input: {
     floorTerms: floorTerms(perMillionWork).map(({ term, why }) => ({ term, why })),
   };
 }
+
+/**
+ * The README's table of the cost benchmark: dollars per million watched accounts a month by
+ * service, ours beside the floor and the scan design. Empty without a cost figure.
+ */
+export function costTable(
+  figures: readonly { benchmark: string; details: Record<string, unknown> }[],
+): string[] {
+  const dollars = figures.find((figure) => figure.details.dollarsPerMillionAccountsMonth)?.details
+    .dollarsPerMillionAccountsMonth as
+    | Record<'ours' | 'floor' | 'scanDesign', { byService: Record<string, number>; total: number }>
+    | undefined;
+  if (!dollars) return [];
+  const { ours, floor, scanDesign } = dollars;
+  const money = (value: number | undefined) => `$${(value ?? 0).toFixed(2)}`;
+  const services = Object.keys(ours.byService).sort(
+    (a, b) => (ours.byService[b] ?? 0) - (ours.byService[a] ?? 0),
+  );
+  return [
+    'Cost of a month, in dollars per million watched accounts (us-east-1 list prices, `bench/prices.ts`):',
+    '',
+    '| service | tokenwatch | floor | scheduled Scan |',
+    '| --- | --- | --- | --- |',
+    ...services.map(
+      (service) =>
+        `| ${service} | ${money(ours.byService[service])} | ${money(floor.byService[service])} | ${money(scanDesign.byService[service])} |`,
+    ),
+    `| **total** | **${money(ours.total)}** | **${money(floor.total)}** | **${money(scanDesign.total)}** |`,
+    '',
+    `tokenwatch ÷ floor: ${(ours.total / floor.total).toFixed(2)}; the scheduled Scan ÷ floor: ${(scanDesign.total / floor.total).toFixed(2)}. The workload, the floor's terms and what ours spends above it: [\`bench/README.md\`](bench/README.md).`,
+    '',
+  ];
+}

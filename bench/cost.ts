@@ -4,14 +4,11 @@
  * request counted by service, kind and function (bench/cost-meter.ts), priced at list prices
  * (bench/prices.ts) per million watched accounts a month, beside the least any design keeping
  * the same promises could spend and a scheduled full-table Scan (bench/cost-model.ts).
- * Also the notifier's DynamoDB requests per email, for events with three recipients each.
+ * The notifier's DynamoDB requests per email are the notifier benchmark's (bench/notifier.ts).
  */
-import { randomUUID } from 'node:crypto';
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { asOf } from '../functions/platform/clock';
-import { detailTypes, eventSource } from '../functions/tokens/events';
-import { eventEnvelope } from '../local/eventbridge';
-import { createBenchTable, itemsWrittenBy, writeItems, type BenchTable } from './data';
+import { createBenchTable, type BenchTable } from './data';
 import { round, type Benchmark, type Figure } from './harness';
 import {
   captureOutput,
@@ -46,85 +43,17 @@ async function idleBase(system: CostSystem, start: number, use: (m?: Meter) => v
   return base;
 }
 
-/** `events` Token Expired events, each for an account with its owner and two opted-in developers. */
-async function notifierPerEmail(
-  table: BenchTable,
-  system: CostSystem,
-  at: number,
-  use: (m?: Meter) => void,
-) {
-  const events = 20;
-  const tag = randomUUID().slice(0, 6);
-  const lostAt = new Date(at - HOUR);
-  const items = await itemsWrittenBy(async (store) => {
-    for (let index = 0; index < events; index += 1) {
-      const accountId = `n${tag}${index}`;
-      const people = [`no${tag}${index}`, `nd${tag}${index}a`, `nd${tag}${index}b`];
-      for (const userId of people) {
-        await store.putProfile({ userId, email: `${userId}@example.com`, name: userId });
-        if (userId !== people[0])
-          await store.putPreferences(
-            userId,
-            { ownerExpiredToken: true, developerExpiredToken: true },
-            lostAt,
-          );
-      }
-      await store.putAccount(
-        {
-          accountId,
-          ownerUserId: people[0] ?? '',
-          username: `ig.${accountId}`,
-          accessToken: `IGQ${accountId}`,
-          expiresAt: lostAt.toISOString(),
-          tokenStatus: 'expired',
-          generation: 1,
-        },
-        lostAt,
-      );
-      for (const userId of people.slice(1))
-        await store.putDeveloperRole({ accountId, userId }, lostAt);
-    }
-  });
-  await writeItems(table.db, table.tableName, items);
-  const meter = newMeter();
-  use(meter);
-  await asOf(new Date(at), async () => {
-    for (let index = 0; index < events; index += 1) {
-      const detail = {
-        accountId: `n${tag}${index}`,
-        generation: 1,
-        expiresAt: lostAt.toISOString(),
-        reason: 'expired',
-        cause: 'expired',
-      };
-      system.notifications.send(
-        JSON.stringify(
-          eventEnvelope({
-            detailType: detailTypes.tokenExpired,
-            source: eventSource,
-            detail,
-            time: lostAt,
-          }),
-        ),
-      );
-    }
-    await system.drain();
-  });
-  use(undefined);
-  const requests = [...meter.dynamo]
-    .filter(([key]) => key.startsWith('notify-expired-token '))
-    .reduce((s, [, c]) => s + c.requests, 0);
-  const emails = meter.emails.get('notify-expired-token') ?? 0;
-  const byOperation: Record<string, number> = {};
-  for (const [key, count] of meter.dynamo)
-    if (key.startsWith('notify-expired-token ')) byOperation[key.slice(21)] = count.requests;
-  return {
-    events,
-    emails,
-    requests,
-    perEmail: emails > 0 ? requests / emails : Number.NaN,
-    byOperation,
-  };
+/**
+ * Custom metrics as CloudWatch bills them: each by the hours in which it received data, a month
+ * being 730, and at a million accounts (its hours grow with the fleet, up to every hour). The
+ * functions send a count only when it is not zero (functions/platform/metrics.ts).
+ */
+function metricMonths(meter: Meter, accounts: number): number {
+  let months = 0;
+  for (const hours of meter.metricHours.values()) {
+    months += Math.min(730, (hours.size * 1e6) / accounts) / 730;
+  }
+  return months;
 }
 
 /** One eventually consistent Scan of the whole table: what each run of the scan design reads. */
@@ -199,10 +128,9 @@ function sources(meter: Meter, accepted: readonly { 'detail-type': string }[]) {
   };
 }
 
-/** The benchmark's rows: the ratio to the floor, the dollars, the notifier's requests per email. */
+/** The benchmark's rows: the ratio to the floor, and the dollars. */
 function figuresOf(
   result: ReturnType<typeof costFigures>,
-  notifier: Awaited<ReturnType<typeof notifierPerEmail>>,
   details: Record<string, unknown>,
 ): Figure[] {
   return [
@@ -223,13 +151,6 @@ function figuresOf(
         floor: result.floor.byService,
         scanDesign: result.scan.byService,
       },
-    },
-    {
-      benchmark: 'cost',
-      figure: 'notifier DynamoDB requests per email (3 recipients per event)',
-      goal: { atMost: 3 },
-      measured: round(notifier.perEmail, 2),
-      details: notifier,
     },
   ];
 }
@@ -283,8 +204,9 @@ export const run: Benchmark = async ({ quick, seed, log }) => {
     }
     const scan = await scanTable(table);
     const apiRequests = month.deauthorizeCalls + month.reconnects + month.stormReleases;
-    // Metrics are priced per metric a month, whatever the fleet: fixed like the schedules.
-    const fixed = { ...fixedUsage(idle), metrics: ours.metrics };
+    const metrics = metricMonths(meter, accounts);
+    const fixed = { ...fixedUsage(idle), metrics };
+    ours.metrics = metrics;
     ours = {
       ...ours,
       schedulerInvocations: fixed.schedulerInvocations,
@@ -295,7 +217,6 @@ export const run: Benchmark = async ({ quick, seed, log }) => {
     ours.secretCalls = Math.max(ours.secretCalls, fixed.secretCalls);
     const accepted = system.accepted.slice(acceptedBefore);
     const workload = workloadOf({ accounts, meter, month, queueSends, apiRequests, scan });
-    const notifier = await notifierPerEmail(table, system, start + 31 * DAY, use);
     const result = costFigures({ accounts, ours, fixed, workload, scan, meter, log });
     const found = sources(meter, accepted);
     const details = {
@@ -321,12 +242,9 @@ export const run: Benchmark = async ({ quick, seed, log }) => {
       conditionFailures: found.conditionFailures,
     };
     log(
-      `  notifier: ${notifier.requests} DynamoDB requests for ${notifier.emails} emails (${JSON.stringify(notifier.byOperation)})`,
-    );
-    log(
       `  ${details.seconds} s; capacity computed for ${JSON.stringify(found.capacityNotReported)}; mispredicted idle runs ${month.mispredicted}`,
     );
-    return figuresOf(result, notifier, details);
+    return figuresOf(result, details);
   } finally {
     use(undefined);
     await system.stop();

@@ -21,6 +21,7 @@ import { format, resolveConfig } from 'prettier';
 import { startEventBridgeStandIn } from '../local/eventbridge';
 import { localCredentials, startDynamoDbLocal, startSes } from '../local/services';
 import { describeGoal, goalMet, type Figure } from './harness';
+import { costTable } from './cost-report';
 
 const benchmarks = [
   'check',
@@ -172,6 +173,7 @@ async function updateReadme(
     '',
     table(figures),
     '',
+    ...costTable(figures),
     ...(scan?.ratio === undefined
       ? []
       : [`A table scan for the same due tokens reads ${scan.ratio}× the tokens due.`]),

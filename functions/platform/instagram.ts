@@ -11,7 +11,7 @@ import * as z from './validation';
 import { InstagramError, type InstagramFailure, type InstagramOperation } from './instagram-errors';
 import { readSecret } from './secrets';
 import { envString, envUrl } from './config';
-import { nonEmptyString, positiveInteger } from './schemas';
+import { nonEmptyString, positiveInteger, schema } from './schemas';
 
 export const instagramEnvironment = {
   INSTAGRAM_GRAPH_URL: z._default(envUrl(), 'https://graph.instagram.com'),
@@ -52,32 +52,44 @@ export interface InstagramClient {
   readonly redirectUri: string;
 }
 
-const appCredentialsSchema = z.object({ appId: nonEmptyString(), appSecret: nonEmptyString() });
+const appCredentialsSchema = /* @__PURE__ */ schema(() =>
+  z.object({ appId: nonEmptyString(), appSecret: nonEmptyString() }),
+);
 
-const longLivedTokenAnswer = z.object({
-  access_token: nonEmptyString(),
-  expires_in: positiveInteger(),
-});
-const shortLivedTokenAnswer = z.object({
-  access_token: nonEmptyString(),
-  user_id: z.union([z.string().check(z.regex(/^\d+$/)), z.int().check(z.nonnegative())]),
-});
-/** Documented as `{data: [...]}`; observed flat. Either is accepted. */
-const codeExchangeAnswer = z.union([
-  shortLivedTokenAnswer,
-  z.object({ data: z.tuple([shortLivedTokenAnswer], z.unknown()) }),
-]);
-
-const graphError = z.object({
-  error: z.object({
-    code: z.optional(z.number()),
-    error_subcode: z.optional(z.number()),
-    type: z.optional(z.string()),
-    fbtrace_id: z.optional(z.string()),
+const longLivedTokenAnswer = /* @__PURE__ */ schema(() =>
+  z.object({
+    access_token: nonEmptyString(),
+    expires_in: positiveInteger(),
   }),
-});
+);
+const shortLivedTokenAnswer = /* @__PURE__ */ schema(() =>
+  z.object({
+    access_token: nonEmptyString(),
+    user_id: z.union([z.string().check(z.regex(/^\d+$/)), z.int().check(z.nonnegative())]),
+  }),
+);
+/** Documented as `{data: [...]}`; observed flat. Either is accepted. */
+const codeExchangeAnswer = /* @__PURE__ */ schema(() =>
+  z.union([
+    shortLivedTokenAnswer,
+    z.object({ data: z.tuple([shortLivedTokenAnswer], z.unknown()) }),
+  ]),
+);
+
+const graphError = /* @__PURE__ */ schema(() =>
+  z.object({
+    error: z.object({
+      code: z.optional(z.number()),
+      error_subcode: z.optional(z.number()),
+      type: z.optional(z.string()),
+      fbtrace_id: z.optional(z.string()),
+    }),
+  }),
+);
 /** api.instagram.com answers errors in its older, flat form. */
-const apiError = z.object({ error_type: z.string(), code: z.optional(z.number()) });
+const apiError = /* @__PURE__ */ schema(() =>
+  z.object({ error_type: z.string(), code: z.optional(z.number()) }),
+);
 
 const rateLimitCodes = new Set([4, 17, 32, 613]);
 

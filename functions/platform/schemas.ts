@@ -16,6 +16,15 @@ import * as z from './validation';
  */
 export const schema = <Schema>(build: () => Schema): Schema => build();
 
+/**
+ * A schema built on its first use, for one most cold starts never read: an answer only some
+ * flows receive, an error shape only a failure brings. Call it to get the schema.
+ */
+export const lazySchema = <Schema>(build: () => Schema): (() => Schema) => {
+  let built: Schema | undefined;
+  return () => (built ??= build());
+};
+
 /** A string of `min` to `max` characters: the bound every free-text input gets. */
 export const boundedString = (min: number, max: number) =>
   z.string().check(z.minLength(min), z.maxLength(max));

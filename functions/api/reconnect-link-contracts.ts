@@ -4,7 +4,7 @@
  * HTML, errors included.
  */
 import * as z from '#platform/validation';
-import { isoDateTime } from '#platform/schemas';
+import { isoDateTime, schema } from '#platform/schemas';
 import { userId } from '#people/user';
 import { linkId, linkStatuses } from '#tokens/reconnect-links';
 import {
@@ -17,35 +17,39 @@ import {
 
 // ---- outputs ---------------------------------------------------------------------------------
 
-export const createdReconnectLinkResponse = z
-  .strictObject({
-    linkId,
-    url: z
-      .url()
-      .check(
-        z.describe(
-          "The link to hand to the client. It holds the link's secret, shown here only: it cannot be read again.",
+export const createdReconnectLinkResponse = /* @__PURE__ */ schema(() =>
+  z
+    .strictObject({
+      linkId,
+      url: z
+        .url()
+        .check(
+          z.describe(
+            "The link to hand to the client. It holds the link's secret, shown here only: it cannot be read again.",
+          ),
         ),
-      ),
-    expiresAt: isoDateTime,
-  })
-  .check(z.meta({ id: 'CreatedReconnectLink' }));
+      expiresAt: isoDateTime,
+    })
+    .check(z.meta({ id: 'CreatedReconnectLink' })),
+);
 
-export const reconnectLinksResponse = z
-  .strictObject({
-    links: z.array(
-      z.strictObject({
-        linkId,
-        createdBy: userId,
-        createdAt: isoDateTime,
-        expiresAt: isoDateTime,
-        status: z
-          .enum(linkStatuses)
-          .check(z.describe('A used link stays used; then revoked; then expired')),
-      }),
-    ),
-  })
-  .check(z.meta({ id: 'ReconnectLinks' }));
+export const reconnectLinksResponse = /* @__PURE__ */ schema(() =>
+  z
+    .strictObject({
+      links: z.array(
+        z.strictObject({
+          linkId,
+          createdBy: userId,
+          createdAt: isoDateTime,
+          expiresAt: isoDateTime,
+          status: z
+            .enum(linkStatuses)
+            .check(z.describe('A used link stays used; then revoked; then expired')),
+        }),
+      ),
+    })
+    .check(z.meta({ id: 'ReconnectLinks' })),
+);
 
 // ---- per route -------------------------------------------------------------------------------
 

@@ -11,20 +11,23 @@
  * (`addressHash`): no key or item holds the address itself, and logs name only its domain.
  */
 import { createHash } from 'node:crypto';
+import { schema } from '#platform/schemas';
 import * as z from '#platform/validation';
 
 /** What the preferences API answers as `emailStatus`. */
 export const emailStatuses = ['ok', 'bounced', 'complained'] as const;
 export type EmailStatus = (typeof emailStatuses)[number];
-export const emailStatus = z
-  .enum(emailStatuses)
-  .check(
-    z.describe(
-      'Whether email reaches the address on file: `ok`, or `bounced` (it does not exist) or ' +
-        '`complained` (its reader marked an email as spam), after which tokenwatch sends it ' +
-        'nothing. It starts again at `ok` once the widget service stores another address.',
+export const emailStatus = /* @__PURE__ */ schema(() =>
+  z
+    .enum(emailStatuses)
+    .check(
+      z.describe(
+        'Whether email reaches the address on file: `ok`, or `bounced` (it does not exist) or ' +
+          '`complained` (its reader marked an email as spam), after which tokenwatch sends it ' +
+          'nothing. It starts again at `ok` once the widget service stores another address.',
+      ),
     ),
-  );
+);
 
 /** What SES said about one email to the address. */
 export type FeedbackKind = 'hard-bounce' | 'soft-bounce' | 'complaint';

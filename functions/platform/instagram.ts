@@ -11,7 +11,7 @@ import * as z from './validation';
 import { InstagramError, type InstagramFailure, type InstagramOperation } from './instagram-errors';
 import { readSecret } from './secrets';
 import { envString, envUrl } from './config';
-import { nonEmptyString, positiveInteger } from './schemas';
+import { lazySchema, nonEmptyString, positiveInteger, schema } from './schemas';
 
 export const instagramEnvironment = {
   INSTAGRAM_GRAPH_URL: z._default(envUrl(), 'https://graph.instagram.com'),
@@ -52,32 +52,46 @@ export interface InstagramClient {
   readonly redirectUri: string;
 }
 
-const appCredentialsSchema = z.object({ appId: nonEmptyString(), appSecret: nonEmptyString() });
+// A refresh reads only its own answer: the app's credentials and the code exchange's answers (a
+// reconnect) and the error shapes (a failure) are built on their first use.
+const appCredentialsSchema = /* @__PURE__ */ lazySchema(() =>
+  z.object({ appId: nonEmptyString(), appSecret: nonEmptyString() }),
+);
 
-const longLivedTokenAnswer = z.object({
-  access_token: nonEmptyString(),
-  expires_in: positiveInteger(),
-});
-const shortLivedTokenAnswer = z.object({
-  access_token: nonEmptyString(),
-  user_id: z.union([z.string().check(z.regex(/^\d+$/)), z.int().check(z.nonnegative())]),
-});
-/** Documented as `{data: [...]}`; observed flat. Either is accepted. */
-const codeExchangeAnswer = z.union([
-  shortLivedTokenAnswer,
-  z.object({ data: z.tuple([shortLivedTokenAnswer], z.unknown()) }),
-]);
-
-const graphError = z.object({
-  error: z.object({
-    code: z.optional(z.number()),
-    error_subcode: z.optional(z.number()),
-    type: z.optional(z.string()),
-    fbtrace_id: z.optional(z.string()),
+const longLivedTokenAnswer = /* @__PURE__ */ schema(() =>
+  z.object({
+    access_token: nonEmptyString(),
+    expires_in: positiveInteger(),
   }),
-});
+);
+const shortLivedTokenAnswer = /* @__PURE__ */ lazySchema(() =>
+  z.object({
+    access_token: nonEmptyString(),
+    user_id: z.union([z.string().check(z.regex(/^\d+$/)), z.int().check(z.nonnegative())]),
+  }),
+);
+/** Documented as `{data: [...]}`; observed flat. Either is accepted. */
+const codeExchangeAnswer = /* @__PURE__ */ lazySchema(() =>
+  z.union([
+    shortLivedTokenAnswer(),
+    z.object({ data: z.tuple([shortLivedTokenAnswer()], z.unknown()) }),
+  ]),
+);
+
+const graphError = /* @__PURE__ */ lazySchema(() =>
+  z.object({
+    error: z.object({
+      code: z.optional(z.number()),
+      error_subcode: z.optional(z.number()),
+      type: z.optional(z.string()),
+      fbtrace_id: z.optional(z.string()),
+    }),
+  }),
+);
 /** api.instagram.com answers errors in its older, flat form. */
-const apiError = z.object({ error_type: z.string(), code: z.optional(z.number()) });
+const apiError = /* @__PURE__ */ lazySchema(() =>
+  z.object({ error_type: z.string(), code: z.optional(z.number()) }),
+);
 
 const rateLimitCodes = new Set([4, 17, 32, 613]);
 
@@ -94,7 +108,7 @@ function parseJson(text: string): unknown {
 }
 
 function classify(operation: InstagramOperation, status: number, body: unknown): InstagramError {
-  const graph = graphError.safeParse(body);
+  const graph = graphError().safeParse(body);
   if (graph.success) {
     const { code, error_subcode: subcode, fbtrace_id: fbtraceId } = graph.data.error;
     const details = { status, code, subcode, fbtraceId };
@@ -109,7 +123,7 @@ function classify(operation: InstagramOperation, status: number, body: unknown):
   }
   if (status === 429) return new InstagramError('rate-limited', operation, { status });
   if (status >= 500) return new InstagramError('unavailable', operation, { status });
-  const api = apiError.safeParse(body);
+  const api = apiError().safeParse(body);
   if (operation === 'code-exchange' && api.success) {
     return new InstagramError('code-rejected', operation, { status, code: api.data.code });
   }
@@ -177,7 +191,7 @@ export function appCredentialsReader(appSecretId: string): () => Promise<AppCred
       if (error instanceof SyntaxError) throw invalid;
       throw error;
     }
-    const parsed = appCredentialsSchema.safeParse(stored);
+    const parsed = appCredentialsSchema().safeParse(stored);
     if (!parsed.success) throw invalid;
     return parsed.data;
   };
@@ -248,7 +262,7 @@ export function createInstagramClient(
           code,
         }),
       });
-      const parsed = codeExchangeAnswer.safeParse(body);
+      const parsed = codeExchangeAnswer().safeParse(body);
       if (!parsed.success) throw new InstagramError('unavailable', 'code-exchange');
       const answer = 'data' in parsed.data ? parsed.data.data[0] : parsed.data;
       return { accessToken: answer.access_token, userId: String(answer.user_id) };

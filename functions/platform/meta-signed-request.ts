@@ -5,6 +5,7 @@
  * (`HMAC-SHA256`), `issued_at` and `user_id`.
  */
 import { createHmac } from 'node:crypto';
+import { schema } from './schemas';
 import * as z from './validation';
 import { macsMatch } from './signed-token';
 
@@ -28,11 +29,13 @@ export class InvalidSignedRequestError extends Error {
 const base64url = /^[A-Za-z0-9_-]+={0,2}$/;
 const maxChars = 8192;
 
-const payloadSchema = z.looseObject({
-  algorithm: z.string(),
-  issued_at: z.int(),
-  user_id: z.union([z.string().check(z.minLength(1)), z.int()]),
-});
+const payloadSchema = /* @__PURE__ */ schema(() =>
+  z.looseObject({
+    algorithm: z.string(),
+    issued_at: z.int(),
+    user_id: z.union([z.string().check(z.minLength(1)), z.int()]),
+  }),
+);
 
 /** The payload of a request Meta signed with `appSecret`; throws InvalidSignedRequestError. */
 export function verifySignedRequest(

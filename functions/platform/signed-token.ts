@@ -17,6 +17,7 @@
  * for one can be replayed as another.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { schema } from './schemas';
 import * as z from './validation';
 
 /** What a signed token is for, and the shape of the data it carries. */
@@ -54,12 +55,16 @@ const fullMacChars = 43;
 /** 132 bits: the least a MAC may be cut to and still not be guessed. */
 const minMacChars = 22;
 
-const envelopeV2 = z.strictObject({
-  p: z.string(),
-  e: z.int().check(z.positive()),
-  d: z.unknown(),
-});
-const envelopeV1 = z.looseObject({ v: z.literal(1), e: z.int().check(z.positive()) });
+const envelopeV2 = /* @__PURE__ */ schema(() =>
+  z.strictObject({
+    p: z.string(),
+    e: z.int().check(z.positive()),
+    d: z.unknown(),
+  }),
+);
+const envelopeV1 = /* @__PURE__ */ schema(() =>
+  z.looseObject({ v: z.literal(1), e: z.int().check(z.positive()) }),
+);
 
 const hmac = (key: string, input: string) =>
   createHmac('sha256', key).update(input).digest('base64url');

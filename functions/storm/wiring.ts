@@ -8,6 +8,7 @@ import { now } from '#platform/clock';
 import { envInteger } from '#platform/config';
 import { metrics, MetricUnit } from '#platform/metrics';
 import type { LogSink } from '#platform/observability';
+import { schema } from '#platform/schemas';
 import * as z from '#platform/validation';
 import {
   defaultStormSettings,
@@ -17,10 +18,10 @@ import {
 } from './storm-guard';
 import { createStormStore, type StormStore } from './storm-store';
 
-export const stormEnvironment = {
+export const stormEnvironment = /* @__PURE__ */ schema(() => ({
   STORM_MIN_TOKENS: envInteger(defaultStormSettings.minTokens, { min: 1 }),
   STORM_SHARE: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), defaultStormSettings.share),
-};
+}));
 
 export const stormSettingsFrom = (config: {
   STORM_MIN_TOKENS: number;

@@ -2,7 +2,7 @@
  * The events tokenwatch puts on its bus (DESIGN.md "Events on the bus"): their details, their
  * names, and the rule that routes expired tokens to the notification queue.
  */
-import { isoDateTime, nonEmptyString, positiveInteger } from '#platform/schemas';
+import { isoDateTime, nonEmptyString, positiveInteger, schema } from '#platform/schemas';
 import * as z from '#platform/validation';
 import { userId } from '#people/user';
 import { accountId } from './account';
@@ -16,15 +16,17 @@ import { linkActor } from './reconnect-links';
  * deploy: a missing cause reads as the default for its reason, so such an event is delivered as
  * it would have been, never poison.
  */
-export const tokenExpiredDetail = z.pipe(
-  z.strictObject({
-    accountId,
-    generation: positiveInteger(),
-    expiresAt: isoDateTime,
-    reason: expiryReason,
-    cause: z.optional(tokenCause),
-  }),
-  z.transform((detail) => ({ ...detail, cause: detail.cause ?? defaultCause(detail.reason) })),
+export const tokenExpiredDetail = /* @__PURE__ */ schema(() =>
+  z.pipe(
+    z.strictObject({
+      accountId,
+      generation: positiveInteger(),
+      expiresAt: isoDateTime,
+      reason: expiryReason,
+      cause: z.optional(tokenCause),
+    }),
+    z.transform((detail) => ({ ...detail, cause: detail.cause ?? defaultCause(detail.reason) })),
+  ),
 );
 /** As published, and as read once the cause is filled in: the cause is always there. */
 export type TokenExpiredDetail = z.output<typeof tokenExpiredDetail>;
@@ -35,12 +37,14 @@ export type TokenExpiredDetail = z.output<typeof tokenExpiredDetail>;
  * read: a duplicate published later must mean the same warning (the ledger's occasion is
  * `expiring-<daysLeft>`), and `expiresAt` says how long is really left.
  */
-export const tokenExpiringDetail = z.strictObject({
-  accountId,
-  generation: positiveInteger(),
-  expiresAt: isoDateTime,
-  daysLeft: positiveInteger(),
-});
+export const tokenExpiringDetail = /* @__PURE__ */ schema(() =>
+  z.strictObject({
+    accountId,
+    generation: positiveInteger(),
+    expiresAt: isoDateTime,
+    daysLeft: positiveInteger(),
+  }),
+);
 export type TokenExpiringDetail = z.infer<typeof tokenExpiringDetail>;
 
 /**
@@ -49,28 +53,32 @@ export type TokenExpiringDetail = z.infer<typeof tokenExpiringDetail>;
  * expiry is published once per generation; `daysSince` names the step, so a duplicate means the
  * same reminder (the ledger's occasion is `reminder-<daysSince>`).
  */
-export const tokenReminderDetail = z.strictObject({
-  accountId,
-  generation: positiveInteger(),
-  expiresAt: isoDateTime,
-  reason: expiryReason,
-  cause: tokenCause,
-  daysSince: positiveInteger(),
-  /** the last reminder: none follows (the check knows the steps; the emails say so) */
-  last: z.boolean(),
-});
+export const tokenReminderDetail = /* @__PURE__ */ schema(() =>
+  z.strictObject({
+    accountId,
+    generation: positiveInteger(),
+    expiresAt: isoDateTime,
+    reason: expiryReason,
+    cause: tokenCause,
+    daysSince: positiveInteger(),
+    /** the last reminder: none follows (the check knows the steps; the emails say so) */
+    last: z.boolean(),
+  }),
+);
 export type TokenReminderDetail = z.infer<typeof tokenReminderDetail>;
 
 /**
  * Who stored a new token: a user (refresh, reconnect), the automatic refresh, or a reconnect
  * link's holder, as `link:<linkId>` (reconnect-links.ts), whose creator hears of it.
  */
-export const tokenRefreshedDetail = z.strictObject({
-  accountId,
-  generation: positiveInteger(),
-  expiresAt: isoDateTime,
-  by: z.union([linkActor, userId, z.literal('auto')]),
-});
+export const tokenRefreshedDetail = /* @__PURE__ */ schema(() =>
+  z.strictObject({
+    accountId,
+    generation: positiveInteger(),
+    expiresAt: isoDateTime,
+    by: z.union([linkActor, userId, z.literal('auto')]),
+  }),
+);
 export type TokenRefreshedDetail = z.infer<typeof tokenRefreshedDetail>;
 
 export const eventSource = 'tokenwatch';
@@ -106,54 +114,62 @@ export const linkUsedRulePattern = {
  * A queue record's body: the event as EventBridge delivers it to an SQS target. Fields
  * EventBridge may add later are ignored; the detail itself is strict.
  */
-export const tokenExpiredEnvelope = z.object({
-  version: z.string(),
-  id: nonEmptyString(),
-  'detail-type': z.literal(detailTypes.tokenExpired),
-  source: z.literal(eventSource),
-  account: z.string(),
-  time: isoDateTime,
-  region: z.string(),
-  resources: z.array(z.string()),
-  detail: tokenExpiredDetail,
-});
+export const tokenExpiredEnvelope = /* @__PURE__ */ schema(() =>
+  z.object({
+    version: z.string(),
+    id: nonEmptyString(),
+    'detail-type': z.literal(detailTypes.tokenExpired),
+    source: z.literal(eventSource),
+    account: z.string(),
+    time: isoDateTime,
+    region: z.string(),
+    resources: z.array(z.string()),
+    detail: tokenExpiredDetail,
+  }),
+);
 export type TokenExpiredEnvelope = z.infer<typeof tokenExpiredEnvelope>;
 
-export const tokenExpiringEnvelope = z.object({
-  version: z.string(),
-  id: nonEmptyString(),
-  'detail-type': z.literal(detailTypes.tokenExpiring),
-  source: z.literal(eventSource),
-  account: z.string(),
-  time: isoDateTime,
-  region: z.string(),
-  resources: z.array(z.string()),
-  detail: tokenExpiringDetail,
-});
+export const tokenExpiringEnvelope = /* @__PURE__ */ schema(() =>
+  z.object({
+    version: z.string(),
+    id: nonEmptyString(),
+    'detail-type': z.literal(detailTypes.tokenExpiring),
+    source: z.literal(eventSource),
+    account: z.string(),
+    time: isoDateTime,
+    region: z.string(),
+    resources: z.array(z.string()),
+    detail: tokenExpiringDetail,
+  }),
+);
 export type TokenExpiringEnvelope = z.infer<typeof tokenExpiringEnvelope>;
 
-export const tokenReminderEnvelope = z.object({
-  version: z.string(),
-  id: nonEmptyString(),
-  'detail-type': z.literal(detailTypes.tokenReminder),
-  source: z.literal(eventSource),
-  account: z.string(),
-  time: isoDateTime,
-  region: z.string(),
-  resources: z.array(z.string()),
-  detail: tokenReminderDetail,
-});
+export const tokenReminderEnvelope = /* @__PURE__ */ schema(() =>
+  z.object({
+    version: z.string(),
+    id: nonEmptyString(),
+    'detail-type': z.literal(detailTypes.tokenReminder),
+    source: z.literal(eventSource),
+    account: z.string(),
+    time: isoDateTime,
+    region: z.string(),
+    resources: z.array(z.string()),
+    detail: tokenReminderDetail,
+  }),
+);
 export type TokenReminderEnvelope = z.infer<typeof tokenReminderEnvelope>;
 
-export const tokenRefreshedEnvelope = z.object({
-  version: z.string(),
-  id: nonEmptyString(),
-  'detail-type': z.literal(detailTypes.tokenRefreshed),
-  source: z.literal(eventSource),
-  account: z.string(),
-  time: isoDateTime,
-  region: z.string(),
-  resources: z.array(z.string()),
-  detail: tokenRefreshedDetail,
-});
+export const tokenRefreshedEnvelope = /* @__PURE__ */ schema(() =>
+  z.object({
+    version: z.string(),
+    id: nonEmptyString(),
+    'detail-type': z.literal(detailTypes.tokenRefreshed),
+    source: z.literal(eventSource),
+    account: z.string(),
+    time: isoDateTime,
+    region: z.string(),
+    resources: z.array(z.string()),
+    detail: tokenRefreshedDetail,
+  }),
+);
 export type TokenRefreshedEnvelope = z.infer<typeof tokenRefreshedEnvelope>;

@@ -13,11 +13,11 @@
  */
 import * as z from '#platform/validation';
 
-export const tokenStatus = z.enum(['active', 'expired', 'invalid']);
+export const tokenStatus = /* @__PURE__ */ z.enum(['active', 'expired', 'invalid']);
 export type TokenStatus = z.infer<typeof tokenStatus>;
 
 /** Why a token was announced as lost: the two statuses it can end in. */
-export const expiryReason = z.enum(['expired', 'invalid']);
+export const expiryReason = /* @__PURE__ */ z.enum(['expired', 'invalid']);
 export type ExpiryReason = z.infer<typeof expiryReason>;
 
 /**
@@ -31,7 +31,7 @@ export type ExpiryReason = z.infer<typeof expiryReason>;
  *   logging in to Instagram;
  * - `session-invalidated`: Instagram ended the session for another reason, or did not say.
  */
-export const tokenCause = z.enum([
+export const tokenCause = /* @__PURE__ */ z.enum([
   'expired',
   'password-changed',
   'app-removed',

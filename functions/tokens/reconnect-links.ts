@@ -14,6 +14,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { macsMatch, purposeMac } from '#platform/signed-token';
+import { schema } from '#platform/schemas';
 import * as z from '#platform/validation';
 
 /** How long a new link works, by default (`reconnectLinkHours`). */
@@ -37,17 +38,21 @@ export const linkClaimSeconds = 30;
 export const linkRecordDaysAfterExpiry = 30;
 
 /** 16 random bytes, base64url: 22 characters. */
-export const linkId = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9_-]{22}$/, 'a reconnect link id: 22 base64url characters'));
+export const linkId = /* @__PURE__ */ schema(() =>
+  z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/, 'a reconnect link id: 22 base64url characters')),
+);
 
 /** The secret of a link as it arrives in `?key=`: 32 random bytes, base64url (43 characters). */
-export const linkSecret = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9_-]{43}$/, "a reconnect link's key: 43 base64url characters"));
+export const linkSecret = /* @__PURE__ */ schema(() =>
+  z
+    .string()
+    .check(z.regex(/^[A-Za-z0-9_-]{43}$/, "a reconnect link's key: 43 base64url characters")),
+);
 
 /** Who stored a token through a link, in `Instagram Token Refreshed`'s `by`. */
-export const linkActor = z.string().check(z.regex(/^link:[A-Za-z0-9_-]{22}$/));
+export const linkActor = /* @__PURE__ */ schema(() =>
+  z.string().check(z.regex(/^link:[A-Za-z0-9_-]{22}$/)),
+);
 export const actorOfLink = (id: string) => `link:${id}`;
 
 export type LinkStatus = 'active' | 'used' | 'expired' | 'revoked';

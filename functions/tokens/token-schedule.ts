@@ -13,6 +13,7 @@
  * or an expiry.
  */
 import { envInteger } from '#platform/config';
+import { schema } from '#platform/schemas';
 import * as z from '#platform/validation';
 import { DAY_MS, minimumRefreshAgeMs, toInstant } from './lifecycle';
 
@@ -48,21 +49,21 @@ const dayList = (max: number) =>
         `each day between 1 and ${max}`,
       ),
     );
-const warnDays = dayList(59);
+const warnDays = /* @__PURE__ */ dayList(59);
 
 /** The variables a function that files tokens reads, with the defaults above. */
-export const tokenScheduleEnvironment = {
+export const tokenScheduleEnvironment = /* @__PURE__ */ schema(() => ({
   REFRESH_BEFORE_DAYS: envInteger(defaultTokenSchedule.refreshBeforeDays, { min: 2, max: 59 }),
   WARN_BEFORE_DAYS: z._default(warnDays, [...defaultTokenSchedule.warnBeforeDays]),
-};
+}));
 
 /** Days after a token was announced lost that its people are reminded, while it stays lost. */
 export const defaultRemindAfterDays: readonly number[] = [3, 7, 14, 28];
 
 /** The variable the check reads for the reminders. */
-export const reminderEnvironment = {
+export const reminderEnvironment = /* @__PURE__ */ schema(() => ({
   REMIND_AFTER_DAYS: z._default(dayList(365), [...defaultRemindAfterDays].reverse()),
-};
+}));
 
 /** The reminder steps, earliest first. */
 export const reminderStepsFrom = (env: { REMIND_AFTER_DAYS: readonly number[] }): number[] =>

@@ -84,6 +84,16 @@ const recipientIndexKeys = (email: NotificationKey) => ({
   memberRelation: memberRelationKey.notified(email.accountId, email.generation, email.occasion),
 });
 
+/** What every record of an email holds, whatever its status: its key, its email, its index keys. */
+const recordOf = (email: NotificationKey) => ({
+  ...keyOf(email),
+  accountId: email.accountId,
+  generation: email.generation,
+  occasion: email.occasion,
+  userId: email.userId,
+  ...recipientIndexKeys(email),
+});
+
 /**
  * Who already has this occasion's email of this generation, and who is being sent it by the
  * previous version still: records from before occasions carry none (their key neither), and a
@@ -124,12 +134,7 @@ async function recordNotSent(
       new PutCommand({
         TableName: tableName,
         Item: {
-          ...keyOf(email),
-          accountId: email.accountId,
-          generation: email.generation,
-          occasion: email.occasion,
-          userId: email.userId,
-          ...recipientIndexKeys(email),
+          ...recordOf(email),
           status: 'dropped',
           // As a waiting notice records why it went in no email (waiting-notices.ts).
           settledReason: end.reason,
@@ -160,12 +165,7 @@ export function claimPut(
   return {
     TableName: tableName,
     Item: {
-      ...keyOf(email),
-      accountId: email.accountId,
-      generation: email.generation,
-      occasion: email.occasion,
-      userId: email.userId,
-      ...recipientIndexKeys(email),
+      ...recordOf(email),
       status: 'sending',
       claimId: claim.claimId,
       claimedAt: now.toISOString(),

@@ -39,6 +39,14 @@ export interface SendOnceDependencies {
   log: LogSink;
 }
 
+/** What a log line says of an email: which one, never its address. */
+const contextOf = (email: NotificationKey) => ({
+  accountId: email.accountId,
+  generation: email.generation,
+  occasion: email.occasion,
+  userId: email.userId,
+});
+
 export async function sendOnce(
   email: NotificationKey,
   /** what the email tells of: it goes out only while that still holds */
@@ -46,12 +54,7 @@ export async function sendOnce(
   message: OutgoingEmail,
   deps: SendOnceDependencies,
 ): Promise<SendOutcome> {
-  const context = {
-    accountId: email.accountId,
-    generation: email.generation,
-    occasion: email.occasion,
-    userId: email.userId,
-  };
+  const context = contextOf(email);
   const claimId = randomUUID();
   const now = deps.clock();
   const claim = await deps.store.claimNotification(email, {
@@ -95,12 +98,7 @@ export async function sendClaimed(
     store: Pick<SendOnceLedger, 'releaseNotification' | 'completeNotification'>;
   },
 ): Promise<SendOutcome> {
-  const context = {
-    accountId: email.accountId,
-    generation: email.generation,
-    occasion: email.occasion,
-    userId: email.userId,
-  };
+  const context = contextOf(email);
   let messageId: string;
   try {
     ({ messageId } = await deps.mailer.send(message));

@@ -161,7 +161,7 @@ async function updateReadme(
     '## Benchmarks',
     '',
     '```sh',
-    'npm run bench   # starts DynamoDB Local and the SES emulator itself; about 6 min on 2 cores',
+    'npm run bench   # starts DynamoDB Local and the SES emulator itself; about 25 min on 2 cores',
     '```',
     '',
     `Measured on ${date.slice(0, 10)}, ${cores} cores (${cpu}), Node.js ${node}, load average ${loadAverage[0]} at the end. Every figure`,

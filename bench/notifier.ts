@@ -8,6 +8,7 @@
  *
  * The emails per second are recorded beside it; the speed figure is send-rate discipline's.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { notifierConcurrency } from '../lib/notifications';
 import { createBenchTable, writeItems } from './data';
 import { round, sesArrivals, type Benchmark } from './harness';
@@ -15,20 +16,10 @@ import { documentClient } from '../functions/platform/dynamodb';
 import { expiredAccounts, startNotifierFleet } from './notifier-fleet';
 import { timed } from './stats';
 
-/** Counts every command a client sends, by name. */
+/** Counts every command a client sends, by name (as `timeCalls` in harness.ts times them). */
 function countCommands(client: { middlewareStack: unknown }): Map<string, number> {
   const counts = new Map<string, number>();
-  (
-    client.middlewareStack as {
-      add(
-        middleware: (
-          next: (args: unknown) => Promise<unknown>,
-          context: { commandName?: string },
-        ) => (args: unknown) => Promise<unknown>,
-        options: { step: 'initialize'; name: string },
-      ): void;
-    }
-  ).add(
+  (client.middlewareStack as DynamoDBClient['middlewareStack']).add(
     (next, context) => (args) => {
       const name = (context.commandName ?? 'unknown').replace(/Command$/, '');
       counts.set(name, (counts.get(name) ?? 0) + 1);

@@ -12,7 +12,6 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { notificationRecordDays } from '#storage/keys';
 import type { AccountSummary } from '#tokens/account';
 import { tokenUnchangedCheck } from '#tokens/accounts';
 import { windowOpening } from './digest-windows';
@@ -38,10 +37,9 @@ export function createNoticeClaims(
   tableName: string,
   options: { recordDays?: number } = {},
 ): NoticeClaims {
-  const recordDays = options.recordDays ?? notificationRecordDays;
   return {
     async claimNoticeAtOnce(email, claim, { account, window }) {
-      const ttl = recordExpiryOf(claim.now, recordDays);
+      const ttl = recordExpiryOf(claim.now, options.recordDays);
       try {
         await db.send(
           new TransactWriteCommand({
